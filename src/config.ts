@@ -1,0 +1,105 @@
+import type { Env } from "./env";
+import { ApiError } from "./errors";
+
+/** Who may keep how many sessions on one platform (README: multi-login policy). */
+export type LoginPolicy =
+  | { kind: "kick_same_platform" }
+  | { kind: "max_per_platform"; max: number };
+
+export interface Settings {
+  tokenTtlSeconds: number;
+  heartbeatTimeoutMs: number;
+  maxBodyBytes: number;
+  loginPolicy: LoginPolicy;
+  presenceShards: number;
+}
+
+export interface SigningKeys {
+  current: string;
+  previous?: string;
+}
+
+const DEFAULTS = {
+  TOKEN_TTL: "7d",
+  HEARTBEAT_TIMEOUT: "30s",
+  MAX_BODY_BYTES: "65536",
+  MULTI_LOGIN_POLICY: "kick_same_platform",
+  PRESENCE_SHARDS: "8",
+} as const;
+
+const MIN_SIGNING_KEY_LENGTH = 32;
+const MAX_IM_SECRET_LENGTH = 32;
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "30s", "500ms", "7d" or a bare number of seconds, to milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!match) return undefined;
+  const unit = (match[2] ?? "s") as keyof typeof UNIT_MS;
+  const ms = Number(match[1]) * UNIT_MS[unit];
+  return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : undefined;
+}
+
+function positiveInteger(text: string): number | undefined {
+  return /^\s*\d+\s*$/.test(text) && Number(text) > 0 ? Number(text) : undefined;
+}
+
+export function parseLoginPolicy(text: string): LoginPolicy | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "kick_same_platform") return { kind: "kick_same_platform" };
+  const match = /^max_per_platform:(\d+)$/.exec(trimmed);
+  if (match && Number(match[1]) >= 1) return { kind: "max_per_platform", max: Number(match[1]) };
+  return undefined;
+}
+
+function setting<T>(env: Env, name: keyof typeof DEFAULTS, parse: (text: string) => T | undefined): T {
+  const text = env[name] ?? DEFAULTS[name];
+  const value = parse(text);
+  if (value === undefined) throw ApiError.misconfigured(name, `has an invalid value ${JSON.stringify(text)}`);
+  return value;
+}
+
+// Settings are read once per env object: the bindings of an isolate do not change.
+const cache = new WeakMap<object, Settings>();
+
+/** The non-secret settings, with defaults. A bad value is a 500 naming it. */
+export function readSettings(env: Env): Settings {
+  let settings = cache.get(env);
+  if (!settings) {
+    settings = {
+      tokenTtlSeconds: Math.max(1, Math.round(setting(env, "TOKEN_TTL", parseDuration) / 1000)),
+      heartbeatTimeoutMs: setting(env, "HEARTBEAT_TIMEOUT", parseDuration),
+      maxBodyBytes: setting(env, "MAX_BODY_BYTES", positiveInteger),
+      loginPolicy: setting(env, "MULTI_LOGIN_POLICY", parseLoginPolicy),
+      presenceShards: setting(env, "PRESENCE_SHARDS", positiveInteger),
+    };
+    cache.set(env, settings);
+  }
+  return settings;
+}
+
+/** The AppServer secret. Missing in production means every AppServer call fails closed. */
+export function requireImSecret(env: Env): string {
+  const secret = env.IM_SECRET;
+  if (!secret) throw ApiError.misconfigured("IM_SECRET");
+  if ([...secret].length > MAX_IM_SECRET_LENGTH) {
+    throw ApiError.misconfigured("IM_SECRET", `is longer than ${MAX_IM_SECRET_LENGTH} characters`);
+  }
+  return secret;
+}
+
+/** The token signing keys: server-only, long, and never the AppServer secret. */
+export function requireSigningKeys(env: Env): SigningKeys {
+  const current = env.TOKEN_SIGNING_KEY;
+  if (!current) throw ApiError.misconfigured("TOKEN_SIGNING_KEY");
+  const previous = env.TOKEN_SIGNING_KEY_PREVIOUS || undefined;
+  for (const [name, key] of [["TOKEN_SIGNING_KEY", current], ["TOKEN_SIGNING_KEY_PREVIOUS", previous]] as const) {
+    if (key === undefined) continue;
+    if (key.length < MIN_SIGNING_KEY_LENGTH) {
+      throw ApiError.misconfigured(name, `is shorter than ${MIN_SIGNING_KEY_LENGTH} characters`);
+    }
+    if (key === env.IM_SECRET) throw ApiError.misconfigured(name, "must differ from IM_SECRET");
+  }
+  return { current, previous };
+}

@@ -1,0 +1,21 @@
+import type { PresenceIndex } from "./presence/presence-index";
+import type { UserSession } from "./presence/user-session";
+
+/** The worker's bindings: see wrangler.toml for vars, README for secrets. */
+export interface Env {
+  DB: D1Database;
+  USER_SESSIONS: DurableObjectNamespace<UserSession>;
+  PRESENCE_INDEX: DurableObjectNamespace<PresenceIndex>;
+
+  // Secrets: never defaulted by the worker. `npm run dev` writes dev values to .dev.vars.
+  IM_SECRET?: string;
+  TOKEN_SIGNING_KEY?: string;
+  TOKEN_SIGNING_KEY_PREVIOUS?: string;
+
+  // Vars: each has a default, see config.ts.
+  TOKEN_TTL?: string;
+  HEARTBEAT_TIMEOUT?: string;
+  MAX_BODY_BYTES?: string;
+  MULTI_LOGIN_POLICY?: string;
+  PRESENCE_SHARDS?: string;
+}

@@ -1,0 +1,78 @@
+import type { Context } from "hono";
+import type { AppEnv } from "./app-env";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * Every error code the service answers with (SPEC §1, §5). This is the only
+ * place a code is spelled; everything else refers to these names.
+ */
+export const ErrCode = {
+  ok: 0,
+  badRequest: 400,
+  notAuthorized: 401,
+  notFound: 404,
+  tooLarge: 413,
+  rateLimited: 429,
+  internal: 500,
+  alreadyRegistered: 601,
+  notRegistered: 602,
+  tokenExpired: 701,
+  tokenInvalidated: 702,
+  tokenMalformed: 703,
+  tokenNotActiveYet: 704,
+  tokenUnknown: 705,
+} as const;
+
+export type ErrCode = (typeof ErrCode)[keyof typeof ErrCode];
+
+/** A refusal the caller should see as-is, in the SPEC envelope. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly errCode: ErrCode,
+    readonly errMsg: string,
+  ) {
+    super(errMsg);
+    this.name = "ApiError";
+  }
+
+  static badRequest(errMsg: string): ApiError {
+    return new ApiError(400, ErrCode.badRequest, errMsg);
+  }
+  static notAuthorized(): ApiError {
+    return new ApiError(401, ErrCode.notAuthorized, "not authorized");
+  }
+  static alreadyRegistered(uid: string): ApiError {
+    return new ApiError(409, ErrCode.alreadyRegistered, `uid ${JSON.stringify(uid)} is already registered`);
+  }
+  static notRegistered(uid: string): ApiError {
+    return new ApiError(404, ErrCode.notRegistered, `uid ${JSON.stringify(uid)} is not registered`);
+  }
+  static misconfigured(setting: string, problem = "is not set"): ApiError {
+    return new ApiError(500, ErrCode.internal, `server misconfigured: ${setting} ${problem}`);
+  }
+  static internal(): ApiError {
+    return new ApiError(500, ErrCode.internal, "internal error");
+  }
+}
+
+export type Envelope<Extra extends object = object> = { errCode: number; errMsg: string } & Extra;
+
+export function envelope<Extra extends object>(errCode: number, errMsg: string, extra?: Extra): Envelope<Extra> {
+  return { errCode, errMsg, ...(extra as Extra) };
+}
+
+/** A JSON answer outside Hono's context (gateway refusals, the Durable Object). */
+export function envelopeResponse(status: number, errCode: number, errMsg: string): Response {
+  return Response.json(envelope(errCode, errMsg), { status });
+}
+
+export function errorResponse(error: ApiError): Response {
+  return envelopeResponse(error.status, error.errCode, error.errMsg);
+}
+
+/** A success: `{errCode: 0, errMsg: "", ...extra}`. */
+export function ok<Extra extends object>(c: Context<AppEnv>, extra?: Extra): Response {
+  c.set("errCode", ErrCode.ok);
+  return c.json(envelope(ErrCode.ok, "", extra), 200);
+}

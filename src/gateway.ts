@@ -1,0 +1,69 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "./app-env";
+import { ApiError, ErrCode } from "./errors";
+import { validate } from "./middleware/validate";
+import type { PlatformId } from "./platforms";
+import { SESSION_CLAIMS_HEADER } from "./presence/user-session";
+import { userSession } from "./presence/user-sessions";
+import { LIMITS } from "./schemas";
+import { TokenError, verifyClientToken } from "./tokens";
+
+/** OpenIM's connect query: sendID, token, platformID (and an optional operationID). */
+const connectQuery = z.object({
+  sendID: z
+    .string({ error: "is required" })
+    .min(1, "must not be empty")
+    .refine((s) => [...s].length <= LIMITS.uidChars, `at most ${LIMITS.uidChars} characters`),
+  token: z.string({ error: "is required" }).min(1, "must not be empty"),
+  platformID: z
+    .string({ error: "is required" })
+    .regex(/^[1-7]$/, "must be an integer 1–7")
+    .transform((s) => Number(s) as PlatformId),
+  operationID: z.string().max(LIMITS.operationIdChars, `at most ${LIMITS.operationIdChars} characters`).optional(),
+});
+
+function isWebSocketUpgrade(request: Request): boolean {
+  return request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+}
+
+/**
+ * GET / and /ws: the client SDK's WebSocket. The token is fully verified here
+ * (signature, expiry, uid/platform binding) so a bad one never reaches a
+ * Durable Object; the user's object then checks invalidation and accepts.
+ */
+export const gateway = new Hono<AppEnv>().get(
+  "/",
+  async (c, next) => {
+    if (!isWebSocketUpgrade(c.req.raw)) throw new ApiError(426, ErrCode.badRequest, "expected a WebSocket upgrade");
+    const operationID = c.req.query("operationID");
+    if (operationID) c.set("operationID", operationID);
+    await next();
+  },
+  validate("query", connectQuery),
+  async (c) => {
+    const { sendID, token, platformID } = c.req.valid("query");
+    let claims;
+    try {
+      claims = await verifyClientToken(c.env, token, { uid: sendID, platform: platformID });
+    } catch (error) {
+      if (error instanceof TokenError) throw new ApiError(401, error.errCode, error.message);
+      throw error;
+    }
+    const forwarded = new Request(c.req.url, {
+      headers: { Upgrade: "websocket", [SESSION_CLAIMS_HEADER]: JSON.stringify(claims) },
+    });
+    const response = await userSession(c.env, sendID).fetch(forwarded);
+    if (response.status !== 101) c.set("errCode", await errCodeOf(response));
+    return response;
+  },
+);
+
+async function errCodeOf(response: Response): Promise<number | undefined> {
+  try {
+    const body: unknown = await response.clone().json();
+    return typeof body === "object" && body !== null && "errCode" in body ? Number(body.errCode) : undefined;
+  } catch {
+    return undefined;
+  }
+}

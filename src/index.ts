@@ -1,0 +1,45 @@
+import { Hono } from "hono";
+import type { AppEnv } from "./app-env";
+import { ApiError, ErrCode, envelope } from "./errors";
+import { gateway } from "./gateway";
+import { requestLog } from "./middleware/request-log";
+import { authRoutes } from "./routes/auth";
+import { userRoutes } from "./routes/user";
+
+export { PresenceIndex } from "./presence/presence-index";
+export { UserSession } from "./presence/user-session";
+
+const app = new Hono<AppEnv>();
+
+app.use(requestLog);
+app.route("/auth", authRoutes);
+app.route("/user", userRoutes);
+app.route("/", gateway);
+app.route("/ws", gateway);
+
+app.notFound((c) => {
+  c.set("errCode", ErrCode.notFound);
+  return c.json(envelope(ErrCode.notFound, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404);
+});
+
+app.onError((error, c) => {
+  if (error instanceof ApiError) {
+    c.set("errCode", error.errCode);
+    return c.json(envelope(error.errCode, error.errMsg), error.status);
+  }
+  // Anything else is our fault: log it with the operationID, answer generically.
+  console.error(
+    JSON.stringify({
+      level: "error",
+      event: "unhandled_error",
+      operationID: c.get("operationID"),
+      route: new URL(c.req.url).pathname,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    }),
+  );
+  const internal = ApiError.internal();
+  c.set("errCode", internal.errCode);
+  return c.json(envelope(internal.errCode, internal.errMsg), 500);
+});
+
+export default app;

@@ -1,0 +1,27 @@
+import type { Env } from "../env";
+import type { PresenceIndex } from "./presence-index";
+
+const encoder = new TextEncoder();
+
+/** FNV-1a over the uid's UTF-8 bytes: stable, fast and evenly spread. */
+export function shardOf(uid: string, shardCount: number): number {
+  let hash = 0x811c9dc5;
+  for (const byte of encoder.encode(uid)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shardCount;
+}
+
+/**
+ * The shard count is part of the name, so changing PRESENCE_SHARDS starts
+ * from fresh shards instead of reading another layout's leftovers; users
+ * reappear as their objects republish (within one heartbeat timeout).
+ */
+export function presenceShard(env: Env, shard: number, shardCount: number): DurableObjectStub<PresenceIndex> {
+  return env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName(`presence-${shard}-of-${shardCount}`));
+}
+
+export function presenceShardFor(env: Env, uid: string, shardCount: number): DurableObjectStub<PresenceIndex> {
+  return presenceShard(env, shardOf(uid, shardCount), shardCount);
+}

@@ -1,0 +1,73 @@
+import type { PlatformId } from "../platforms";
+
+/**
+ * Socket lifecycle helpers for hibernatable WebSockets. Each edge case the
+ * runtime has is named and handled here, once.
+ */
+
+/** What a socket remembers across hibernation (kept well under the 2 KiB attachment limit). */
+export interface SessionAttachment {
+  platform: PlatformId;
+  /** The token that opened this session: a kick invalidates it. */
+  jti: string;
+  tokenExpiresAtMs: number;
+  connectedAtMs: number;
+  /** Last frame the object itself saw; auto-answered pings are tracked by the runtime. */
+  lastMessageAtMs: number;
+}
+
+/** The text a client sends as a heartbeat. It must match exactly for the runtime to answer without waking us. */
+export const PING = "ping";
+export const PONG = "pong";
+
+/** Close codes the server uses (README: client protocol). */
+export const CloseCode = {
+  kicked: 4001,
+  loggedOut: 4002,
+  heartbeatTimeout: 4003,
+  tokenExpired: 4004,
+} as const;
+
+export function platformTag(platform: PlatformId): string {
+  return `platform:${platform}`;
+}
+
+export function readAttachment(ws: WebSocket): SessionAttachment {
+  return ws.deserializeAttachment() as SessionAttachment;
+}
+
+/**
+ * getWebSockets() also returns sockets that are closing or closed but not yet
+ * released; only OPEN ones are sessions.
+ */
+export function openSockets(ctx: DurableObjectState, tag?: string): WebSocket[] {
+  return ctx.getWebSockets(tag).filter((ws) => ws.readyState === WebSocket.OPEN);
+}
+
+/** Last sign of life: the later of our own record and the runtime's auto-response timestamp. */
+export function lastSeenMs(ctx: DurableObjectState, ws: WebSocket, attachment: SessionAttachment): number {
+  const autoResponse = ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+  return Math.max(attachment.connectedAtMs, attachment.lastMessageAtMs, autoResponse);
+}
+
+/** Sends if the socket can still take it; a socket racing to close is not an error. */
+export function sendQuietly(ws: WebSocket, message: string): void {
+  try {
+    ws.send(message);
+  } catch {
+    // Already closing: the peer will not read it either way.
+  }
+}
+
+/**
+ * close() throws for reserved codes (1005, 1006, 1015) and, on recent
+ * compatibility dates, when the runtime has already answered the peer's close.
+ * Either way the socket is done, which is what the caller wanted.
+ */
+export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Already closed or not closable with this code.
+  }
+}

@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { MAX_PLATFORM, MIN_PLATFORM } from "./platforms";
+
+/** Limits from SPEC §2–§4: one source for the validators, the docs and the tests. */
+export const LIMITS = {
+  uidChars: 64,
+  nameChars: 64,
+  iconBytes: 1024,
+  mobileChars: 32,
+  birthChars: 16,
+  emailChars: 64,
+  exChars: 1024,
+  operationIdChars: 64,
+  userIdListLength: 200,
+} as const;
+
+const utf8 = new TextEncoder();
+
+/** Length in Unicode code points: "张三" is 2, an emoji is 1. */
+export function codePointLength(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+export function utf8ByteLength(text: string): number {
+  return utf8.encode(text).byteLength;
+}
+
+function describe(input: unknown): string {
+  if (input === null) return "null";
+  if (Array.isArray(input)) return "an array";
+  return `a ${typeof input}`;
+}
+
+/** "is required" for a missing field, otherwise what was expected and what came. */
+function typeError(expected: string) {
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined ? "is required" : `must be ${expected}, not ${describe(issue.input)}`;
+}
+
+const string = () => z.string({ error: typeError("a string") });
+
+function chars(min: number, max: number) {
+  return string()
+    .refine((s) => codePointLength(s) >= min, min === 1 ? "must not be empty" : `at least ${min} characters`)
+    .refine((s) => codePointLength(s) <= max, `at most ${max} characters`);
+}
+
+function maxBytes(max: number) {
+  return string().refine((s) => utf8ByteLength(s) <= max, `at most ${max} bytes (UTF-8)`);
+}
+
+// C0 and C1 control characters (\p{Cc}) are never part of a uid.
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+const registeredUid = chars(1, LIMITS.uidChars).refine(
+  (s) => !CONTROL_CHARACTER.test(s),
+  "must not contain control characters",
+);
+const anyUid = chars(1, LIMITS.uidChars);
+
+const platform = z
+  .int({ error: typeError("an integer") })
+  .min(MIN_PLATFORM, `must be ${MIN_PLATFORM}–${MAX_PLATFORM}`)
+  .max(MAX_PLATFORM, `must be ${MIN_PLATFORM}–${MAX_PLATFORM}`);
+
+const gender = z
+  .int({ error: typeError("an integer") })
+  .min(0, "must be 0 (unknown), 1 (male) or 2 (female)")
+  .max(2, "must be 0 (unknown), 1 (male) or 2 (female)");
+
+/** Fields every AppServer request may carry. The secret itself is checked before the schema runs. */
+const appServerRequest = {
+  secret: string(),
+  operationID: chars(0, LIMITS.operationIdChars).optional(),
+};
+
+export const registerUserBody = z.object({
+  ...appServerRequest,
+  platform,
+  uid: registeredUid,
+  name: chars(0, LIMITS.nameChars),
+  icon: maxBytes(LIMITS.iconBytes).optional(),
+  gender: gender.optional(),
+  mobile: chars(0, LIMITS.mobileChars).optional(),
+  birth: chars(0, LIMITS.birthChars).optional(),
+  email: chars(0, LIMITS.emailChars).optional(),
+  ex: chars(0, LIMITS.exChars).optional(),
+});
+
+export const userTokenBody = z.object({ ...appServerRequest, platform, uid: anyUid });
+
+export const forceLogoutBody = userTokenBody;
+
+export const onlineStatusBody = z.object({
+  ...appServerRequest,
+  userIDList: z
+    .array(anyUid, { error: typeError("an array of uids") })
+    .max(LIMITS.userIdListLength, `at most ${LIMITS.userIdListLength} uids`),
+});
+
+export type RegisterUserBody = z.infer<typeof registerUserBody>;
+export type UserTokenBody = z.infer<typeof userTokenBody>;
+export type OnlineStatusBody = z.infer<typeof onlineStatusBody>;
+
+/** The first few problems of a failed parse, each as `field: rule`. */
+export function describeIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length ? issue.path.map(String).join(".") : "body"}: ${issue.message}`)
+    .join("; ");
+}
