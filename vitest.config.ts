@@ -1,0 +1,51 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Test-only secrets: long enough to pass the worker's own checks, never used anywhere else.
+const TEST_SECRETS = {
+  IM_SECRET: "tuoyun",
+  TOKEN_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789abcdef",
+};
+
+// Each special-purpose project runs the worker with other settings; its files carry its suffix.
+const SPECIAL = {
+  timers: { HEARTBEAT_TIMEOUT: "1s" },
+  "multi-login": { MULTI_LOGIN_POLICY: "max_per_platform:2" },
+  // Empty strings shadow any local .dev.vars: the worker must behave as deployed with nothing set.
+  unconfigured: { IM_SECRET: "", TOKEN_SIGNING_KEY: "" },
+} as const;
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+
+  const project = (name: string, include: string[], exclude: string[], bindings: Record<string, string>) => ({
+    extends: false as const,
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...bindings } },
+      }),
+    ],
+    test: {
+      name,
+      include,
+      exclude,
+      setupFiles: ["./test/apply-migrations.ts"],
+      testTimeout: 20_000,
+    },
+  });
+
+  const suffixes = Object.keys(SPECIAL);
+  return {
+    test: {
+      // The worker's one-line-per-request info logs would drown the report; errors still show.
+      onConsoleLog: (log: string) => !log.includes('{"level":"info"'),
+      projects: [
+        project("worker", ["test/**/*.test.ts"], suffixes.map((s) => `test/**/*.${s}.test.ts`), TEST_SECRETS),
+        ...Object.entries(SPECIAL).map(([suffix, settings]) =>
+          project(suffix, [`test/**/*.${suffix}.test.ts`], [], { ...TEST_SECRETS, ...settings }),
+        ),
+      ],
+    },
+  };
+});
