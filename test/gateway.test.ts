@@ -1,0 +1,97 @@
+import { env } from "cloudflare:test";
+import { SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { issueClientToken } from "../src/tokens";
+import { connect, freshUid, refusedConnect, register } from "./helpers";
+
+const DAY = 86_400;
+
+describe("WebSocket handshake at / and /ws", () => {
+  for (const path of ["/", "/ws"]) {
+    it(`accepts a valid token at ${path} and answers ping with pong`, async () => {
+      const uid = freshUid();
+      const { token } = await register(uid);
+      const socket = await connect(uid, token, 1, path);
+      socket.send("ping");
+      expect(await socket.message(0)).toBe("pong");
+      socket.close();
+    });
+  }
+
+  const missing: [string, Record<string, string>][] = [
+    ["sendID", { token: "t", platformID: "1" }],
+    ["token", { sendID: "u", platformID: "1" }],
+    ["platformID", { sendID: "u", token: "t" }],
+  ];
+  for (const [param, params] of missing) {
+    it(`refuses a connect without ${param} with a plain 400 envelope`, async () => {
+      const answer = await refusedConnect(params);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toEqual({ errCode: 400, errMsg: `${param}: is required` });
+    });
+  }
+
+  for (const platformID of ["0", "8", "1.0", "web", "", " 1"]) {
+    it(`refuses platformID=${JSON.stringify(platformID)} with 400`, async () => {
+      const answer = await refusedConnect({ sendID: "u", token: "t", platformID });
+      expect(answer.status).toBe(400);
+      expect(answer.body.errMsg).toMatch(/^platformID: /);
+    });
+  }
+
+  it("refuses a malformed token with 401/703", async () => {
+    for (const token of ["garbage", "a.b.c", "%%%.%%%.%%%", "only.two"]) {
+      const answer = await refusedConnect({ sendID: "u", token, platformID: 1 });
+      expect(answer.status, token).toBe(401);
+      expect(answer.body.errCode, token).toBe(703);
+    }
+  });
+
+  it("refuses an expired token with 401/701", async () => {
+    const uid = freshUid();
+    const { token } = await issueClientToken(env, uid, 1, DAY, Date.now() - 2 * DAY * 1000);
+    const answer = await refusedConnect({ sendID: uid, token, platformID: 1 });
+    expect(answer.status).toBe(401);
+    expect(answer.body.errCode).toBe(701);
+  });
+
+  it("refuses a token that is not active yet with 401/704", async () => {
+    const uid = freshUid();
+    const { token } = await issueClientToken(env, uid, 1, DAY, Date.now() + 3_600_000);
+    const answer = await refusedConnect({ sendID: uid, token, platformID: 1 });
+    expect(answer.status).toBe(401);
+    expect(answer.body.errCode).toBe(704);
+  });
+
+  it("refuses a token bound to another uid or platform with 401/705", async () => {
+    const uid = freshUid();
+    const { token } = await register(uid, { platform: 1 });
+    expect((await refusedConnect({ sendID: `${uid}-other`, token, platformID: 1 })).body.errCode).toBe(705);
+    expect((await refusedConnect({ sendID: uid, token, platformID: 2 })).body.errCode).toBe(705);
+  });
+
+  it("refuses a token signed with the AppServer secret with 401/705", async () => {
+    const uid = freshUid();
+    const now = Math.floor(Date.now() / 1000);
+    const forged = await new SignJWT({ plt: 1, ims: Date.now() })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("imserver-edge")
+      .setSubject(uid)
+      .setJti("forged")
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + DAY)
+      .sign(new TextEncoder().encode(env.IM_SECRET));
+    const answer = await refusedConnect({ sendID: uid, token: forged, platformID: 1 });
+    expect(answer.status).toBe(401);
+    expect(answer.body.errCode).toBe(705);
+  });
+
+  it("never lets a refused token reach the user's Durable Object", async () => {
+    const uid = freshUid();
+    const { listDurableObjectIds } = await import("cloudflare:test");
+    const before = (await listDurableObjectIds(env.USER_SESSIONS)).length;
+    await refusedConnect({ sendID: uid, token: "garbage", platformID: 1 });
+    expect((await listDurableObjectIds(env.USER_SESSIONS)).length).toBe(before);
+  });
+});
