@@ -7,6 +7,16 @@ const TEST_SECRETS = {
   TOKEN_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789abcdef",
 };
 
+// Rate limits high enough that no ordinary test trips them (wrangler.toml has the real ones).
+const ROOMY_LIMITS = {
+  FAILED_SECRET_LIMITER: { namespace_id: "1001", simple: { limit: 100_000, period: 60 as const } },
+  CONNECT_LIMITER: { namespace_id: "1002", simple: { limit: 100_000, period: 60 as const } },
+};
+const TIGHT_LIMITS = {
+  FAILED_SECRET_LIMITER: { namespace_id: "1001", simple: { limit: 3, period: 60 as const } },
+  CONNECT_LIMITER: { namespace_id: "1002", simple: { limit: 3, period: 60 as const } },
+};
+
 // Each special-purpose project runs the worker with other settings; its files carry its suffix.
 const SPECIAL = {
   timers: { HEARTBEAT_TIMEOUT: "1s" },
@@ -18,12 +28,18 @@ const SPECIAL = {
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
 
-  const project = (name: string, include: string[], exclude: string[], bindings: Record<string, string>) => ({
+  const project = (
+    name: string,
+    include: string[],
+    exclude: string[],
+    bindings: Record<string, string>,
+    ratelimits: typeof ROOMY_LIMITS = ROOMY_LIMITS,
+  ) => ({
     extends: false as const,
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...bindings } },
+        miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...bindings }, ratelimits },
       }),
     ],
     test: {
@@ -35,7 +51,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const suffixes = Object.keys(SPECIAL);
+  const suffixes = [...Object.keys(SPECIAL), "limits"];
   return {
     test: {
       // The worker's one-line-per-request info logs would drown the report; errors still show.
@@ -45,6 +61,7 @@ export default defineConfig(async () => {
         ...Object.entries(SPECIAL).map(([suffix, settings]) =>
           project(suffix, [`test/**/*.${suffix}.test.ts`], [], { ...TEST_SECRETS, ...settings }),
         ),
+        project("limits", ["test/**/*.limits.test.ts"], [], TEST_SECRETS, TIGHT_LIMITS),
       ],
     },
   };

@@ -7,6 +7,10 @@ export interface Env {
   USER_SESSIONS: DurableObjectNamespace<UserSession>;
   PRESENCE_INDEX: DurableObjectNamespace<PresenceIndex>;
 
+  // Abuse limits (wrangler.toml [[ratelimits]]). Absent bindings mean no limiting.
+  FAILED_SECRET_LIMITER?: RateLimit;
+  CONNECT_LIMITER?: RateLimit;
+
   // Secrets: never defaulted by the worker. `npm run dev` writes dev values to .dev.vars.
   IM_SECRET?: string;
   TOKEN_SIGNING_KEY?: string;

@@ -11,6 +11,7 @@ export const ErrCode = {
   badRequest: 400,
   notAuthorized: 401,
   notFound: 404,
+  methodNotAllowed: 405,
   tooLarge: 413,
   rateLimited: 429,
   internal: 500,
@@ -50,6 +51,9 @@ export class ApiError extends Error {
   }
   static misconfigured(setting: string, problem = "is not set"): ApiError {
     return new ApiError(500, ErrCode.internal, `server misconfigured: ${setting} ${problem}`);
+  }
+  static rateLimited(what: string): ApiError {
+    return new ApiError(429, ErrCode.rateLimited, `too many requests: ${what}`);
   }
   static internal(): ApiError {
     return new ApiError(500, ErrCode.internal, "internal error");

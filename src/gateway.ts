@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "./app-env";
 import { ApiError, ErrCode } from "./errors";
+import { countConnect } from "./middleware/abuse-limits";
 import { validate } from "./middleware/validate";
 import type { PlatformId } from "./platforms";
 import { SESSION_CLAIMS_HEADER } from "./presence/user-session";
@@ -50,6 +51,8 @@ export const gateway = new Hono<AppEnv>().get(
       if (error instanceof TokenError) throw new ApiError(401, error.errCode, error.message);
       throw error;
     }
+    // Counted only once the token is good: a stranger cannot use up someone else's allowance.
+    await countConnect(c.env, sendID);
     const forwarded = new Request(c.req.url, {
       headers: { Upgrade: "websocket", [SESSION_CLAIMS_HEADER]: JSON.stringify(claims) },
     });

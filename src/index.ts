@@ -17,6 +17,23 @@ app.route("/user", userRoutes);
 app.route("/", gateway);
 app.route("/ws", gateway);
 
+// A known path with the wrong method is a 405 that says what is allowed.
+const METHODS = {
+  "/auth/user_register": "POST",
+  "/auth/user_token": "POST",
+  "/auth/force_logout": "POST",
+  "/user/get_users_online_status": "POST",
+  "/": "GET",
+  "/ws": "GET",
+} as const;
+for (const [path, allowed] of Object.entries(METHODS)) {
+  app.all(path, (c) => {
+    c.set("errCode", ErrCode.methodNotAllowed);
+    c.header("Allow", allowed);
+    return c.json(envelope(ErrCode.methodNotAllowed, `method ${c.req.method} not allowed on ${path}; use ${allowed}`), 405);
+  });
+}
+
 app.notFound((c) => {
   c.set("errCode", ErrCode.notFound);
   return c.json(envelope(ErrCode.notFound, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404);

@@ -6,6 +6,26 @@ import { ApiError, ErrCode } from "../errors";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
+/** No request of ours nests deeper than 2; anything past this is an attack or a mistake. */
+export const MAX_JSON_DEPTH = 16;
+
+/** The deepest array/object nesting in JSON text, counting brackets outside strings. */
+export function jsonNestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c /* \ */) i++;
+      else if (ch === 0x22 /* " */) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x5b /* [ */ || ch === 0x7b /* { */) deepest = Math.max(deepest, ++depth);
+    else if (ch === 0x5d /* ] */ || ch === 0x7d /* } */) depth--;
+  }
+  return deepest;
+}
+
 /** 413 past MAX_BODY_BYTES, decided before anything is parsed (Content-Length or streamed count). */
 export const limitBody = createMiddleware<AppEnv>((c, next) =>
   bodyLimit({
@@ -31,6 +51,9 @@ export const jsonObjectBody = createMiddleware<AppEnv>(async (c, next) => {
   } catch (error) {
     if (error instanceof ApiError) throw error;
     throw ApiError.badRequest("body is not valid UTF-8");
+  }
+  if (jsonNestingDepth(text) > MAX_JSON_DEPTH) {
+    throw ApiError.badRequest(`body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
   let parsed: unknown;
   try {

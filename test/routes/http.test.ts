@@ -42,3 +42,31 @@ describe("HTTP surface", () => {
     expect(await response.json()).toEqual({ errCode: 400, errMsg: "body is not valid UTF-8" });
   });
 });
+
+describe("methods and nesting", () => {
+  it("answers a known path with the wrong method with 405, an Allow header and the envelope", async () => {
+    for (const [path, method, allowed] of [
+      ["/auth/user_register", "GET", "POST"],
+      ["/user/get_users_online_status", "PUT", "POST"],
+      ["/auth/force_logout", "DELETE", "POST"],
+      ["/ws", "POST", "GET"],
+    ] as const) {
+      const response = await SELF.fetch(`http://im.test${path}`, { method });
+      expect(response.status, `${method} ${path}`).toBe(405);
+      expect(response.headers.get("Allow")).toBe(allowed);
+      expect(await response.json()).toMatchObject({ errCode: 405, errMsg: expect.stringContaining(allowed) });
+    }
+  });
+
+  it("answers deeply nested JSON with 400 before parsing it", async () => {
+    const deep = `{"secret":"${SECRET}","userIDList":[],"x":${"[".repeat(5_000)}${"]".repeat(5_000)}}`;
+    const answer = await post("/user/get_users_online_status", deep);
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({ errCode: 400, errMsg: "body nests deeper than 16 levels" });
+  });
+
+  it("does not count brackets inside strings as nesting", async () => {
+    const answer = await post("/user/get_users_online_status", { secret: SECRET, userIDList: ["[[[[[[[[[[[[[[[[[[[[[[["] });
+    expect(answer.status).toBe(200);
+  });
+});

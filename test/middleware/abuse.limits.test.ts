@@ -1,0 +1,47 @@
+// Runs with both limiters at 3 per minute (see vitest.config.ts).
+import { describe, expect, it } from "vitest";
+import { connect, freshUid, post, refusedConnect, register, SECRET, tokenFor } from "../helpers";
+
+const from = (ip: string) => ({ "CF-Connecting-IP": ip });
+
+describe("failed-secret limit per client address", () => {
+  it("answers 429 past the limit, then refuses that address even with the right secret", async () => {
+    const ip = "198.51.100.7";
+    for (let i = 0; i < 3; i++) {
+      expect((await post("/auth/user_token", { secret: `guess-${i}`, uid: "u", platform: 1 }, from(ip))).status).toBe(401);
+    }
+    const limited = await post("/auth/user_token", { secret: "guess-4", uid: "u", platform: 1 }, from(ip));
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ errCode: 429, errMsg: expect.stringMatching(/too many/) });
+
+    const rightSecret = await post("/user/get_users_online_status", { secret: SECRET, userIDList: [] }, from(ip));
+    expect(rightSecret.status).toBe(429);
+
+    // Another address is not affected.
+    const other = await post("/user/get_users_online_status", { secret: SECRET, userIDList: [] }, from("198.51.100.8"));
+    expect(other.status).toBe(200);
+  });
+});
+
+describe("socket connects per uid", () => {
+  it("refuses the handshake with a 429 envelope past the limit, for that uid only", async () => {
+    const uid = freshUid();
+    await register(uid);
+    for (let i = 0; i < 3; i++) (await connect(uid, await tokenFor(uid, 1), 1)).close();
+    const refused = await refusedConnect({ sendID: uid, token: await tokenFor(uid, 1), platformID: 1 });
+    expect(refused.status).toBe(429);
+    expect(refused.body.errCode).toBe(429);
+
+    const someoneElse = freshUid();
+    (await connect(someoneElse, (await register(someoneElse)).token, 1)).close();
+  });
+
+  it("does not count refused tokens against the uid", async () => {
+    const uid = freshUid();
+    await register(uid);
+    for (let i = 0; i < 5; i++) {
+      expect((await refusedConnect({ sendID: uid, token: "forged.token.here", platformID: 1 })).status).toBe(401);
+    }
+    (await connect(uid, await tokenFor(uid, 1), 1)).close();
+  });
+});
