@@ -61,7 +61,7 @@ export default defineConfig(async () => {
         ...Object.entries(SPECIAL).map(([suffix, settings]) =>
           project(suffix, [`test/**/*.${suffix}.test.ts`], [], { ...TEST_SECRETS, ...settings }),
         ),
-        project("limits", ["test/**/*.limits.test.ts"], [], TEST_SECRETS, TIGHT_LIMITS),
+        project("limits", ["test/**/*.limits.test.ts"], [], { ...TEST_SECRETS, MAX_BODY_BYTES: "2048" }, TIGHT_LIMITS),
       ],
     },
   };

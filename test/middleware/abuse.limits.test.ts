@@ -45,3 +45,28 @@ describe("socket connects per uid", () => {
     (await connect(uid, await tokenFor(uid, 1), 1)).close();
   });
 });
+
+describe("a configured body limit (MAX_BODY_BYTES=2048 here)", () => {
+  it("answers 413 past it, whether or not the client sends Content-Length", async () => {
+    const { SELF } = await import("cloudflare:test");
+    const body = JSON.stringify({ secret: SECRET, userIDList: [], pad: "x".repeat(3_000) });
+    expect((await post("/user/get_users_online_status", body)).status).toBe(413);
+
+    const streamed = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(body));
+        controller.close();
+      },
+    });
+    const response = await SELF.fetch("http://im.test/user/get_users_online_status", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: streamed,
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ errCode: 413 });
+
+    const small = await post("/user/get_users_online_status", { secret: SECRET, userIDList: [] }, from("203.0.113.9"));
+    expect(small.status).toBe(200);
+  });
+});
