@@ -13,6 +13,20 @@ const withKeys = (current: string, previous?: string): Env => ({
 });
 const expected = { uid: "alice", platform: 1 as const };
 
+/** A token for alice on platform 1 with valid claims, but a header and key of the test's choosing. */
+function handMadeToken(header: { alg: string; kid: string }, key: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ plt: 1, ims: Date.now() })
+    .setProtectedHeader(header)
+    .setIssuer("imserver-edge")
+    .setSubject("alice")
+    .setJti("x")
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + 60)
+    .sign(new TextEncoder().encode(key));
+}
+
 async function refusal(envWithKeys: Env, token: string, binding = expected): Promise<number> {
   try {
     await verifyClientToken(envWithKeys, token, binding);
@@ -60,32 +74,13 @@ describe("client tokens", () => {
   });
 
   it("refuses a wrong kid even when the signature is right", async () => {
-    const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ plt: 1, ims: Date.now() })
-      .setProtectedHeader({ alg: "HS256", kid: "not-our-key" })
-      .setIssuer("imserver-edge")
-      .setSubject("alice")
-      .setJti("x")
-      .setIssuedAt(now)
-      .setNotBefore(now)
-      .setExpirationTime(now + 60)
-      .sign(new TextEncoder().encode(KEY_A));
+    const token = await handMadeToken({ alg: "HS256", kid: "not-our-key" }, KEY_A);
     expect(await refusal(withKeys(KEY_A), token)).toBe(705);
   });
 
   it("refuses another algorithm signed with the right key", async () => {
     const good = await issueClientToken(withKeys(KEY_A), "alice", 1, 3600);
-    const kid = decodeProtectedHeader(good.token).kid!;
-    const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ plt: 1, ims: Date.now() })
-      .setProtectedHeader({ alg: "HS512", kid })
-      .setIssuer("imserver-edge")
-      .setSubject("alice")
-      .setJti("x")
-      .setIssuedAt(now)
-      .setNotBefore(now)
-      .setExpirationTime(now + 60)
-      .sign(new TextEncoder().encode(KEY_A));
+    const token = await handMadeToken({ alg: "HS512", kid: decodeProtectedHeader(good.token).kid! }, KEY_A);
     expect(await refusal(withKeys(KEY_A), token)).toBe(705);
   });
 

@@ -50,32 +50,13 @@ export async function userExists(db: D1Database, uid: string): Promise<boolean> 
   return row !== null;
 }
 
-interface UserRow {
-  uid: string;
-  name: string;
-  icon: string;
-  gender: number;
-  mobile: string;
-  birth: string;
-  email: string;
-  ex: string;
-  registered_platform: PlatformId;
-  created_at: number;
-}
-
 export async function findUser(db: D1Database, uid: string): Promise<StoredUser | null> {
-  const row = await db.prepare("SELECT * FROM users WHERE uid = ?1").bind(uid).first<UserRow>();
-  if (!row) return null;
-  return {
-    uid: row.uid,
-    name: row.name,
-    icon: row.icon,
-    gender: row.gender,
-    mobile: row.mobile,
-    birth: row.birth,
-    email: row.email,
-    ex: row.ex,
-    registeredPlatform: row.registered_platform,
-    createdAtMs: row.created_at,
-  };
+  return db
+    .prepare(
+      `SELECT uid, name, icon, gender, mobile, birth, email, ex,
+              registered_platform AS registeredPlatform, created_at AS createdAtMs
+       FROM users WHERE uid = ?1`,
+    )
+    .bind(uid)
+    .first<StoredUser>();
 }
