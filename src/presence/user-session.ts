@@ -174,8 +174,9 @@ export class UserSession extends DurableObject<Env> {
   /**
    * The next moment something can change: a heartbeat deadline (or shortly
    * before it, to publish a later deadline for a socket that pinged), a token
-   * expiry, a revocation that can be pruned, or a publish to retry. No
-   * sockets and nothing stored means no alarm, so an idle object costs nothing.
+   * expiry, or a publish to retry. Without sockets there is no alarm, so an
+   * idle object costs nothing; its stale invalidations are pruned at its next
+   * handshake or sweep instead.
    */
   private async scheduleAlarm(): Promise<void> {
     const now = Date.now();
@@ -187,8 +188,6 @@ export class UserSession extends DurableObject<Env> {
       const deadline = lastSeenMs(this.ctx, ws, attachment) + timeout;
       moments.push(deadline - refreshLead > now ? deadline - refreshLead : deadline, attachment.tokenExpiresAtMs);
     }
-    const revocationExpiry = this.revocations.nextExpiry();
-    if (revocationExpiry !== undefined) moments.push(revocationExpiry);
     if (this.publishFailed) moments.push(now + PUBLISH_RETRY_MS);
 
     if (moments.length === 0) {

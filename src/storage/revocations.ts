@@ -57,19 +57,4 @@ export class RevocationStore {
     this.sql.exec("DELETE FROM logout_cutoffs WHERE expires_at_ms <= ?", nowMs);
   }
 
-  /** When the next row becomes prunable, if any. */
-  nextExpiry(): number | undefined {
-    const row = this.sql
-      .exec<{ next: number | null }>(
-        `SELECT min(next) AS next FROM (
-           SELECT min(expires_at_ms) AS next FROM revoked_tokens
-           UNION ALL SELECT min(expires_at_ms) FROM logout_cutoffs)`,
-      )
-      .one();
-    return row.next ?? undefined;
-  }
-
-  count(): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM revoked_tokens").one().n;
-  }
 }

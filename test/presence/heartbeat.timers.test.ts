@@ -103,11 +103,36 @@ describe("token expiry while connected", () => {
     expect(await revokedNow()).toBe(1);
     expect((await refusedConnect({ sendID: uid, token: shortLived.token, platformID: 1 })).body.errCode).toBe(702);
 
-    await sleep(shortLived.expiredTime * 1000 - Date.now() + 300);
+    // The sweeps that keep running for the live session prune it after expiry.
+    await sleep(shortLived.expiredTime * 1000 - Date.now());
+    const deadline = Date.now() + 2 * TIMEOUT_MS;
+    while ((await revokedNow()) > 0 && Date.now() < deadline) await sleep(100);
     expect(await revokedNow()).toBe(0);
     // Past expiry the token is refused as expired, not as invalidated.
     expect((await refusedConnect({ sendID: uid, token: shortLived.token, platformID: 1 })).body.errCode).toBe(701);
     stopSecond();
     second.close();
+  });
+
+  it("prunes an idle object's stale invalidations at its next handshake, without an alarm", async () => {
+    const uid = freshUid();
+    const shortLived = await issueClientToken(env, uid, 1, 1);
+    const first = await connect(uid, shortLived.token, 1);
+    const second = await connect(uid, (await issueClientToken(env, uid, 1, 60)).token, 1);
+    await first.closedWithin(2_000);
+    second.close();
+    await expectPlatformsWithin(uid, [], 1_000);
+
+    const inObject = () =>
+      runInDurableObject(sessionStub(uid), async (_i, state) => ({
+        revoked: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM revoked_tokens").one().n,
+        alarm: await state.storage.getAlarm(),
+      }));
+    expect(await inObject()).toEqual({ revoked: 1, alarm: null });
+
+    await sleep(shortLived.expiredTime * 1000 - Date.now() + 100);
+    const third = await connect(uid, (await issueClientToken(env, uid, 1, 60)).token, 1);
+    expect((await inObject()).revoked).toBe(0);
+    third.close();
   });
 });

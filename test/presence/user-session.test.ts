@@ -163,9 +163,11 @@ describe("presence across hibernation and eviction", () => {
     again.close();
   });
 
-  it("an object with no sockets and nothing to prune keeps no alarm", async () => {
+  it("an object with no sockets keeps no alarm, even while it stores invalidations", async () => {
     const uid = freshUid();
-    const socket = await connect(uid, (await register(uid)).token, 1);
+    const kicked = await connect(uid, (await register(uid)).token, 1);
+    const socket = await connect(uid, await tokenFor(uid, 1), 1);
+    await kicked.closedWithin(2_000);
     socket.close();
     await expectPlatformsWithin(uid, [], 1_000);
     await sleep(50);
