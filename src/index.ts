@@ -4,6 +4,7 @@ import { ApiError, ErrCode, envelope } from "./errors";
 import { gateway } from "./gateway";
 import { requestLog } from "./middleware/request-log";
 import { authRoutes } from "./routes/auth";
+import { docsRoutes } from "./routes/docs";
 import { userRoutes } from "./routes/user";
 
 export { PresenceIndex } from "./presence/presence-index";
@@ -14,6 +15,7 @@ const app = new Hono<AppEnv>();
 app.use(requestLog);
 app.route("/auth", authRoutes);
 app.route("/user", userRoutes);
+app.route("/", docsRoutes);
 app.route("/", gateway);
 app.route("/ws", gateway);
 
