@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { nodeProject } from "./test/node/project.js";
 
 // Test-only secrets: long enough to pass the worker's own checks, never used anywhere else.
 const TEST_SECRETS = {
@@ -41,10 +42,11 @@ export default defineConfig(async () => {
       // The worker's one-line-per-request info logs would drown the report; errors still show.
       onConsoleLog: (log: string) => !log.includes('{"level":"info"'),
       projects: [
-        project("worker", ["test/**/*.test.ts"], suffixes.map((s) => `test/**/*.${s}.test.ts`), TEST_SECRETS),
+        project("worker", ["test/**/*.test.ts"], [...suffixes.map((s) => `test/**/*.${s}.test.ts`), "test/node/**"], TEST_SECRETS),
         ...Object.entries(SPECIAL).map(([suffix, settings]) =>
-          project(suffix, [`test/**/*.${suffix}.test.ts`], [], { ...TEST_SECRETS, ...settings }),
+          project(suffix, [`test/**/*.${suffix}.test.ts`], ["test/node/**"], { ...TEST_SECRETS, ...settings }),
         ),
+        nodeProject,
       ],
     },
   };
