@@ -14,6 +14,7 @@ const SPECIAL = {
   "multi-login": { MULTI_LOGIN_POLICY: "max_per_platform:2" },
   // Empty strings shadow any local .dev.vars: the worker must behave as deployed with nothing set.
   unconfigured: { IM_SECRET: "", TOKEN_SIGNING_KEY: "" },
+  console: { CONSOLE_ENABLED: "true" },
 } as const;
 
 export default defineConfig(async () => {
