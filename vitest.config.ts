@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { nodeProject } from "./test/node/project.js";
 
 // Test-only secrets: long enough to pass the worker's own checks, never used anywhere else.
 const TEST_SECRETS = {
@@ -23,6 +24,7 @@ const SPECIAL = {
   "multi-login": { MULTI_LOGIN_POLICY: "max_per_platform:2" },
   // Empty strings shadow any local .dev.vars: the worker must behave as deployed with nothing set.
   unconfigured: { IM_SECRET: "", TOKEN_SIGNING_KEY: "" },
+  console: { CONSOLE_ENABLED: "true" },
 } as const;
 
 export default defineConfig(async () => {
@@ -57,11 +59,12 @@ export default defineConfig(async () => {
       // The worker's one-line-per-request info logs would drown the report; errors still show.
       onConsoleLog: (log: string) => !log.includes('{"level":"info"'),
       projects: [
-        project("worker", ["test/**/*.test.ts"], suffixes.map((s) => `test/**/*.${s}.test.ts`), TEST_SECRETS),
+        project("worker", ["test/**/*.test.ts"], [...suffixes.map((s) => `test/**/*.${s}.test.ts`), "test/node/**"], TEST_SECRETS),
         ...Object.entries(SPECIAL).map(([suffix, settings]) =>
-          project(suffix, [`test/**/*.${suffix}.test.ts`], [], { ...TEST_SECRETS, ...settings }),
+          project(suffix, [`test/**/*.${suffix}.test.ts`], ["test/node/**"], { ...TEST_SECRETS, ...settings }),
         ),
-        project("limits", ["test/**/*.limits.test.ts"], [], { ...TEST_SECRETS, MAX_BODY_BYTES: "2048" }, TIGHT_LIMITS),
+        project("limits", ["test/**/*.limits.test.ts"], ["test/node/**"], { ...TEST_SECRETS, MAX_BODY_BYTES: "2048" }, TIGHT_LIMITS),
+        nodeProject,
       ],
     },
   };

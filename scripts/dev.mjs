@@ -36,6 +36,8 @@ if (migrate.status !== 0) {
 }
 
 const portArgs = args.some((a) => a === "--port" || a.startsWith("--port=")) ? [] : ["--port", "8787"];
-const dev = spawn("wrangler", ["dev", ...portArgs, ...args], { stdio: "inherit" });
+// The dev console (/console) is for local development only; deployments leave CONSOLE_ENABLED unset.
+const consoleArgs = ["--var", "CONSOLE_ENABLED:true"];
+const dev = spawn("wrangler", ["dev", ...portArgs, ...consoleArgs, ...args], { stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

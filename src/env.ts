@@ -22,4 +22,6 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   MULTI_LOGIN_POLICY?: string;
   PRESENCE_SHARDS?: string;
+  /** "true" serves the dev console at /console; `npm run dev` sets it, deployments leave it off. */
+  CONSOLE_ENABLED?: string;
 }

@@ -11,7 +11,7 @@ import { LIMITS } from "./schemas";
 import { TokenError, verifyClientToken } from "./tokens";
 
 /** OpenIM's connect query: sendID, token, platformID (and an optional operationID). */
-const connectQuery = z.object({
+export const connectQuery = z.object({
   sendID: z
     .string({ error: "is required" })
     .min(1, "must not be empty")

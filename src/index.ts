@@ -4,6 +4,8 @@ import { ApiError, ErrCode, envelope } from "./errors";
 import { gateway } from "./gateway";
 import { requestLog } from "./middleware/request-log";
 import { authRoutes } from "./routes/auth";
+import { consoleRoutes } from "./routes/console";
+import { docsRoutes } from "./routes/docs";
 import { userRoutes } from "./routes/user";
 
 export { PresenceIndex } from "./presence/presence-index";
@@ -14,6 +16,8 @@ const app = new Hono<AppEnv>();
 app.use(requestLog);
 app.route("/auth", authRoutes);
 app.route("/user", userRoutes);
+app.route("/", docsRoutes);
+app.route("/console", consoleRoutes);
 app.route("/", gateway);
 app.route("/ws", gateway);
 

@@ -41,14 +41,18 @@ function typeError(expected: string) {
 
 const string = () => z.string({ error: typeError("a string") });
 
+// The .meta() keywords publish each refined limit in the OpenAPI document (JSON Schema lengths count code points too).
 function chars(min: number, max: number) {
   return string()
     .refine((s) => codePointLength(s) >= min, min === 1 ? "must not be empty" : `at least ${min} characters`)
-    .refine((s) => codePointLength(s) <= max, `at most ${max} characters`);
+    .refine((s) => codePointLength(s) <= max, `at most ${max} characters`)
+    .meta(min > 0 ? { minLength: min, maxLength: max } : { maxLength: max });
 }
 
 function maxBytes(max: number) {
-  return string().refine((s) => utf8ByteLength(s) <= max, `at most ${max} bytes (UTF-8)`);
+  return string()
+    .refine((s) => utf8ByteLength(s) <= max, `at most ${max} bytes (UTF-8)`)
+    .meta({ "x-maxBytes": max });
 }
 
 // C0 and C1 control characters (\p{Cc}) are never part of a uid.

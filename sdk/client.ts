@@ -1,0 +1,337 @@
+import { backoffDelay, type BackoffOptions } from "./backoff.js";
+import { CloseCode, ErrCode, PING, PONG, type PlatformId } from "./protocol.js";
+
+export { CloseCode, ErrCode, Platform, PLATFORM_NAMES, type PlatformId, type PlatformName } from "./protocol.js";
+
+/** The part of a WebSocket this SDK uses: browsers', Node 22's global, the `ws` package's and Workers' all fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: object) => void): void;
+}
+
+/** The fields read from events; implementations' event classes all carry them. */
+interface SocketEvent {
+  data?: unknown;
+  code?: number;
+  reason?: string;
+}
+
+export type WebSocketConstructorLike = new (url: string) => WebSocketLike;
+
+/** Why the SDK asks for a fresh token. */
+export type RefreshReason =
+  /**
+   * The socket closed before it opened. The worker refused the handshake
+   * (e.g. 401/701 expired) or the network failed: a browser cannot tell which,
+   * because the refusal's HTTP answer is hidden from WebSocket code.
+   */
+  | "handshake_failed"
+  /** The server closed the open session with 4004: its token expired. */
+  | "token_expired"
+  /** The token's known expiredTime has passed; asked before even trying. */
+  | "expired_locally";
+
+export type RefreshedToken = string | { token: string; expiredTime?: number };
+
+export interface ConnectOptions {
+  /** The worker's URL, e.g. "wss://im.example.com/ws" (http(s) is turned into ws(s); "/" and "/ws" both work). */
+  url: string;
+  uid: string;
+  token: string;
+  platform: PlatformId;
+  /** The token's expiry (absolute Unix seconds) as user_token answered it; lets the SDK refresh before trying. */
+  expiredTime?: number;
+  /** Asked for a fresh token (usually from your AppServer, which calls user_token). */
+  refreshToken?: (request: { reason: RefreshReason; uid: string; platform: PlatformId }) => Promise<RefreshedToken> | RefreshedToken;
+  /** Heartbeat period; the server closes a session silent for HEARTBEAT_TIMEOUT (30 s). Default 10 s. */
+  pingIntervalMs?: number;
+  /** Reconnect delays. Default 500 ms doubling to 30 s, with jitter. */
+  reconnect?: Partial<BackoffOptions & { maxAttempts: number }>;
+  /** Defaults to the global WebSocket. */
+  WebSocket?: WebSocketConstructorLike;
+  /** Random source for jitter (tests pin it). */
+  random?: () => number;
+  operationID?: string;
+}
+
+export interface SessionEvents {
+  /** A socket opened (first connect or reconnect). */
+  open: { reconnects: number };
+  /** The server answered a ping. */
+  pong: Record<string, never>;
+  /** Any other text frame from the server. */
+  message: { data: string };
+  /** 4001 (a newer session on this platform) or 4002 (force_logout). The session will not reconnect. */
+  kicked: { code: typeof CloseCode.kicked | typeof CloseCode.loggedOut; reason: "kicked" | "logged_out"; errMsg?: string };
+  /** A socket closed; `willReconnect` says whether another one follows after `retryInMs`. */
+  closed: { code: number; reason: string; wasOpen: boolean; willReconnect: boolean; retryInMs?: number };
+  /** Something went wrong that the session handles by itself (a socket error, a failed refresh). */
+  error: { error: Error };
+}
+
+export type SessionEvent = keyof SessionEvents;
+export type SessionState = "connecting" | "open" | "waiting" | "closed";
+
+const DEFAULT_RECONNECT = { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, maxAttempts: Number.POSITIVE_INFINITY };
+const OPEN = 1;
+
+/** Closes after which reconnecting would only undo what the server decided. */
+const FINAL_CLOSES: ReadonlySet<number> = new Set([CloseCode.kicked, CloseCode.loggedOut]);
+
+function toWebSocketUrl(base: string, params: Record<string, string>): string {
+  const url = new URL(base);
+  if (url.protocol === "http:") url.protocol = "ws:";
+  if (url.protocol === "https:") url.protocol = "wss:";
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+  return url.toString();
+}
+
+/**
+ * One client session: a WebSocket that heartbeats, reconnects with backoff
+ * and jitter, refreshes its token when asked to, and stops for good when the
+ * server kicks it (4001) or logs it out (4002).
+ */
+export class ClientSession {
+  private readonly listeners: { [E in SessionEvent]: Set<(event: SessionEvents[E]) => void> } = {
+    open: new Set(),
+    pong: new Set(),
+    message: new Set(),
+    kicked: new Set(),
+    closed: new Set(),
+    error: new Set(),
+  };
+  private readonly reconnect: BackoffOptions & { maxAttempts: number };
+  private readonly WebSocketImpl: WebSocketConstructorLike;
+  private socket?: WebSocketLike;
+  private pingTimer?: ReturnType<typeof setInterval>;
+  private retryTimer?: ReturnType<typeof setTimeout>;
+  private failures = 0;
+  private reconnects = 0;
+  private refreshedSinceOpen = false;
+  private token: string;
+  private expiredTime: number | undefined;
+  private currentState: SessionState = "connecting";
+
+  constructor(private readonly options: ConnectOptions) {
+    this.reconnect = { ...DEFAULT_RECONNECT, ...options.reconnect };
+    this.token = options.token;
+    this.expiredTime = options.expiredTime;
+    const impl = options.WebSocket ?? (globalThis as { WebSocket?: unknown }).WebSocket;
+    if (typeof impl !== "function") throw new Error("no WebSocket implementation: pass options.WebSocket");
+    this.WebSocketImpl = impl as WebSocketConstructorLike;
+    // Listeners attached right after connect() returns still see the first events.
+    queueMicrotask(() => void this.dial());
+  }
+
+  get state(): SessionState {
+    return this.currentState;
+  }
+
+  /** Subscribes; returns the unsubscribe function. */
+  on<E extends SessionEvent>(event: E, listener: (event: SessionEvents[E]) => void): () => void {
+    this.listeners[event].add(listener);
+    return () => this.listeners[event].delete(listener);
+  }
+
+  /** Ends the session for good: closes the socket (1000) and cancels any pending reconnect. */
+  close(): void {
+    if (this.currentState === "closed") return;
+    const wasOpen = this.currentState === "open";
+    this.currentState = "closed";
+    clearTimeout(this.retryTimer);
+    this.stopHeartbeat();
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.close(1000, "client closed");
+    this.emit("closed", { code: 1000, reason: "client closed", wasOpen, willReconnect: false });
+  }
+
+  private emit<E extends SessionEvent>(event: E, payload: SessionEvents[E]): void {
+    for (const listener of [...this.listeners[event]]) {
+      try {
+        listener(payload);
+      } catch (error) {
+        // A listener's bug must not break the session; report it unless it came from an error listener.
+        if (event !== "error") this.emit("error", { error: error instanceof Error ? error : new Error(String(error)) });
+      }
+    }
+  }
+
+  private async dial(): Promise<void> {
+    if (this.currentState === "closed") return;
+    this.currentState = "connecting";
+    const expired = this.expiredTime !== undefined && Date.now() >= this.expiredTime * 1000;
+    if (expired && this.options.refreshToken && !(await this.refresh("expired_locally"))) return;
+    if (this.state === "closed") return;
+    const params: Record<string, string> = {
+      sendID: this.options.uid,
+      token: this.token,
+      platformID: String(this.options.platform),
+    };
+    if (this.options.operationID) params.operationID = this.options.operationID;
+    let socket: WebSocketLike;
+    try {
+      socket = new this.WebSocketImpl(toWebSocketUrl(this.options.url, params));
+    } catch (error) {
+      this.emit("error", { error: error instanceof Error ? error : new Error(String(error)) });
+      this.scheduleRetry({ code: 1006, reason: "could not create socket", wasOpen: false });
+      return;
+    }
+    this.socket = socket;
+    let opened = false;
+    let kickMessage: string | undefined;
+
+    socket.addEventListener("open", () => {
+      if (this.socket !== socket) return;
+      opened = true;
+      this.currentState = "open";
+      this.refreshedSinceOpen = false;
+      this.startHeartbeat(socket);
+      this.emit("open", { reconnects: this.reconnects });
+    });
+    socket.addEventListener("message", (event) => {
+      const { data } = event as SocketEvent;
+      if (this.socket !== socket || typeof data !== "string") return;
+      if (data === PONG) {
+        // A pong proves the session works end to end; only then does the backoff start over.
+        this.failures = 0;
+        return this.emit("pong", {});
+      }
+      kickMessage = kickedFrameMessage(data) ?? kickMessage;
+      this.emit("message", { data });
+    });
+    const closed = (code: number, reason: string) => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.stopHeartbeat();
+      void this.onClose(code, reason, opened, kickMessage);
+    };
+    socket.addEventListener("error", () => {
+      if (this.socket !== socket) return;
+      this.emit("error", { error: new Error(opened ? "WebSocket error" : "WebSocket handshake failed") });
+      // Some implementations (Node's) fire no close event after a refused handshake: treat the error as the close.
+      if (!opened) {
+        closed(1006, "handshake failed");
+        closeQuietly(socket);
+      }
+    });
+    socket.addEventListener("close", (event) => {
+      const { code, reason } = event as SocketEvent;
+      closed(code ?? 1006, reason ?? "");
+    });
+  }
+
+  private async onClose(code: number, reason: string, wasOpen: boolean, kickMessage: string | undefined): Promise<void> {
+    if (this.currentState === "closed") return;
+    if (FINAL_CLOSES.has(code)) {
+      this.currentState = "closed";
+      const kicked = code === CloseCode.kicked;
+      this.emit("kicked", {
+        code: kicked ? CloseCode.kicked : CloseCode.loggedOut,
+        reason: kicked ? "kicked" : "logged_out",
+        ...(kickMessage === undefined ? {} : { errMsg: kickMessage }),
+      });
+      this.emit("closed", { code, reason, wasOpen, willReconnect: false });
+      return;
+    }
+    if (code === CloseCode.tokenExpired) {
+      if (!this.options.refreshToken) {
+        this.currentState = "closed";
+        this.emit("error", { error: new Error("the token expired (4004) and no refreshToken callback was given") });
+        this.emit("closed", { code, reason, wasOpen, willReconnect: false });
+        return;
+      }
+      this.emit("closed", { code, reason, wasOpen, willReconnect: true, retryInMs: 0 });
+      if (await this.refresh("token_expired")) void this.dial();
+      return;
+    }
+    // Refused or unreachable before opening: ask once per outage for a fresh token (see RefreshReason).
+    if (!wasOpen && this.options.refreshToken && !this.refreshedSinceOpen) {
+      this.scheduleRetry({ code, reason, wasOpen }, async () => (await this.refresh("handshake_failed")) && this.dial());
+      return;
+    }
+    this.scheduleRetry({ code, reason, wasOpen });
+  }
+
+  /** Swaps in a fresh token; false when the callback failed (a retry is then already scheduled) or the session was closed. */
+  private async refresh(reason: RefreshReason): Promise<boolean> {
+    const refreshToken = this.options.refreshToken;
+    if (!refreshToken) return true;
+    this.refreshedSinceOpen = true;
+    try {
+      const fresh = await refreshToken({ reason, uid: this.options.uid, platform: this.options.platform });
+      this.token = typeof fresh === "string" ? fresh : fresh.token;
+      this.expiredTime = typeof fresh === "string" ? undefined : fresh.expiredTime;
+      return this.state !== "closed";
+    } catch (error) {
+      this.emit("error", { error: error instanceof Error ? error : new Error(String(error)) });
+      // A failed refresh is one more failed attempt: back off, and ask again after the next refusal.
+      this.refreshedSinceOpen = false;
+      this.scheduleRetry({ code: 1006, reason: "token refresh failed", wasOpen: false }, undefined, false);
+      return false;
+    }
+  }
+
+  private scheduleRetry(
+    close: { code: number; reason: string; wasOpen: boolean },
+    next: () => Promise<unknown> = () => this.dial(),
+    announce = true,
+  ): void {
+    if (this.currentState === "closed") return;
+    this.failures++;
+    if (this.failures > this.reconnect.maxAttempts) {
+      this.currentState = "closed";
+      if (announce) this.emit("closed", { ...close, willReconnect: false });
+      return;
+    }
+    const retryInMs = backoffDelay(this.failures, this.reconnect, this.options.random);
+    this.currentState = "waiting";
+    this.reconnects++;
+    if (announce) this.emit("closed", { ...close, willReconnect: true, retryInMs });
+    this.retryTimer = setTimeout(() => void next(), retryInMs);
+  }
+
+  private startHeartbeat(socket: WebSocketLike): void {
+    const ping = () => {
+      if (socket.readyState === OPEN) socket.send(PING);
+    };
+    // Right after opening: the server's close frames reach a socket that has never sent anything late.
+    ping();
+    this.pingTimer = setInterval(ping, this.options.pingIntervalMs ?? 10_000);
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+}
+
+function closeQuietly(socket: WebSocketLike): void {
+  try {
+    socket.close();
+  } catch {
+    // never opened or already closed
+  }
+}
+
+/** The errMsg of the {"errCode":702,…} frame the server sends before a kick. */
+function kickedFrameMessage(data: string): string | undefined {
+  if (!data.startsWith("{")) return undefined;
+  try {
+    const frame: unknown = JSON.parse(data);
+    if (typeof frame === "object" && frame !== null && (frame as { errCode?: unknown }).errCode === ErrCode.tokenInvalidated) {
+      const errMsg = (frame as { errMsg?: unknown }).errMsg;
+      return typeof errMsg === "string" ? errMsg : "";
+    }
+  } catch {
+    // not JSON: an ordinary message
+  }
+  return undefined;
+}
+
+/** Opens a client session; see ClientSession for its events. */
+export function connect(options: ConnectOptions): ClientSession {
+  return new ClientSession(options);
+}

@@ -1,0 +1,52 @@
+import { escapeHtml as e } from "../docs/html";
+import { PLATFORM_NAMES } from "../platforms";
+
+const STYLE = `
+body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:64rem;padding:1rem 1.5rem;color:#1d2330}
+fieldset{border:1px solid #d5dae1;border-radius:6px;margin:0 0 1rem;padding:.5rem 1rem 1rem}
+label{margin-right:.75rem} input,select,button{font:inherit;padding:.2rem .4rem}
+table{border-collapse:collapse;width:100%} th,td{border:1px solid #d5dae1;padding:.25rem .5rem;text-align:left}
+th{background:#f4f6f9} td.online{background:#d9f5de;font-weight:600} td.offline{color:#8a93a3}
+.note{color:#5b6474} #log{max-height:10rem;overflow:auto;background:#f4f6f9;padding:.5rem;font:12px monospace;white-space:pre-wrap}
+`;
+
+function platformOptions(): string {
+  return Object.entries(PLATFORM_NAMES)
+    .map(([id, name]) => `<option value="${e(id)}"${name === "Web" ? " selected" : ""}>${e(id)} ${e(name)}</option>`)
+    .join("");
+}
+
+/** The dev console's HTML; its behaviour is /console/app.js (a separate file so the CSP can forbid inline scripts). */
+export function renderConsolePage(): string {
+  const platformHeaders = Object.values(PLATFORM_NAMES).map((name) => `<th>${e(name)}</th>`).join("");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>IMServer dev console</title><style>${STYLE}</style></head>
+<body>
+<h1>IMServer dev console</h1>
+<p class="note">Local development only. The secret stays in this page's memory and is sent only to this worker. API reference: <a href="/docs">/docs</a>.</p>
+<fieldset><legend>AppServer secret</legend>
+<label>secret <input id="secret" type="password" autocomplete="off" placeholder="IM_SECRET"></label>
+</fieldset>
+<fieldset><legend>Register a user</legend>
+<label>uid <input id="reg-uid" required></label>
+<label>name <input id="reg-name"></label>
+<label>platform <select id="reg-platform">${platformOptions()}</select></label>
+<button id="reg-submit" type="button">Register</button>
+<span id="reg-result" class="note"></span>
+</fieldset>
+<fieldset><legend>Open a session</legend>
+<label>uid <input id="session-uid"></label>
+<label>platform <select id="session-platform">${platformOptions()}</select></label>
+<button id="session-open" type="button">Connect</button>
+<table><thead><tr><th>uid</th><th>platform</th><th>state</th><th></th></tr></thead><tbody id="sessions"></tbody></table>
+</fieldset>
+<fieldset><legend>Users (live, refreshed every second)</legend>
+<label>watch uid <input id="watch-uid"></label><button id="watch-add" type="button">Watch</button>
+<span id="status-note" class="note"></span>
+<table id="status-table"><thead><tr><th>uid</th><th>status</th>${platformHeaders}<th></th></tr></thead><tbody></tbody></table>
+</fieldset>
+<h2>Log</h2><div id="log"></div>
+<script type="module" src="/console/app.js"></script>
+</body></html>`;
+}

@@ -1,0 +1,308 @@
+import type { z } from "zod";
+import type { Settings } from "../config";
+import { ErrCode } from "../errors";
+import { connectQuery } from "../gateway";
+import { PLATFORM_NAMES } from "../platforms";
+import { CloseCode, PING, PONG } from "../presence/sockets";
+import { forceLogoutBody, LIMITS, onlineStatusBody, registerUserBody, userTokenBody } from "../schemas";
+import { ERROR_CODE_DOCS, errorCodeDoc, type ErrorCodeDoc } from "./error-codes";
+import { requestJsonSchema, responseJsonSchema } from "./json-schema";
+import {
+  errorEnvelopeSchema,
+  forceLogoutAnswerSchema,
+  onlineStatusAnswerSchema,
+  tokenAnswerSchema,
+} from "./responses";
+
+type Json = Record<string, unknown>;
+
+export interface OpenApiParameter {
+  name: string;
+  in: "query" | "header";
+  required: boolean;
+  description?: string | undefined;
+  schema: Json;
+}
+
+export interface OpenApiResponse {
+  description: string;
+  content?: { "application/json": { schema: Json } };
+}
+
+export interface OpenApiOperation {
+  operationId: string;
+  tags: string[];
+  summary: string;
+  description: string;
+  parameters?: OpenApiParameter[];
+  requestBody?: { required: boolean; content: { "application/json": { schema: Json } } };
+  responses: Record<string, OpenApiResponse>;
+}
+
+export interface CloseCodeDoc {
+  code: number;
+  name: string;
+  meaning: string;
+}
+
+export interface OpenApiDocument {
+  openapi: "3.1.0";
+  info: { title: string; version: string; summary: string; description: string };
+  servers: { url: string }[];
+  tags: { name: string; description: string }[];
+  paths: Record<string, { get?: OpenApiOperation; post?: OpenApiOperation }>;
+  components: { schemas: Record<string, Json> };
+  "x-error-codes": ErrorCodeDoc[];
+  "x-limits": Record<string, number>;
+  "x-platforms": Record<number, string>;
+  "x-websocket": {
+    paths: string[];
+    heartbeat: { send: string; answer: string; timeoutSeconds: number };
+    closeCodes: CloseCodeDoc[];
+  };
+}
+
+const PLATFORM_LIST = Object.entries(PLATFORM_NAMES)
+  .map(([id, name]) => `${id} ${name}`)
+  .join(", ");
+
+/** Prose for fields; their types and limits come from the schemas themselves. */
+export const FIELD_NOTES: Record<string, string> = {
+  secret: "The AppServer secret (IM_SECRET). Checked first, in constant time.",
+  operationID: "Optional request id, logged with the request.",
+  platform: `Platform id: ${PLATFORM_LIST}.`,
+  uid: "The user id. Characters are Unicode code points.",
+  name: "Display name; may be empty.",
+  icon: "Avatar URL; the limit is in UTF-8 bytes.",
+  gender: "0 unknown, 1 male, 2 female.",
+  mobile: "Phone number.",
+  birth: "Birth date, free text.",
+  email: "Email address.",
+  ex: "Free-form extra data.",
+  userIDList: `The uids to look up (at most ${LIMITS.userIdListLength}); duplicates are answered twice.`,
+  sendID: "The connecting user's uid (OpenIM's name for it).",
+  token: "A token from user_register or user_token for this uid and platform.",
+  platformID: `The platform this session is on: ${PLATFORM_LIST}.`,
+};
+
+const CLOSE_CODE_MEANINGS: Record<keyof typeof CloseCode, string> = {
+  kicked:
+    "Kicked: a newer session opened on the same platform. Preceded by the text frame {\"errCode\":702,…}. Do not reconnect with the same token.",
+  loggedOut: "Logged out by the AppServer (force_logout). Every older token of this platform is invalidated. Do not reconnect.",
+  heartbeatTimeout: "Nothing (not even a ping) arrived within HEARTBEAT_TIMEOUT. Reconnect.",
+  tokenExpired: "The session's token expired while connected. Get a fresh token, then reconnect.",
+};
+
+function withFieldNotes(schema: Json): Json {
+  const properties = schema.properties as Record<string, Json> | undefined;
+  if (!properties) return schema;
+  const described = Object.fromEntries(
+    Object.entries(properties).map(([name, property]) => [name, { description: FIELD_NOTES[name], ...property }]),
+  );
+  return { ...schema, properties: described };
+}
+
+function ref(name: string): Json {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+/** One response per HTTP status, listing the errCodes it can carry. */
+function errorResponses(byStatus: Record<number, ErrCode[]>): Record<string, OpenApiResponse> {
+  return Object.fromEntries(
+    Object.entries(byStatus).map(([status, codes]) => [
+      status,
+      {
+        description: codes.map((code) => `errCode ${code}: ${errorCodeDoc(code).meaning}`).join("\n\n"),
+        content: { "application/json": { schema: responseJsonSchema(errorEnvelopeSchema(codes)) } },
+      },
+    ]),
+  );
+}
+
+const COMMON_APPSERVER_ERRORS: Record<number, ErrCode[]> = {
+  400: [ErrCode.badRequest],
+  401: [ErrCode.notAuthorized],
+  405: [ErrCode.methodNotAllowed],
+  413: [ErrCode.tooLarge],
+  415: [ErrCode.badRequest],
+  429: [ErrCode.rateLimited],
+  500: [ErrCode.internal],
+};
+
+interface AppServerRoute {
+  operationId: string;
+  summary: string;
+  description: string;
+  request: string;
+  answer: string;
+  errors: Record<number, ErrCode[]>;
+}
+
+function appServerOperation(route: AppServerRoute): OpenApiOperation {
+  return {
+    operationId: route.operationId,
+    tags: ["AppServer"],
+    summary: route.summary,
+    description: route.description,
+    requestBody: { required: true, content: { "application/json": { schema: ref(route.request) } } },
+    responses: {
+      200: { description: "Success.", content: { "application/json": { schema: ref(route.answer) } } },
+      ...errorResponses({ ...COMMON_APPSERVER_ERRORS, ...route.errors }),
+    },
+  };
+}
+
+/** The connect query as OpenAPI parameters, straight from the gateway's schema. */
+function connectParameters(): OpenApiParameter[] {
+  const schema = requestJsonSchema(connectQuery as z.ZodType);
+  const properties = (schema.properties ?? {}) as Record<string, Json>;
+  const required = new Set((schema.required ?? []) as string[]);
+  return [
+    ...Object.entries(properties).map(([name, property]) => ({
+      name,
+      in: "query" as const,
+      required: required.has(name),
+      description: FIELD_NOTES[name],
+      schema: property,
+    })),
+    { name: "Upgrade", in: "header" as const, required: true, schema: { const: "websocket" } },
+  ];
+}
+
+function connectOperation(path: string, settings: Settings): OpenApiOperation {
+  const heartbeatSeconds = settings.heartbeatTimeoutMs / 1000;
+  return {
+    operationId: path === "/" ? "connectSession" : "connectSessionWs",
+    tags: ["Client sessions"],
+    summary: `Open a client session (WebSocket) at ${path}`,
+    description: [
+      "The token is checked before the upgrade; a refusal is a plain HTTP answer with the JSON envelope. ",
+      "Browsers cannot read that answer: their WebSocket only reports a close (1006) before `open`.",
+      "",
+      `After opening: send the text frame \`${PING}\` right away and at least every ${heartbeatSeconds} s `,
+      `(HEARTBEAT_TIMEOUT); the server answers \`${PONG}\`. A session that sends nothing for that long is closed with ${CloseCode.heartbeatTimeout}.`,
+      "",
+      "Close codes the server uses:",
+      ...(Object.keys(CloseCode) as (keyof typeof CloseCode)[]).map(
+        (name) => `- **${CloseCode[name]}**: ${CLOSE_CODE_MEANINGS[name]}`,
+      ),
+    ].join("\n"),
+    parameters: connectParameters(),
+    responses: {
+      101: { description: "Switching Protocols: the session is open." },
+      ...errorResponses({
+        400: [ErrCode.badRequest],
+        401: [
+          ErrCode.tokenExpired,
+          ErrCode.tokenInvalidated,
+          ErrCode.tokenMalformed,
+          ErrCode.tokenNotActiveYet,
+          ErrCode.tokenUnknown,
+        ],
+        426: [ErrCode.badRequest],
+        500: [ErrCode.internal],
+      }),
+    },
+  };
+}
+
+export interface DocumentOptions {
+  serverUrl: string;
+  settings: Settings;
+}
+
+/** The OpenAPI 3.1 document of the whole contract, built from the request schemas the routes validate with. */
+export function buildOpenApiDocument({ serverUrl, settings }: DocumentOptions): OpenApiDocument {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "IMServer on the edge",
+      version: "1.0.0",
+      summary: "OpenIM v1 compatible identity and presence: AppServer routes and client WebSocket sessions.",
+      description: [
+        'Every HTTP answer is JSON: `{"errCode": int, "errMsg": string, …}`; success is `errCode` 0 with an empty `errMsg`.',
+        "",
+        "- The `secret` is checked first: a request with a missing or wrong secret gets 401 whatever else is wrong, except a body that is not a JSON object (400).",
+        "- Unknown fields are ignored. Types are strict (`\"platform\": \"1\"` is a 400) and `null` is never a value.",
+        "- Lengths in characters count Unicode code points (`minLength`/`maxLength`); `x-maxBytes` counts UTF-8 bytes. `x-rules` lists each check with the wording a 400 uses.",
+        `- Bodies larger than ${settings.maxBodyBytes} bytes get 413. Tokens live ${settings.tokenTtlSeconds} s.`,
+        "",
+        "All error codes are in `x-error-codes`; all field limits in `x-limits` and on each schema.",
+      ].join("\n"),
+    },
+    servers: [{ url: serverUrl }],
+    tags: [
+      { name: "AppServer", description: "Called by your backend with the shared secret." },
+      { name: "Client sessions", description: "WebSocket sessions held by client SDKs, one per platform." },
+    ],
+    paths: {
+      "/auth/user_register": {
+        post: appServerOperation({
+          operationId: "registerUser",
+          summary: "Register a user and get a token",
+          description:
+            "Stores the user and answers a token for (uid, platform). A uid that exists is a 409/601 and its profile is left as it was. Under concurrent registers of one uid exactly one succeeds.",
+          request: "RegisterUserRequest",
+          answer: "TokenAnswer",
+          errors: { 409: [ErrCode.alreadyRegistered] },
+        }),
+      },
+      "/auth/user_token": {
+        post: appServerOperation({
+          operationId: "getUserToken",
+          summary: "Issue a fresh token for a registered user",
+          description: "Older tokens stay valid; only a kick or a force_logout invalidates them.",
+          request: "UserTokenRequest",
+          answer: "TokenAnswer",
+          errors: { 404: [ErrCode.notFound, ErrCode.notRegistered] },
+        }),
+      },
+      "/auth/force_logout": {
+        post: appServerOperation({
+          operationId: "forceLogout",
+          summary: "Log a user out of one platform",
+          description: `Closes the user's sessions on that platform with ${CloseCode.loggedOut} and invalidates every token of (uid, platform) issued up to the call (handshakes with them get 401/702). Tokens issued later work.`,
+          request: "ForceLogoutRequest",
+          answer: "EmptyAnswer",
+          errors: { 404: [ErrCode.notFound, ErrCode.notRegistered] },
+        }),
+      },
+      "/user/get_users_online_status": {
+        post: appServerOperation({
+          operationId: "getUsersOnlineStatus",
+          summary: "Online status of up to 200 users",
+          description:
+            "One entry per requested uid in request order. `online` when the user has at least one live session; unknown uids are `offline`.",
+          request: "OnlineStatusRequest",
+          answer: "OnlineStatusAnswer",
+          errors: {},
+        }),
+      },
+      "/": { get: connectOperation("/", settings) },
+      "/ws": { get: connectOperation("/ws", settings) },
+    },
+    components: {
+      schemas: {
+        RegisterUserRequest: withFieldNotes(requestJsonSchema(registerUserBody)),
+        UserTokenRequest: withFieldNotes(requestJsonSchema(userTokenBody)),
+        ForceLogoutRequest: withFieldNotes(requestJsonSchema(forceLogoutBody)),
+        OnlineStatusRequest: withFieldNotes(requestJsonSchema(onlineStatusBody)),
+        TokenAnswer: responseJsonSchema(tokenAnswerSchema),
+        OnlineStatusAnswer: responseJsonSchema(onlineStatusAnswerSchema),
+        EmptyAnswer: responseJsonSchema(forceLogoutAnswerSchema),
+      },
+    },
+    "x-error-codes": ERROR_CODE_DOCS,
+    "x-limits": { ...LIMITS, maxBodyBytes: settings.maxBodyBytes },
+    "x-platforms": PLATFORM_NAMES,
+    "x-websocket": {
+      paths: ["/", "/ws"],
+      heartbeat: { send: PING, answer: PONG, timeoutSeconds: settings.heartbeatTimeoutMs / 1000 },
+      closeCodes: (Object.keys(CloseCode) as (keyof typeof CloseCode)[]).map((name) => ({
+        code: CloseCode[name],
+        name,
+        meaning: CLOSE_CODE_MEANINGS[name],
+      })),
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { ErrCode } from "../errors";
+
+export interface ErrorCodeDoc {
+  code: ErrCode;
+  /** The HTTP statuses this code comes with. */
+  statuses: number[];
+  meaning: string;
+}
+
+/**
+ * What each code in errors.ts means to a caller. Keyed by the ErrCode names, so
+ * a new code that is not described here fails the type check.
+ */
+const MEANINGS: Record<keyof typeof ErrCode, Omit<ErrorCodeDoc, "code">> = {
+  ok: { statuses: [200], meaning: "Success; errMsg is empty." },
+  badRequest: {
+    statuses: [400, 415, 426],
+    meaning:
+      "The body is not a JSON object (or not UTF-8, or nested deeper than 16 levels), a field is missing, has the wrong type or breaks a limit (errMsg names the field and the rule). " +
+      "415 when Content-Type is not application/json; 426 for a GET on / or /ws without a WebSocket upgrade.",
+  },
+  notAuthorized: { statuses: [401], meaning: "The secret is missing, empty or wrong. Checked before any other field." },
+  notFound: { statuses: [404], meaning: "No such route." },
+  methodNotAllowed: { statuses: [405], meaning: "A known path with the wrong method; the Allow header names the right one." },
+  tooLarge: { statuses: [413], meaning: "The body is larger than MAX_BODY_BYTES (default 64 KiB)." },
+  rateLimited: {
+    statuses: [429],
+    meaning: "Too many failed secrets from this IP, or too many socket handshakes for this uid; retry later with backoff.",
+  },
+  internal: {
+    statuses: [500],
+    meaning: "A server fault. When a secret or signing key is not configured, errMsg names the missing setting.",
+  },
+  alreadyRegistered: { statuses: [409], meaning: "user_register: the uid is already registered; the stored profile is unchanged." },
+  notRegistered: { statuses: [404], meaning: "user_token, force_logout: the uid is not registered." },
+  tokenExpired: { statuses: [401], meaning: "WebSocket handshake: the token has expired. Get a fresh one from the AppServer." },
+  tokenInvalidated: {
+    statuses: [401],
+    meaning:
+      "WebSocket handshake: the token was invalidated by a same-platform kick or a force_logout. Also the text frame sent before close 4001.",
+  },
+  tokenMalformed: { statuses: [401], meaning: "WebSocket handshake: the token is not a well-formed token." },
+  tokenNotActiveYet: { statuses: [401], meaning: "WebSocket handshake: the token is not valid yet (clock skew)." },
+  tokenUnknown: {
+    statuses: [401],
+    meaning: "WebSocket handshake: any other token failure: bad signature, another uid (sendID) or another platform (platformID).",
+  },
+};
+
+export const ERROR_CODE_DOCS: ErrorCodeDoc[] = (Object.keys(ErrCode) as (keyof typeof ErrCode)[]).map((name) => ({
+  code: ErrCode[name],
+  ...MEANINGS[name],
+}));
+
+export function errorCodeDoc(code: ErrCode): ErrorCodeDoc {
+  const doc = ERROR_CODE_DOCS.find((d) => d.code === code);
+  if (!doc) throw new Error(`undocumented errCode ${code}`);
+  return doc;
+}

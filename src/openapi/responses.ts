@@ -1,0 +1,46 @@
+import { z } from "zod";
+import { ErrCode } from "../errors";
+import { PLATFORM_NAMES } from "../platforms";
+
+/** Answer shapes from SPEC §1–§5b, for the document and for tests that check real answers against it. */
+
+const platformName = z.enum(Object.values(PLATFORM_NAMES) as [string, ...string[]]);
+
+export const envelopeSchema = z.object({
+  errCode: z.int().meta({ description: "0 on success; see x-error-codes" }),
+  errMsg: z.string().meta({ description: "empty on success, human-readable otherwise" }),
+});
+
+export function errorEnvelopeSchema(codes: readonly ErrCode[]) {
+  return z.object({
+    errCode: z.literal(codes as [ErrCode, ...ErrCode[]]),
+    errMsg: z.string().min(1),
+  });
+}
+
+export const successEnvelopeSchema = z.object({ errCode: z.literal(ErrCode.ok), errMsg: z.literal("") });
+
+export const tokenAnswerSchema = successEnvelopeSchema.extend({
+  data: z.object({
+    uid: z.string(),
+    token: z.string().meta({ description: "pass as `token` when connecting the WebSocket" }),
+    expiredTime: z.int().meta({ description: "the token's expiry, absolute Unix seconds" }),
+  }),
+});
+
+export const onlineStatusEntrySchema = z.object({
+  userID: z.string(),
+  status: z.enum(["online", "offline"]),
+  detailPlatformStatus: z
+    .array(z.object({ platform: platformName, status: z.literal("online") }))
+    .optional()
+    .meta({ description: "each live platform once; absent when offline" }),
+});
+
+export const onlineStatusAnswerSchema = successEnvelopeSchema.extend({
+  successResult: z
+    .array(onlineStatusEntrySchema)
+    .meta({ description: "one entry per requested uid, in request order, duplicates kept" }),
+});
+
+export const forceLogoutAnswerSchema = successEnvelopeSchema;

@@ -1,0 +1,205 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ErrCode } from "../../src/errors";
+import type { OpenApiDocument, OpenApiOperation } from "../../src/openapi/document";
+import { errorEnvelopeSchema, onlineStatusAnswerSchema, tokenAnswerSchema } from "../../src/openapi/responses";
+import { PLATFORM_NAMES } from "../../src/platforms";
+import { LIMITS } from "../../src/schemas";
+import { freshUid, post, SECRET } from "../helpers";
+
+type Json = Record<string, unknown>;
+
+async function fetchDocument(): Promise<OpenApiDocument> {
+  const response = await SELF.fetch("http://im.test/openapi.json");
+  expect(response.status).toBe(200);
+  expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
+  return response.json();
+}
+
+function operations(doc: OpenApiDocument): [string, OpenApiOperation][] {
+  return Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.values(methods).map((op): [string, OpenApiOperation] => [path, op]),
+  );
+}
+
+function requestSchema(doc: OpenApiDocument, path: string): Json {
+  const ref = doc.paths[path]?.post?.requestBody?.content["application/json"].schema.$ref;
+  expect(ref, `request schema of ${path}`).toBeTypeOf("string");
+  const schema = doc.components.schemas[String(ref).split("/").pop()!];
+  expect(schema).toBeDefined();
+  return schema!;
+}
+
+function property(schema: Json, name: string): Json {
+  return (schema.properties as Record<string, Json>)[name]!;
+}
+
+/** The errCodes a documented answer may carry, from its schema. */
+function documentedCodes(op: OpenApiOperation, status: number): number[] {
+  const schema = op.responses[String(status)]?.content?.["application/json"].schema as Json | undefined;
+  const errCode = (schema?.properties as Record<string, Json> | undefined)?.errCode;
+  if (!errCode) return [];
+  if (Array.isArray(errCode.enum)) return errCode.enum as number[];
+  return errCode.const === undefined ? [] : [errCode.const as number];
+}
+
+const REGISTER_BASE = { secret: SECRET, platform: 1, name: "n" };
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1 document with the four AppServer routes and the WebSocket connect at / and /ws", async () => {
+    const doc = await fetchDocument();
+    expect(doc.openapi).toBe("3.1.0");
+    for (const path of ["/auth/user_register", "/auth/user_token", "/auth/force_logout", "/user/get_users_online_status"]) {
+      expect(doc.paths[path]?.post, path).toBeDefined();
+    }
+    for (const path of ["/", "/ws"]) {
+      const connect = doc.paths[path]?.get;
+      expect(connect?.responses["101"], path).toBeDefined();
+      expect(connect?.parameters?.map((p) => p.name)).toEqual(["sendID", "token", "platformID", "operationID", "Upgrade"]);
+      expect(connect?.parameters?.filter((p) => p.required).map((p) => p.name)).toEqual(["sendID", "token", "platformID", "Upgrade"]);
+    }
+  });
+
+  it("names the server it was fetched from", async () => {
+    expect((await fetchDocument()).servers).toEqual([{ url: "http://im.test" }]);
+  });
+
+  it("lists every errCode of errors.ts with its HTTP statuses, and each one in some route's answers", async () => {
+    const doc = await fetchDocument();
+    const listed = doc["x-error-codes"].map((c) => c.code);
+    expect(listed.sort()).toEqual(Object.values(ErrCode).sort());
+    const inRoutes = new Set(
+      operations(doc).flatMap(([, op]) => Object.keys(op.responses).flatMap((status) => documentedCodes(op, Number(status)))),
+    );
+    for (const code of Object.values(ErrCode).filter((c) => c !== ErrCode.ok)) {
+      expect(inRoutes.has(code), `errCode ${code} appears in a route's answers`).toBe(true);
+    }
+  });
+
+  it("shows the token codes 701–705 on the handshake's 401 and the close codes 4001–4004", async () => {
+    const doc = await fetchDocument();
+    expect(documentedCodes(doc.paths["/ws"]!.get!, 401).sort()).toEqual([701, 702, 703, 704, 705]);
+    expect(doc["x-websocket"].closeCodes.map((c) => c.code)).toEqual([4001, 4002, 4003, 4004]);
+    expect(doc["x-websocket"].heartbeat).toMatchObject({ send: "ping", answer: "pong", timeoutSeconds: 30 });
+    for (const code of [4001, 4002, 4003, 4004]) expect(doc.paths["/"]!.get!.description).toContain(String(code));
+  });
+
+  it("shows every field limit of schemas.ts on the field it limits", async () => {
+    const doc = await fetchDocument();
+    const register = requestSchema(doc, "/auth/user_register");
+    const status = requestSchema(doc, "/user/get_users_online_status");
+    const shown: Record<keyof typeof LIMITS, unknown> = {
+      uidChars: property(register, "uid").maxLength,
+      nameChars: property(register, "name").maxLength,
+      iconBytes: property(register, "icon")["x-maxBytes"],
+      mobileChars: property(register, "mobile").maxLength,
+      birthChars: property(register, "birth").maxLength,
+      emailChars: property(register, "email").maxLength,
+      exChars: property(register, "ex").maxLength,
+      operationIdChars: property(register, "operationID").maxLength,
+      userIdListLength: property(status, "userIDList").maxItems,
+    };
+    expect(shown).toEqual(LIMITS);
+    expect(doc["x-limits"]).toMatchObject({ ...LIMITS, maxBodyBytes: 65536 });
+    expect(property(register, "platform")).toMatchObject({ type: "integer", minimum: 1, maximum: 7 });
+    expect(property(register, "gender")).toMatchObject({ type: "integer", minimum: 0, maximum: 2 });
+    expect(property(register, "uid")["x-rules"]).toContain("must not contain control characters");
+    expect(register.required).toEqual(["secret", "platform", "uid", "name"]);
+    expect(doc["x-platforms"]).toEqual(PLATFORM_NAMES);
+  });
+
+  it("documents limits the validators really enforce: one past each documented maximum is a 400 naming the field", async () => {
+    const doc = await fetchDocument();
+    const register = requestSchema(doc, "/auth/user_register");
+    const properties = register.properties as Record<string, Json>;
+    const limited = Object.entries(properties).filter(([, p]) => typeof p.maxLength === "number" || typeof p["x-maxBytes"] === "number");
+    expect(limited.length).toBeGreaterThanOrEqual(8);
+    for (const [field, schema] of limited) {
+      const max = (schema.maxLength ?? schema["x-maxBytes"]) as number;
+      // "é" is one character but two bytes: over the byte limit at max/2 + 1, over the character limit at max + 1.
+      const over = typeof schema.maxLength === "number" ? "é".repeat(max + 1) : "é".repeat(max / 2 + 1);
+      const atLimit = typeof schema.maxLength === "number" ? "é".repeat(max) : "é".repeat(max / 2);
+      const tooLong = await post("/auth/user_register", { ...REGISTER_BASE, uid: freshUid(), [field]: over });
+      expect(tooLong.status, field).toBe(400);
+      expect(tooLong.body.errMsg, field).toMatch(new RegExp(`^${field}: `));
+      if (field === "operationID") continue;
+      // A uid at its limit must still be unique: a fresh uid padded to the maximum.
+      const unique = freshUid();
+      const fitting = field === "uid" ? unique + "é".repeat(max - unique.length) : atLimit;
+      const fits = await post("/auth/user_register", { ...REGISTER_BASE, uid: freshUid(), [field]: fitting });
+      expect(fits.status, `${field} at its limit`).toBe(200);
+    }
+    const list = property(requestSchema(doc, "/user/get_users_online_status"), "userIDList").maxItems as number;
+    const overList = await post("/user/get_users_online_status", { secret: SECRET, userIDList: Array(list + 1).fill("u") });
+    expect(overList.status).toBe(400);
+  });
+
+  it("describes the answers the routes really give", async () => {
+    const doc = await fetchDocument();
+    const uid = freshUid();
+    const registered = await post("/auth/user_register", { ...REGISTER_BASE, uid });
+    expect(tokenAnswerSchema.safeParse(registered.body).success).toBe(true);
+
+    const status = await post("/user/get_users_online_status", { secret: SECRET, userIDList: [uid, "nobody"] });
+    expect(onlineStatusAnswerSchema.safeParse(status.body).success).toBe(true);
+
+    const again = await post("/auth/user_register", { ...REGISTER_BASE, uid });
+    const registerOp = doc.paths["/auth/user_register"]!.post!;
+    expect(documentedCodes(registerOp, again.status)).toContain(again.body.errCode);
+    expect(errorEnvelopeSchema([ErrCode.alreadyRegistered]).safeParse(again.body).success).toBe(true);
+
+    const unknown = await post("/auth/user_token", { secret: SECRET, platform: 1, uid: freshUid() });
+    expect(documentedCodes(doc.paths["/auth/user_token"]!.post!, unknown.status)).toContain(unknown.body.errCode);
+
+    const badSecret = await post("/auth/force_logout", { secret: "wrong", platform: 1, uid });
+    expect(documentedCodes(doc.paths["/auth/force_logout"]!.post!, badSecret.status)).toContain(badSecret.body.errCode);
+  });
+
+  it("has a description for every request field and every $ref resolves", async () => {
+    const doc = await fetchDocument();
+    for (const [name, schema] of Object.entries(doc.components.schemas).filter(([n]) => n.endsWith("Request"))) {
+      for (const [field, p] of Object.entries(schema.properties as Record<string, Json>)) {
+        expect(p.description, `${name}.${field}`).toBeTypeOf("string");
+      }
+    }
+    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) {
+      const name = ref.split("/").pop()!.replace(/"$/, "");
+      expect(doc.components.schemas[name], ref).toBeDefined();
+    }
+  });
+});
+
+describe("GET /docs", () => {
+  it("is an HTML page, served by the worker, that loads nothing from anywhere", async () => {
+    const response = await SELF.fetch("http://im.test/docs");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toMatch(/^text\/html/);
+    expect(response.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
+    const html = await response.text();
+    expect(html).not.toMatch(/<script|<link|src=|@import/i);
+    expect(html).toContain('href="/openapi.json"');
+  });
+
+  it("shows every route, errCode, close code and limit", async () => {
+    const html = await (await SELF.fetch("http://im.test/docs")).text();
+    for (const path of ["/auth/user_register", "/auth/user_token", "/auth/force_logout", "/user/get_users_online_status", "/ws"]) {
+      expect(html).toContain(`<code>${path}</code>`);
+    }
+    for (const code of Object.values(ErrCode)) expect(html).toMatch(new RegExp(`<td>${code}</td>`));
+    for (const code of [4001, 4002, 4003, 4004]) expect(html).toContain(`<td>${code}</td>`);
+    for (const [name, value] of Object.entries(LIMITS)) expect(html).toContain(`<td><code>${name}</code></td><td>${value}</td>`);
+    expect(html).toContain("max 64 chars");
+    expect(html).toContain("max 1024 bytes (UTF-8)");
+    expect(html).toContain("must not contain control characters");
+  });
+});
+
+describe("an unknown path next to the docs", () => {
+  it("still gets the 404 envelope", async () => {
+    const response = await SELF.fetch("http://im.test/docs/nope");
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ errCode: 404 });
+  });
+});
