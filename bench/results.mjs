@@ -56,7 +56,12 @@ export function writeResults(results, file, command) {
   if (results.offline) sections.push(`## Time until offline after a clean close\n\n${offlineTable(results.offline)}`);
   if (results.manySockets) {
     sections.push(
-      `## Concurrent sockets\n\nRun with \`MULTI_LOGIN_POLICY=max_per_platform:2\` (the default policy allows at most 7 sessions per user). Each client sends "ping" on open and every 10 s. Memory is the RSS of the workerd process that runs the worker, from /proc, before the first connect and after.\n\n${manySocketsTable(results.manySockets)}`,
+      `## Concurrent sockets\n\n${[
+        `Each client sends "ping" right after open and every 10 s. Memory is the RSS of the workerd process that runs the worker (from /proc), before the first connect and after; a fresh server for each column.`,
+        `Why not 10,000: the open-files hard limit here is ${m.fdHardLimit} and cannot be raised in this container, and workerd holds two descriptors per accepted connection (the figures below show it) plus the SQLite files of every awake object, so 10,000 sockets cannot fit in one workerd process on this machine.`,
+        `${results.manySockets.target} sockets over ${results.manySockets.users} users (${results.manySockets.sessionsPerUser}, so this phase runs with \`MULTI_LOGIN_POLICY=max_per_platform:2\`; the default policy keeps one session per platform) is the largest round shape that fits.`,
+        `The reference worker holds the same shape with nothing but an object per user and auto-answered pings: it is local workerd's own floor.`,
+      ].join("\n")}\n\n${manySocketsTable(results.manySockets, results.referenceSockets)}`,
     );
   }
   if (results.crash) {

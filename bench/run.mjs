@@ -12,7 +12,7 @@ import { HttpClient } from "./lib/http.mjs";
 import { DevServer, migrate } from "./lib/server.mjs";
 import { crashCheck } from "./scenarios/crash-check.mjs";
 import { measureWarmHttp } from "./scenarios/http-warm.mjs";
-import { measureManySockets } from "./scenarios/many-sockets.mjs";
+import { measureManySockets, measureReferenceSockets, socketShape } from "./scenarios/many-sockets.mjs";
 import { buildPopulation, disconnectOnline } from "./scenarios/population.mjs";
 import { measureConnectRate, measureOfflineAfterClose } from "./scenarios/sockets.mjs";
 import { measureColdStatus } from "./scenarios/status-cold.mjs";
@@ -25,8 +25,8 @@ const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const runs = (phase) => !only || only.includes(phase);
 
 const opts = quick
-  ? { rounds: 1, blockMs: 800, population: 30, coldRepeats: 1, connectsAtOne: 30, connectsAt32: 100, offlineRepeats: 3, manyUsers: 50, holdMs: 5_000, crashUsers: 10, crashTimeoutMs: 10_000 }
-  : { rounds: 3, blockMs: 3_000, population: 200, coldRepeats: 3, connectsAtOne: 200, connectsAt32: 1_000, offlineRepeats: 10, manyUsers: 1_000, holdMs: 40_000, crashUsers: 50, crashTimeoutMs: 20_000 };
+  ? { rounds: 1, blockMs: 800, population: 30, coldRepeats: 1, connectsAtOne: 30, connectsAt32: 100, offlineRepeats: 3, manyUsers: 50, holdMs: 5_000, crashUsers: 10, crashTimeoutMs: 15_000 }
+  : { rounds: 3, blockMs: 3_000, population: 200, coldRepeats: 3, connectsAtOne: 200, connectsAt32: 1_000, offlineRepeats: 10, manyUsers: 1_000, holdMs: 40_000, crashUsers: 50, crashTimeoutMs: 30_000 };
 
 const runId = `b${Date.now().toString(36)}`;
 const workDir = join(BENCH_DIR, ".tmp", runId);
@@ -80,8 +80,23 @@ async function main() {
     await disconnectOnline(population);
   }
   if (runs("many")) {
-    await ctx.withVars({ MULTI_LOGIN_POLICY: "max_per_platform:2" });
-    results.manySockets = await measureManySockets(ctx, { users: opts.manyUsers, holdMs: opts.holdMs });
+    const shape = socketShape({ users: opts.manyUsers, platforms: 4, perPlatform: 2 });
+    await ctx.withVars({ MULTI_LOGIN_POLICY: `max_per_platform:${shape.perPlatform}` });
+    results.manySockets = await measureManySockets(ctx, shape);
+    await ctx.server.stop();
+    // The same shape on a worker that does nothing else: local workerd's own cost per socket.
+    const reference = new DevServer({
+      persistDir: join(workDir, "reference-state"),
+      vars: {},
+      logFile: join(workDir, "reference.log"),
+      cwd: join(BENCH_DIR, "reference"),
+    });
+    try {
+      await reference.start();
+      results.referenceSockets = await measureReferenceSockets(ctx, reference, shape);
+    } finally {
+      await reference.stop();
+    }
   }
   if (runs("crash")) {
     const heartbeatTimeoutMs = opts.crashTimeoutMs;

@@ -122,7 +122,9 @@ export function openFdCount(pid) {
  * two file descriptors per socket, which the 20k fd limit cannot give 10k sockets.
  */
 export class DevServer {
-  constructor({ persistDir, vars, logFile }) {
+  /** cwd: where wrangler.toml is (the project root unless a probe runs another worker). */
+  constructor({ persistDir, vars, logFile, cwd = ROOT }) {
+    this.cwd = cwd;
     this.persistDir = persistDir;
     this.vars = vars;
     this.logFile = logFile;
@@ -144,7 +146,7 @@ export class DevServer {
         ...varArgs,
       ],
       // Its own process group, so stop() and crash() reach workerd too.
-      { cwd: ROOT, detached: true, stdio: ["ignore", log, log], env: { ...process.env, CI: "true" } },
+      { cwd: this.cwd, detached: true, stdio: ["ignore", log, log], env: { ...process.env, CI: "true" } },
     );
     closeSync(log);
     this.exited = new Promise((resolve) => this.child.once("exit", resolve));
