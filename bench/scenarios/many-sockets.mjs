@@ -31,6 +31,9 @@ async function tokensFor(ctx, uids, platforms) {
 export async function measureManySockets(ctx, shape) {
   const uids = Array.from({ length: shape.users }, (_, i) => `${ctx.runId}-many-${i}`);
   const tokens = await tokensFor(ctx, uids, shape.platforms);
+  // A fresh process (same state, tokens still valid): the heap the registrations
+  // grew would otherwise be reused by the sockets and hide their cost.
+  await ctx.restartServer();
   const held = await holdSockets(ctx, ctx.server, uids, shape, (uid, platform) => tokens.get(`${uid}|${platform}`));
   const onlineEntries = await ctx.api.onlineAmong(uids);
   held.usersOnline = onlineEntries.length;
@@ -54,6 +57,8 @@ async function holdSockets(ctx, server, uids, shape, tokenOf) {
   await sleep(SETTLE_MS);
   const before = server.rss();
   const sessions = [];
+  // Started before the first connect: connecting thousands takes longer than HEARTBEAT_TIMEOUT.
+  const stopKeepAlive = keepAlive(sessions, 10_000);
   const connect = await closedLoop({
     concurrency: 32,
     maxCount: targets.length,
@@ -63,7 +68,6 @@ async function holdSockets(ctx, server, uids, shape, tokenOf) {
   });
   const connectSeconds = connect.elapsedMs / 1000;
   ctx.log(`sockets: ${sessions.length}/${targets.length} open in ${connectSeconds.toFixed(1)} s, ${connect.errors} failed`);
-  const stopKeepAlive = keepAlive(sessions, 10_000);
 
   await sleep(SETTLE_MS);
   const afterConnect = server.rss();

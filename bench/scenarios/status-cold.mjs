@@ -24,8 +24,10 @@ export async function measureColdStatus(ctx, population) {
       const floorsHere = [];
       for (let rep = 0; rep < samplesWanted; rep++) {
         await connectOnline(ctx, population);
+        // Crash first: a client hanging up first would let the server publish them offline.
+        await ctx.server.crash();
         dropOnline(population);
-        await ctx.restartServer({ crash: true });
+        await ctx.startServer();
         await closedLoop({ concurrency: 1, maxCount: ISOLATE_WARMUP_REQUESTS, task: () => ctx.api.refused() });
         const floorNow = new Samples().add(await closedLoop({ concurrency: 1, maxCount: 20, task: () => ctx.api.refused() }));
         samples.add(
