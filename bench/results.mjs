@@ -20,6 +20,7 @@ export function writeResults(results, file, command) {
       "",
       `- Date: ${results.started} to ${results.finished}`,
       `- Command: \`${command}\``,
+      ...(Object.keys(results.extraVars ?? {}).length ? [`- Variant: worker vars ${JSON.stringify(results.extraVars)} on top of wrangler.toml`] : []),
       `- Machine: ${m.cpu}, ${m.memory} RAM, ${m.kernel}`,
       `- Node ${m.node}, wrangler ${m.wrangler}, workerd ${m.workerd}`,
       "- The client and `wrangler dev` share the same two cores, and other jobs ran on the machine at times: absolute figures are noisy.",

@@ -4,6 +4,7 @@
 // every scenario, prints the table and writes bench/RESULTS.md.
 //   --quick          small counts and short blocks, to check the harness; writes bench/.tmp/RESULTS.quick.md
 //   --only=a,b       run some phases: warm, connect, offline, cold, many, crash
+//   --var NAME:value extra worker var for every phase, to try a variant (e.g. --var PRESENCE_SHARDS:4)
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +24,9 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const runs = (phase) => !only || only.includes(phase);
+const extraVars = Object.fromEntries(
+  args.flatMap((a, i) => (a === "--var" && args[i + 1] ? [args[i + 1].split(/:(.*)/s).slice(0, 2)] : [])),
+);
 
 const opts = quick
   ? { rounds: 1, blockMs: 800, population: 30, coldRepeats: 1, connectsAtOne: 30, connectsAt32: 100, offlineRepeats: 3, manyUsers: 50, holdMs: 5_000, crashUsers: 10, crashTimeoutMs: 15_000 }
@@ -46,7 +50,7 @@ const ctx = {
   api: undefined,
   vars: {},
   async startServer() {
-    ctx.server = await new DevServer({ persistDir, vars: { ...secrets, ...ctx.vars }, logFile: join(workDir, "wrangler.log") }).start();
+    ctx.server = await new DevServer({ persistDir, vars: { ...secrets, ...extraVars, ...ctx.vars }, logFile: join(workDir, "wrangler.log") }).start();
     ctx.api?.client.close();
     ctx.api = new Api(new HttpClient(ctx.server.url), secrets.IM_SECRET);
     return ctx.server;
@@ -63,7 +67,7 @@ const ctx = {
   },
 };
 
-const results = { started: new Date(started).toISOString(), opts, quick, only };
+const results = { started: new Date(started).toISOString(), opts, quick, only, extraVars };
 
 async function main() {
   migrate(persistDir, join(workDir, "migrate.log"));
@@ -119,7 +123,7 @@ try {
   await ctx.server?.stop();
 }
 results.finished = new Date().toISOString();
-const resultsFile = quick || only ? join(BENCH_DIR, ".tmp", "RESULTS.partial.md") : join(BENCH_DIR, "RESULTS.md");
+const resultsFile = quick || only || Object.keys(extraVars).length ? join(BENCH_DIR, ".tmp", "RESULTS.partial.md") : join(BENCH_DIR, "RESULTS.md");
 writeResults(results, resultsFile, `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`);
 writeFileSync(join(workDir, "results.json"), JSON.stringify(results, null, 2));
 log(`wrote ${resultsFile} and ${join(workDir, "results.json")}`);

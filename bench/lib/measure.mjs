@@ -14,8 +14,10 @@ export class Samples {
   elapsedMs = 0;
   errors = 0;
   firstError;
+  cpuMs = 0;
 
-  add({ latencies, elapsedMs, errors, firstError }) {
+  add({ latencies, elapsedMs, errors, firstError, cpuMs = 0 }) {
+    this.cpuMs += cpuMs;
     this.latencies.push(...latencies);
     this.elapsedMs += elapsedMs;
     this.errors += errors;
@@ -33,6 +35,7 @@ export class Samples {
       max: sorted.at(-1) ?? NaN,
       perSecond: this.elapsedMs > 0 ? sorted.length / (this.elapsedMs / 1000) : NaN,
       errors: this.errors,
+      cpuMsPerRequest: sorted.length ? this.cpuMs / sorted.length : NaN,
       firstError: this.firstError ? String(this.firstError.message ?? this.firstError) : undefined,
     };
   }

@@ -33,14 +33,14 @@ function floorOf(rows, concurrency) {
 /** Latency rows (warm, cold, connects) with ratios to the floor at the same concurrency. */
 export function latencyTable(rows, floors) {
   const lines = [
-    "| scenario | conc. | n | p50 ms | p90 ms | p99 ms | per s | p50 / floor p50 | per s / floor per s | errors |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| scenario | conc. | n | p50 ms | p90 ms | p99 ms | per s | p50 / floor p50 | per s / floor per s | worker CPU ms / req | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     const floor = floorOf(floors, r.concurrency);
     const perSecond = r.perSecondShown === false ? NaN : r.perSecond;
     lines.push(
-      `| ${r.name} | ${r.concurrency} | ${r.n} | ${ms(r.p50)} | ${ms(r.p90)} | ${ms(r.p99)} | ${rate(perSecond)} | ${ratio(r.p50 / floor?.p50)} | ${ratio(perSecond / floor?.perSecond)} | ${r.errors}${r.firstError ? ` (${r.firstError})` : ""} |`,
+      `| ${r.name} | ${r.concurrency} | ${r.n} | ${ms(r.p50)} | ${ms(r.p90)} | ${ms(r.p99)} | ${rate(perSecond)} | ${ratio(r.p50 / floor?.p50)} | ${ratio(perSecond / floor?.perSecond)} | ${Number.isFinite(r.cpuMsPerRequest) && r.cpuMsPerRequest > 0 ? r.cpuMsPerRequest.toFixed(2) : "–"} | ${r.errors}${r.firstError ? ` (${r.firstError})` : ""} |`,
     );
   }
   return lines.join("\n");

@@ -107,6 +107,17 @@ function listeningPorts(pid) {
   return ports;
 }
 
+/** CPU time (user + system) a process has used, in ms; clock ticks are 10 ms on Linux. */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 export function openFdCount(pid) {
   try {
     return readdirSync(`/proc/${pid}/fd`).length;
