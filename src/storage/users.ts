@@ -42,11 +42,40 @@ export async function insertUser(db: D1Database, user: NewUser): Promise<boolean
       user.createdAtMs,
     )
     .run();
+  // Either way the uid is registered now.
+  rememberRegistered(db, user.uid);
   return result.meta.changes === 1;
 }
 
+/**
+ * Users are never deleted, so "this uid is registered" stays true once seen:
+ * the isolate remembers it and skips D1 on the next user_token or
+ * force_logout. Only positive answers are kept (a uid can become registered
+ * at any moment), the set is bounded, and entries age out so a row removed
+ * by hand stops being trusted within a minute. Keyed by database, so two
+ * bindings never share answers.
+ */
+const KNOWN_USER_TTL_MS = 60_000;
+const KNOWN_USERS_MAX = 10_000;
+const knownUsers = new WeakMap<D1Database, Map<string, number>>();
+
+function rememberRegistered(db: D1Database, uid: string, nowMs = Date.now()): void {
+  let known = knownUsers.get(db);
+  if (!known) knownUsers.set(db, (known = new Map()));
+  known.delete(uid); // re-insert: the Map's order is the eviction order
+  known.set(uid, nowMs + KNOWN_USER_TTL_MS);
+  if (known.size > KNOWN_USERS_MAX) known.delete(known.keys().next().value!);
+}
+
+function knownRegistered(db: D1Database, uid: string, nowMs = Date.now()): boolean {
+  const until = knownUsers.get(db)?.get(uid);
+  return until !== undefined && nowMs < until;
+}
+
 export async function userExists(db: D1Database, uid: string): Promise<boolean> {
+  if (knownRegistered(db, uid)) return true;
   const row = await db.prepare("SELECT 1 AS found FROM users WHERE uid = ?1").bind(uid).first<{ found: number }>();
+  if (row !== null) rememberRegistered(db, uid);
   return row !== null;
 }
 

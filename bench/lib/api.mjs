@@ -1,0 +1,46 @@
+// The worker's AppServer routes as the bench calls them; each call checks its answer.
+import { expectStatus } from "./http.mjs";
+import { mapLimit } from "./measure.mjs";
+
+export class Api {
+  constructor(client, secret) {
+    this.client = client;
+    this.secret = secret;
+  }
+
+  /** The floor: the whole HTTP path, refused at the secret before any work. */
+  async refused() {
+    expectStatus(await this.client.post("/user/get_users_online_status", { secret: "wrong-secret", userIDList: [] }), 401, "refused");
+  }
+
+  async register(uid, platform = 1) {
+    const answer = await this.client.post("/auth/user_register", { secret: this.secret, platform, uid, name: "bench" });
+    return expectStatus(answer, 200, `register ${uid}`).json.data.token;
+  }
+
+  async token(uid, platform) {
+    const answer = await this.client.post("/auth/user_token", { secret: this.secret, platform, uid });
+    return expectStatus(answer, 200, `user_token ${uid}`).json.data.token;
+  }
+
+  /** The status answer's entries; checks there is one per requested id. */
+  async status(userIDList) {
+    const answer = await this.client.post("/user/get_users_online_status", { secret: this.secret, userIDList });
+    const result = expectStatus(answer, 200, "get_users_online_status").json.successResult;
+    if (result.length !== userIDList.length) throw new Error(`status: ${result.length} entries for ${userIDList.length} ids`);
+    return result;
+  }
+
+  /** Online uids among many (in chunks of 200, the route's limit). */
+  async onlineAmong(uids) {
+    const chunks = [];
+    for (let i = 0; i < uids.length; i += 200) chunks.push(uids.slice(i, i + 200));
+    const answers = await mapLimit(chunks, 4, (chunk) => this.status(chunk));
+    return answers.flat().filter((entry) => entry.status === "online");
+  }
+
+  /** Registers uids and returns a token for each (for `platform`), in order. */
+  registerAll(uids, { platform = 1, concurrency = 16 } = {}) {
+    return mapLimit(uids, concurrency, (uid) => this.register(uid, platform));
+  }
+}

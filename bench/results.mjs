@@ -1,0 +1,76 @@
+// Prints the figures and writes them, with the machine and the command, as markdown.
+import { writeFileSync } from "node:fs";
+import {
+  crashTable,
+  latencyTable,
+  machine,
+  manySocketsTable,
+  offlineTable,
+  targets,
+  targetTable,
+} from "./lib/report.mjs";
+
+export function writeResults(results, file, command) {
+  const floors = results.warm ?? [];
+  const sections = [];
+  const m = machine();
+  sections.push(
+    [
+      "# Benchmarks",
+      "",
+      `- Date: ${results.started} to ${results.finished}`,
+      `- Command: \`${command}\``,
+      ...(Object.keys(results.extraVars ?? {}).length ? [`- Variant: worker vars ${JSON.stringify(results.extraVars)} on top of wrangler.toml`] : []),
+      `- Machine: ${m.cpu}, ${m.memory} RAM, ${m.kernel}`,
+      `- Node ${m.node}, wrangler ${m.wrangler}, workerd ${m.workerd}`,
+      "- The client and `wrangler dev` share the same two cores, and other jobs ran on the machine at times: absolute figures are noisy.",
+      "  Each figure is therefore also given as a ratio to **the floor**, a request refused at the secret (401), which runs the whole HTTP path and no work,",
+      `  measured in the same run and interleaved with the other routes (${results.opts.rounds} rounds × ${results.opts.blockMs / 1000} s per route and concurrency).`,
+      "- Requests go to the worker's own workerd port, not through the dev-only proxy on wrangler's public port (see bench/lib/server.mjs).",
+    ].join("\n"),
+  );
+  if (results.error) sections.push(`**The run failed before the end:**\n\n\`\`\`\n${results.error}\n\`\`\``);
+  if (results.warm || results.cold) {
+    sections.push(`## Targets\n\n${targetTable(targets(results))}`);
+  }
+  if (results.warm) sections.push(`## HTTP routes, warm\n\n${latencyTable(results.warm, floors)}`);
+  if (results.cold) {
+    const cold = results.cold.map((r) => ({ ...r, perSecondShown: false }));
+    const notes = results.cold.map((r) => `${r.name} c=${r.concurrency}: ${r.onlineSeen} of ${r.entries} entries online; floor p50 right after that restart ${r.floorHereP50?.toFixed(2)} ms`);
+    sections.push(
+      [
+        "## get_users_online_status, cold",
+        "",
+        "Each sample: the online users connect, the server is killed (kill -9) and started again on the same persist dir, the isolate is warmed with 40 refused requests (they touch no object), then the first status read(s) are timed: one request (concurrency 1) or a burst of 32 at once. Ratios are to the warm floor above.",
+        "",
+        latencyTable(cold, floors),
+        "",
+        ...notes.map((n) => `- ${n}`),
+      ].join("\n"),
+    );
+  }
+  if (results.connect) {
+    sections.push(
+      `## WebSocket connect rate\n\nUpgrades with valid tokens, each for a user's first session (the connect creates the user's object and publishes to a presence shard). Latency is until the client's open event.\n\n${latencyTable(results.connect, floors)}`,
+    );
+  }
+  if (results.offline) sections.push(`## Time until offline after a clean close\n\n${offlineTable(results.offline)}`);
+  if (results.manySockets) {
+    sections.push(
+      `## Concurrent sockets\n\n${[
+        `Each client sends "ping" right after open and every 10 s. Memory is the RSS of the workerd process that runs the worker (from /proc), before the first connect and after; a fresh server for each column.`,
+        `Why not 10,000: the open-files hard limit here is ${m.fdHardLimit} and cannot be raised in this container, and workerd holds two descriptors per accepted connection (the figures below show it) plus the SQLite files of every awake object, so 10,000 sockets cannot fit in one workerd process on this machine.`,
+        `${results.manySockets.target} sockets over ${results.manySockets.users} users (${results.manySockets.sessionsPerUser}, so this phase runs with \`MULTI_LOGIN_POLICY=max_per_platform:2\`; the default policy keeps one session per platform) is the largest round shape that fits.`,
+        `The reference worker holds the same shape with nothing but an object per user and auto-answered pings: it is local workerd's own floor.`,
+      ].join("\n")}\n\n${manySocketsTable(results.manySockets, results.referenceSockets)}`,
+    );
+  }
+  if (results.crash) {
+    sections.push(
+      `## Crash check\n\nUsers connect and ping every second. At t=0 the server goes down (kill -9 of wrangler and its workerd processes, or a clean stop), then starts again on the same persist dir, and the status route is polled every 250 ms. Their last ping was at most t=0, so nobody may read online after t=HEARTBEAT_TIMEOUT.\n\n${crashTable(results.crash)}`,
+    );
+  }
+  const markdown = `${sections.join("\n\n")}\n`;
+  writeFileSync(file, markdown);
+  console.log(`\n${markdown}`);
+}

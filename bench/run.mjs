@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// `npm run bench`: starts the worker locally (wrangler dev on a port in
+// 8790-8799, a temp persist dir, migrations applied, random secrets), runs
+// every scenario, prints the table and writes bench/RESULTS.md.
+//   --quick          small counts and short blocks, to check the harness; writes bench/.tmp/RESULTS.quick.md
+//   --only=a,b       run some phases: warm, connect, offline, cold, many, crash
+//   --var NAME:value extra worker var for every phase, to try a variant (e.g. --var PRESENCE_SHARDS:4)
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Api } from "./lib/api.mjs";
+import { HttpClient } from "./lib/http.mjs";
+import { DevServer, migrate } from "./lib/server.mjs";
+import { crashCheck } from "./scenarios/crash-check.mjs";
+import { measureWarmHttp } from "./scenarios/http-warm.mjs";
+import { measureManySockets, measureReferenceSockets, socketShape } from "./scenarios/many-sockets.mjs";
+import { buildPopulation, disconnectOnline } from "./scenarios/population.mjs";
+import { measureConnectRate, measureOfflineAfterClose } from "./scenarios/sockets.mjs";
+import { measureColdStatus } from "./scenarios/status-cold.mjs";
+import { writeResults } from "./results.mjs";
+
+const BENCH_DIR = new URL(".", import.meta.url).pathname;
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const runs = (phase) => !only || only.includes(phase);
+const extraVars = Object.fromEntries(
+  args.flatMap((a, i) => (a === "--var" && args[i + 1] ? [args[i + 1].split(/:(.*)/s).slice(0, 2)] : [])),
+);
+
+const opts = quick
+  ? { rounds: 1, blockMs: 800, population: 30, coldRepeats: 1, connectsAtOne: 30, connectsAt32: 100, offlineRepeats: 3, manyUsers: 50, holdMs: 5_000, crashUsers: 10, crashTimeoutMs: 15_000 }
+  : { rounds: 3, blockMs: 3_000, population: 200, coldRepeats: 3, connectsAtOne: 200, connectsAt32: 1_000, offlineRepeats: 10, manyUsers: 1_000, holdMs: 40_000, crashUsers: 50, crashTimeoutMs: 30_000 };
+
+const runId = `b${Date.now().toString(36)}`;
+const workDir = join(BENCH_DIR, ".tmp", runId);
+const persistDir = join(workDir, "state");
+mkdirSync(persistDir, { recursive: true });
+const started = Date.now();
+const log = (message) => console.log(`[bench +${((Date.now() - started) / 1000).toFixed(0)}s] ${message}`);
+
+// Production-like: random secrets, default vars unless a phase says otherwise.
+const secrets = { IM_SECRET: randomBytes(12).toString("hex"), TOKEN_SIGNING_KEY: randomBytes(32).toString("hex") };
+
+const ctx = {
+  runId,
+  opts,
+  log,
+  server: undefined,
+  api: undefined,
+  vars: {},
+  async startServer() {
+    ctx.server = await new DevServer({ persistDir, vars: { ...secrets, ...extraVars, ...ctx.vars }, logFile: join(workDir, "wrangler.log") }).start();
+    ctx.api?.client.close();
+    ctx.api = new Api(new HttpClient(ctx.server.url), secrets.IM_SECRET);
+    return ctx.server;
+  },
+  async restartServer({ crash = false } = {}) {
+    if (crash) await ctx.server.crash();
+    else await ctx.server.stop();
+    return ctx.startServer();
+  },
+  async withVars(vars) {
+    await ctx.server?.stop();
+    ctx.vars = vars;
+    await ctx.startServer();
+  },
+};
+
+const results = { started: new Date(started).toISOString(), opts, quick, only, extraVars };
+
+async function main() {
+  migrate(persistDir, join(workDir, "migrate.log"));
+  await ctx.withVars({});
+  log(`worker on ${ctx.server.url} (wrangler dev public port ${ctx.server.publicUrl}), logs in ${workDir}`);
+
+  if (runs("warm") || runs("connect") || runs("offline") || runs("cold")) {
+    const population = await buildPopulation(ctx, opts.population);
+    log(`population: ${opts.population} online, offline and unknown users each`);
+    if (runs("warm")) results.warm = await measureWarmHttp(ctx, population);
+    if (runs("connect")) results.connect = await measureConnectRate(ctx);
+    if (runs("offline")) results.offline = await measureOfflineAfterClose(ctx);
+    if (runs("cold")) results.cold = await measureColdStatus(ctx, population);
+    await disconnectOnline(population);
+  }
+  if (runs("many")) {
+    const shape = socketShape({ users: opts.manyUsers, platforms: 4, perPlatform: 2 });
+    await ctx.withVars({ MULTI_LOGIN_POLICY: `max_per_platform:${shape.perPlatform}` });
+    results.manySockets = await measureManySockets(ctx, shape);
+    await ctx.server.stop();
+    // The same shape on a worker that does nothing else: local workerd's own cost per socket.
+    const reference = new DevServer({
+      persistDir: join(workDir, "reference-state"),
+      vars: {},
+      logFile: join(workDir, "reference.log"),
+      cwd: join(BENCH_DIR, "reference"),
+    });
+    try {
+      await reference.start();
+      results.referenceSockets = await measureReferenceSockets(ctx, reference, shape);
+    } finally {
+      await reference.stop();
+    }
+  }
+  if (runs("crash")) {
+    const heartbeatTimeoutMs = opts.crashTimeoutMs;
+    await ctx.withVars({ HEARTBEAT_TIMEOUT: `${heartbeatTimeoutMs / 1000}s` });
+    results.crash = [];
+    for (const crash of [true, false]) {
+      results.crash.push(await crashCheck(ctx, { users: opts.crashUsers, heartbeatTimeoutMs, crash }));
+    }
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  // Keep what was measured; the report says the run did not finish.
+  results.error = String(error?.stack ?? error);
+  console.error(error);
+} finally {
+  ctx.api?.client.close();
+  await ctx.server?.stop();
+}
+results.finished = new Date().toISOString();
+const resultsFile = quick || only || Object.keys(extraVars).length ? join(BENCH_DIR, ".tmp", "RESULTS.partial.md") : join(BENCH_DIR, "RESULTS.md");
+writeResults(results, resultsFile, `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`);
+writeFileSync(join(workDir, "results.json"), JSON.stringify(results, null, 2));
+log(`wrote ${resultsFile} and ${join(workDir, "results.json")}`);
+if (!args.includes("--keep-state")) rmSync(persistDir, { recursive: true, force: true });
+process.exit(results.error ? 1 : 0);
