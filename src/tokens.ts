@@ -50,7 +50,8 @@ export class TokenError extends Error {
 
 interface SigningKey {
   kid: string;
-  secret: Uint8Array;
+  /** Imported once per isolate: importing on every sign is measurable on the token route. */
+  secret: CryptoKey;
 }
 
 const encoder = new TextEncoder();
@@ -60,10 +61,11 @@ const keyCache = new Map<string, Promise<SigningKey>>();
 function signingKey(material: string): Promise<SigningKey> {
   let key = keyCache.get(material);
   if (!key) {
-    key = crypto.subtle.digest("SHA-256", encoder.encode(`kid:${material}`)).then((digest) => ({
-      kid: base64url(new Uint8Array(digest)).slice(0, 16),
-      secret: encoder.encode(material),
-    }));
+    const bytes = encoder.encode(material);
+    key = Promise.all([
+      crypto.subtle.digest("SHA-256", encoder.encode(`kid:${material}`)),
+      crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
+    ]).then(([digest, secret]) => ({ kid: base64url(new Uint8Array(digest)).slice(0, 16), secret }));
     keyCache.set(material, key);
   }
   return key;

@@ -6,11 +6,24 @@ export class Api {
   constructor(client, secret) {
     this.client = client;
     this.secret = secret;
+    this.floorRequests = 0;
   }
 
-  /** The floor: the whole HTTP path, refused at the secret before any work. */
+  /**
+   * The floor: the whole HTTP path, refused at the secret before any work.
+   * Each attempt comes from its own client address, as a stray caller would: one
+   * address repeating wrong secrets is blocked (429) by the failed-secret limit,
+   * which would measure a cheaper path. workerd passes CF-Connecting-IP through locally.
+   */
   async refused() {
-    expectStatus(await this.client.post("/user/get_users_online_status", { secret: "wrong-secret", userIDList: [] }), 401, "refused");
+    const n = this.floorRequests++;
+    const address = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+    const answer = await this.client.post(
+      "/user/get_users_online_status",
+      { secret: "wrong-secret", userIDList: [] },
+      { "CF-Connecting-IP": address },
+    );
+    expectStatus(answer, 401, "refused");
   }
 
   async register(uid, platform = 1) {

@@ -9,7 +9,7 @@ export class HttpClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   }
 
-  post(path, body) {
+  post(path, body, extraHeaders = {}) {
     const payload = JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const request = http.request(
@@ -17,7 +17,7 @@ export class HttpClient {
         {
           method: "POST",
           agent: this.agent,
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload), ...extraHeaders },
         },
         (response) => {
           const chunks = [];

@@ -245,6 +245,12 @@ function signalGroup(pid, signal) {
 }
 
 async function refusedProbe(client) {
-  const answer = await client.post("/user/get_users_online_status", { secret: "not-the-secret", userIDList: [] });
+  // A fresh address per probe, so the failed-secret limit never answers 429 instead of 401.
+  const address = `192.0.2.${Math.floor(Math.random() * 254) + 1}`;
+  const answer = await client.post(
+    "/user/get_users_online_status",
+    { secret: "not-the-secret", userIDList: [] },
+    { "CF-Connecting-IP": address },
+  );
   return answer.status;
 }
