@@ -26,6 +26,23 @@ export class Api {
     expectStatus(answer, 401, "refused");
   }
 
+  /**
+   * The strict floor: one address that has used up its failed-secret allowance
+   * is answered 429 from the isolate's block list, with no digest and no
+   * Rate Limiting call: the cheapest whole-path answer the worker gives.
+   */
+  async refusedBlocked() {
+    const send = () =>
+      this.client.post(
+        "/user/get_users_online_status",
+        { secret: "wrong-secret", userIDList: [] },
+        { "CF-Connecting-IP": "10.255.255.254" },
+      );
+    let answer = await send();
+    for (let i = 0; answer.status === 401 && i < 100; i++) answer = await send();
+    expectStatus(answer, 429, "refused from a blocked address");
+  }
+
   async register(uid, platform = 1) {
     const answer = await this.client.post("/auth/user_register", { secret: this.secret, platform, uid, name: "bench" });
     return expectStatus(answer, 200, `register ${uid}`).json.data.token;

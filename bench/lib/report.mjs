@@ -77,6 +77,25 @@ export function targets(results) {
     const r = register1.p50 / floor1.p50;
     list.push({ target: "user_register p50 ≤ 2× floor (c=1)", measured: ratio(r), met: r <= 2 });
   }
+  // The same targets against the strict floor (a blocked address: no digest, no limiter call).
+  const strict1 = find(warm, "strict floor", 1);
+  const strict32 = find(warm, "strict floor", 32);
+  if (status200 && strict1) {
+    const r = status200.p50 / strict1.p50;
+    list.push({ target: "status 200 ids warm: p50 ≤ 3× strict floor (c=1)", measured: ratio(r), met: r <= 3 });
+  }
+  if (cold200 && strict1) {
+    const r = cold200.p50 / strict1.p50;
+    list.push({ target: "status 200 ids cold: p50 ≤ 10× strict floor (c=1)", measured: ratio(r), met: r <= 10 });
+  }
+  if (token32 && strict32) {
+    const r = token32.perSecond / strict32.perSecond;
+    list.push({ target: "user_token throughput ≥ 0.8× strict floor (c=32)", measured: ratio(r), met: r >= 0.8 });
+  }
+  if (register1 && strict1) {
+    const r = register1.p50 / strict1.p50;
+    list.push({ target: "user_register p50 ≤ 2× strict floor (c=1)", measured: ratio(r), met: r <= 2 });
+  }
   const many = results.manySockets;
   if (many) {
     const held = many.stillOpen === many.target && many.usersWithAllPlatforms === many.users;

@@ -13,6 +13,7 @@ function routeTasks(ctx, population) {
   let registerSeq = 0;
   return {
     floor: () => api.refused(),
+    "strict floor": () => api.refusedBlocked(),
     user_register: () => api.register(`${runId}-reg-${registerSeq++}`),
     user_token: (i) => api.token(registered[i % registered.length], (i % 7) + 1),
     "status 1 id": (i) => api.status(mixedIds(population, 1, i)),
