@@ -1,5 +1,6 @@
 import type { Env } from "./env";
 import { ApiError } from "./errors";
+import { codePointLength } from "./schemas";
 
 /** Who may keep how many sessions on one platform (README: multi-login policy). */
 export type LoginPolicy =
@@ -83,7 +84,7 @@ export function readSettings(env: Env): Settings {
 export function requireImSecret(env: Env): string {
   const secret = env.IM_SECRET;
   if (!secret) throw ApiError.misconfigured("IM_SECRET");
-  if ([...secret].length > MAX_IM_SECRET_LENGTH) {
+  if (codePointLength(secret) > MAX_IM_SECRET_LENGTH) {
     throw ApiError.misconfigured("IM_SECRET", `is longer than ${MAX_IM_SECRET_LENGTH} characters`);
   }
   return secret;

@@ -7,7 +7,7 @@ import { validate } from "./middleware/validate";
 import type { PlatformId } from "./platforms";
 import { SESSION_CLAIMS_HEADER } from "./presence/user-session";
 import { userSession } from "./presence/user-sessions";
-import { LIMITS } from "./schemas";
+import { codePointLength, LIMITS } from "./schemas";
 import { TokenError, verifyClientToken } from "./tokens";
 
 /** OpenIM's connect query: sendID, token, platformID (and an optional operationID). */
@@ -15,7 +15,7 @@ export const connectQuery = z.object({
   sendID: z
     .string({ error: "is required" })
     .min(1, "must not be empty")
-    .refine((s) => [...s].length <= LIMITS.uidChars, `at most ${LIMITS.uidChars} characters`),
+    .refine((s) => codePointLength(s) <= LIMITS.uidChars, `at most ${LIMITS.uidChars} characters`),
   token: z.string({ error: "is required" }).min(1, "must not be empty"),
   platformID: z
     .string({ error: "is required" })
