@@ -20,7 +20,7 @@ const TIGHT_LIMITS = {
 
 // Each special-purpose project runs the worker with other settings; its files carry its suffix.
 const SPECIAL = {
-  timers: { HEARTBEAT_TIMEOUT: "1s" },
+  timers: { HEARTBEAT_TIMEOUT: "2s" },
   "multi-login": { MULTI_LOGIN_POLICY: "max_per_platform:2" },
   // Empty strings shadow any local .dev.vars: the worker must behave as deployed with nothing set.
   unconfigured: { IM_SECRET: "", TOKEN_SIGNING_KEY: "" },

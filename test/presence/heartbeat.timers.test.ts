@@ -1,11 +1,11 @@
-// Runs with HEARTBEAT_TIMEOUT=1s (see vitest.config.ts), so no test sleeps for 30 s.
+// Runs with HEARTBEAT_TIMEOUT=2s (see vitest.config.ts), so no test sleeps for 30 s.
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { issueClientToken } from "../../src/tokens";
 import { connect, expectPlatformsWithin, freshUid, onlinePlatforms, refusedConnect, register, sleep, tokenFor, type TestSocket } from "../helpers";
 import { expectIndexAgreesWithSockets, openSocketCount, sessionStub } from "./helpers";
 
-const TIMEOUT_MS = 1_000;
+const TIMEOUT_MS = 2_000;
 
 /** Pings every `everyMs` until stopped, like a client SDK. */
 function keepAlive(socket: TestSocket, everyMs = 250): () => void {
