@@ -1,8 +1,9 @@
 /**
- * The facts of the wire protocol the SDKs need. They mirror src/errors.ts,
- * src/platforms.ts and src/presence/sockets.ts; test/sdk/protocol-parity.test.ts
- * fails if the two ever differ. Copied rather than imported so the SDK carries
- * no server code into a browser or an AppServer.
+ * The facts of the wire protocol, spelled once: error codes, platform names,
+ * close codes, the heartbeat text and the status batch limit. The worker
+ * (src/errors.ts, src/platforms.ts, src/presence/sockets.ts, src/schemas.ts)
+ * and both SDKs import them from here. This module imports nothing, so the
+ * SDK build carries no server code into a browser or an AppServer.
  */
 
 export const ErrCode = {

@@ -2,29 +2,11 @@ import type { Context } from "hono";
 import type { AppEnv } from "./app-env";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
-/**
- * Every error code the service answers with (SPEC §1, §5). This is the only
- * place a code is spelled; everything else refers to these names.
- */
-export const ErrCode = {
-  ok: 0,
-  badRequest: 400,
-  notAuthorized: 401,
-  notFound: 404,
-  methodNotAllowed: 405,
-  tooLarge: 413,
-  rateLimited: 429,
-  internal: 500,
-  alreadyRegistered: 601,
-  notRegistered: 602,
-  tokenExpired: 701,
-  tokenInvalidated: 702,
-  tokenMalformed: 703,
-  tokenNotActiveYet: 704,
-  tokenUnknown: 705,
-} as const;
+// Every error code (SPEC §1, §5) is spelled once, in the protocol module the SDKs share.
+import { ErrCode, type KnownErrCode } from "../sdk/protocol";
 
-export type ErrCode = (typeof ErrCode)[keyof typeof ErrCode];
+export { ErrCode };
+export type ErrCode = KnownErrCode;
 
 /** A refusal the caller should see as-is, in the SPEC envelope. */
 export class ApiError extends Error {

@@ -1,16 +1,7 @@
-/** OpenIM's platform ids and their exact spelling in status answers (SPEC §4). */
-export const PLATFORM_NAMES = {
-  1: "IOS",
-  2: "Android",
-  3: "Windows",
-  4: "OSX",
-  5: "Web",
-  6: "MiniWeb",
-  7: "Linux",
-} as const;
+// OpenIM's platform ids and their exact spelling (SPEC §4), shared with the SDKs.
+import { PLATFORM_NAMES, type PlatformId, type PlatformName } from "../sdk/protocol";
 
-export type PlatformId = keyof typeof PLATFORM_NAMES;
-export type PlatformName = (typeof PLATFORM_NAMES)[PlatformId];
+export { PLATFORM_NAMES, type PlatformId, type PlatformName };
 
 export const MIN_PLATFORM = 1;
 export const MAX_PLATFORM = 7;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_UIDS_PER_STATUS_QUERY } from "../sdk/protocol";
 import { MAX_PLATFORM, MIN_PLATFORM } from "./platforms";
 
 /** Limits from SPEC §2–§4: one source for the validators, the docs and the tests. */
@@ -11,7 +12,7 @@ export const LIMITS = {
   emailChars: 64,
   exChars: 1024,
   operationIdChars: 64,
-  userIdListLength: 200,
+  userIdListLength: MAX_UIDS_PER_STATUS_QUERY,
 } as const;
 
 const utf8 = new TextEncoder();

@@ -16,17 +16,9 @@ export interface SessionAttachment {
   lastMessageAtMs: number;
 }
 
-/** The text a client sends as a heartbeat. It must match exactly for the runtime to answer without waking us. */
-export const PING = "ping";
-export const PONG = "pong";
-
-/** Close codes the server uses (README: client protocol). */
-export const CloseCode = {
-  kicked: 4001,
-  loggedOut: 4002,
-  heartbeatTimeout: 4003,
-  tokenExpired: 4004,
-} as const;
+// The heartbeat text (it must match exactly for the runtime to answer without waking
+// the object) and the close codes come from the protocol module the SDKs share.
+export { CloseCode, PING, PONG } from "../../sdk/protocol";
 
 export function platformTag(platform: PlatformId): string {
   return `platform:${platform}`;
