@@ -7,21 +7,18 @@ import { validate } from "./middleware/validate";
 import type { PlatformId } from "./platforms";
 import { SESSION_CLAIMS_HEADER } from "./presence/user-session";
 import { userSession } from "./presence/user-sessions";
-import { codePointLength, LIMITS } from "./schemas";
+import { chars, LIMITS } from "./schemas";
 import { TokenError, verifyClientToken } from "./tokens";
 
 /** OpenIM's connect query: sendID, token, platformID (and an optional operationID). */
 export const connectQuery = z.object({
-  sendID: z
-    .string({ error: "is required" })
-    .min(1, "must not be empty")
-    .refine((s) => codePointLength(s) <= LIMITS.uidChars, `at most ${LIMITS.uidChars} characters`),
+  sendID: chars(1, LIMITS.uidChars),
   token: z.string({ error: "is required" }).min(1, "must not be empty"),
   platformID: z
     .string({ error: "is required" })
     .regex(/^[1-7]$/, "must be an integer 1–7")
     .transform((s) => Number(s) as PlatformId),
-  operationID: z.string().max(LIMITS.operationIdChars, `at most ${LIMITS.operationIdChars} characters`).optional(),
+  operationID: chars(0, LIMITS.operationIdChars).optional(),
 });
 
 function isWebSocketUpgrade(request: Request): boolean {

@@ -43,7 +43,7 @@ function typeError(expected: string) {
 const string = () => z.string({ error: typeError("a string") });
 
 // The .meta() keywords publish each refined limit in the OpenAPI document (JSON Schema lengths count code points too).
-function chars(min: number, max: number) {
+export function chars(min: number, max: number) {
   return string()
     .refine((s) => codePointLength(s) >= min, min === 1 ? "must not be empty" : `at least ${min} characters`)
     .refine((s) => codePointLength(s) <= max, `at most ${max} characters`)
