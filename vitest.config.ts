@@ -2,8 +2,10 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { nodeProject } from "./test/node/project.js";
 
-// Test-only secrets: long enough to pass the worker's own checks, never used anywhere else.
+// Test-only secrets, never used anywhere else. LOCAL_DEV lets the seed's short example secret through,
+// as `npm run dev` does; the `deployed` project runs without it.
 const TEST_SECRETS = {
+  LOCAL_DEV: "true",
   IM_SECRET: "tuoyun",
   TOKEN_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789abcdef",
 };
@@ -23,7 +25,9 @@ const SPECIAL = {
   timers: { HEARTBEAT_TIMEOUT: "2s" },
   "multi-login": { MULTI_LOGIN_POLICY: "max_per_platform:2" },
   // Empty strings shadow any local .dev.vars: the worker must behave as deployed with nothing set.
-  unconfigured: { IM_SECRET: "", TOKEN_SIGNING_KEY: "" },
+  unconfigured: { LOCAL_DEV: "", IM_SECRET: "", TOKEN_SIGNING_KEY: "" },
+  // Deployed (no LOCAL_DEV) with the seed's published example as IM_SECRET.
+  deployed: { LOCAL_DEV: "", IM_SECRET: "tuoyun" },
   console: { CONSOLE_ENABLED: "true" },
 } as const;
 

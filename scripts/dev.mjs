@@ -36,8 +36,9 @@ if (migrate.status !== 0) {
 }
 
 const portArgs = args.some((a) => a === "--port" || a.startsWith("--port=")) ? [] : ["--port", "8787"];
-// The dev console (/console) is for local development only; deployments leave CONSOLE_ENABLED unset.
-const consoleArgs = ["--var", "CONSOLE_ENABLED:true"];
-const dev = spawn("wrangler", ["dev", ...portArgs, ...consoleArgs, ...args], { stdio: "inherit" });
+// Local development only, never in wrangler.toml: LOCAL_DEV lets the short dev secret above through,
+// and the dev console (/console) is served; deployments leave both unset.
+const localArgs = ["--var", "LOCAL_DEV:true", "--var", "CONSOLE_ENABLED:true"];
+const dev = spawn("wrangler", ["dev", ...portArgs, ...localArgs, ...args], { stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -30,6 +30,11 @@ const DEFAULTS = {
 
 const MIN_SIGNING_KEY_LENGTH = 32;
 const MAX_IM_SECRET_LENGTH = 32;
+// Outside local dev: long enough that guessing is hopeless even unthrottled from many addresses.
+const MIN_IM_SECRET_LENGTH = 16;
+// Secrets printed in public docs and samples (the seed's first), compared case-insensitively.
+// The length rule already refuses these; listing them keeps the refusal explicit if it ever changes.
+const PUBLISHED_IM_SECRETS = new Set(["tuoyun", "openim123", "secret", "changeme", "password"]);
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -80,13 +85,25 @@ export function readSettings(env: Env): Settings {
   return settings;
 }
 
-/** The AppServer secret. Missing in production means every AppServer call fails closed. */
+/** Set to "true" only by `npm run dev` and the tests; wrangler.toml never sets it. */
+export function isLocalDev(env: Env): boolean {
+  return env.LOCAL_DEV === "true";
+}
+
+/** A weak AppServer secret is refused like a missing one, except in local dev (where `tuoyun` is the default). */
+function assertStrongImSecret(env: Env, name: "IM_SECRET", secret: string): void {
+  const length = codePointLength(secret);
+  if (length > MAX_IM_SECRET_LENGTH) throw ApiError.misconfigured(name, `is longer than ${MAX_IM_SECRET_LENGTH} characters`);
+  if (isLocalDev(env)) return;
+  if (PUBLISHED_IM_SECRETS.has(secret.toLowerCase())) throw ApiError.misconfigured(name, "is a published example value");
+  if (length < MIN_IM_SECRET_LENGTH) throw ApiError.misconfigured(name, `is shorter than ${MIN_IM_SECRET_LENGTH} characters`);
+}
+
+/** The AppServer secret. Missing or weak in production means every AppServer call fails closed. */
 export function requireImSecret(env: Env): string {
   const secret = env.IM_SECRET;
   if (!secret) throw ApiError.misconfigured("IM_SECRET");
-  if (codePointLength(secret) > MAX_IM_SECRET_LENGTH) {
-    throw ApiError.misconfigured("IM_SECRET", `is longer than ${MAX_IM_SECRET_LENGTH} characters`);
-  }
+  assertStrongImSecret(env, "IM_SECRET", secret);
   return secret;
 }
 

@@ -22,6 +22,8 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   MULTI_LOGIN_POLICY?: string;
   PRESENCE_SHARDS?: string;
+  /** "true" means local development: weak dev secrets are allowed. Only `npm run dev` and the tests set it. */
+  LOCAL_DEV?: string;
   /** "true" serves the dev console at /console; `npm run dev` sets it, deployments leave it off. */
   CONSOLE_ENABLED?: string;
 }

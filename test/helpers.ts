@@ -1,5 +1,7 @@
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
+import worker from "../src/index";
+import type { Env } from "../src/env";
 
 export const SECRET = "tuoyun";
 const ORIGIN = "http://im.test";
@@ -16,6 +18,27 @@ export async function post(path: string, body: unknown, headers: Record<string, 
     headers: { "Content-Type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
+  return { status: response.status, body: await response.json() };
+}
+
+/**
+ * POSTs through the worker's own fetch handler with some settings changed, for
+ * settings a project cannot vary per test (secrets and their strength rules).
+ */
+export async function postWithSettings(
+  settings: Partial<Env>,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiAnswer> {
+  const request = new Request(`${ORIGIN}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request, { ...env, ...settings }, ctx);
+  await waitOnExecutionContext(ctx);
   return { status: response.status, body: await response.json() };
 }
 

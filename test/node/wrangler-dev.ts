@@ -49,7 +49,8 @@ export async function startWorker(vars: Record<string, string>): Promise<Running
   const port = await freePort(PREFERRED_PORTS);
   const inspectorPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  // Local development, as `npm run dev` runs it: the tests' short secret is allowed.
+  const varArgs = Object.entries({ LOCAL_DEV: "true", ...vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const child = spawn(
     process.execPath,
     [
