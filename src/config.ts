@@ -91,7 +91,7 @@ export function isLocalDev(env: Env): boolean {
 }
 
 /** A weak AppServer secret is refused like a missing one, except in local dev (where `tuoyun` is the default). */
-function assertStrongImSecret(env: Env, name: "IM_SECRET", secret: string): void {
+function assertStrongImSecret(env: Env, name: ImSecretName, secret: string): void {
   const length = codePointLength(secret);
   if (length > MAX_IM_SECRET_LENGTH) throw ApiError.misconfigured(name, `is longer than ${MAX_IM_SECRET_LENGTH} characters`);
   if (isLocalDev(env)) return;
@@ -99,12 +99,21 @@ function assertStrongImSecret(env: Env, name: "IM_SECRET", secret: string): void
   if (length < MIN_IM_SECRET_LENGTH) throw ApiError.misconfigured(name, `is shorter than ${MIN_IM_SECRET_LENGTH} characters`);
 }
 
-/** The AppServer secret. Missing or weak in production means every AppServer call fails closed. */
-export function requireImSecret(env: Env): string {
-  const secret = env.IM_SECRET;
-  if (!secret) throw ApiError.misconfigured("IM_SECRET");
-  assertStrongImSecret(env, "IM_SECRET", secret);
-  return secret;
+type ImSecretName = "IM_SECRET" | "IM_SECRET_PREVIOUS";
+
+/**
+ * The AppServer secrets a request may carry: IM_SECRET, and IM_SECRET_PREVIOUS
+ * while a rotation is under way. Missing or weak in production means every
+ * AppServer call fails closed.
+ */
+export function requireImSecrets(env: Env): string[] {
+  const current = env.IM_SECRET;
+  if (!current) throw ApiError.misconfigured("IM_SECRET");
+  const previous = env.IM_SECRET_PREVIOUS || undefined;
+  assertStrongImSecret(env, "IM_SECRET", current);
+  if (previous === undefined) return [current];
+  assertStrongImSecret(env, "IM_SECRET_PREVIOUS", previous);
+  return [current, previous];
 }
 
 /** The token signing keys: server-only, long, and never the AppServer secret. */
@@ -118,6 +127,7 @@ export function requireSigningKeys(env: Env): SigningKeys {
       throw ApiError.misconfigured(name, `is shorter than ${MIN_SIGNING_KEY_LENGTH} characters`);
     }
     if (key === env.IM_SECRET) throw ApiError.misconfigured(name, "must differ from IM_SECRET");
+    if (key === env.IM_SECRET_PREVIOUS) throw ApiError.misconfigured(name, "must differ from IM_SECRET_PREVIOUS");
   }
   return { current, previous };
 }

@@ -13,6 +13,8 @@ export interface Env {
 
   // Secrets: never defaulted by the worker. `npm run dev` writes dev values to .dev.vars.
   IM_SECRET?: string;
+  /** The AppServer secret before a rotation: accepted alongside IM_SECRET until removed. */
+  IM_SECRET_PREVIOUS?: string;
   TOKEN_SIGNING_KEY?: string;
   TOKEN_SIGNING_KEY_PREVIOUS?: string;
 

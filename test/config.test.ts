@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { parseDuration, parseLoginPolicy, readSettings, requireImSecret, requireSigningKeys } from "../src/config";
+import { parseDuration, parseLoginPolicy, readSettings, requireImSecrets, requireSigningKeys } from "../src/config";
 import type { Env } from "../src/env";
 import { ApiError } from "../src/errors";
 
@@ -54,6 +54,6 @@ describe("settings", () => {
   });
 
   it("refuses an IM_SECRET longer than 32 characters", () => {
-    expect(() => requireImSecret({ ...base, IM_SECRET: "s".repeat(33) })).toThrow(ApiError);
+    expect(() => requireImSecrets({ ...base, IM_SECRET: "s".repeat(33) })).toThrow(ApiError);
   });
 });

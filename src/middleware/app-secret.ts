@@ -1,20 +1,24 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
-import { requireImSecret } from "../config";
+import { requireImSecrets } from "../config";
 import { ApiError } from "../errors";
 import { assertNotBlocked, clientIp, countFailedSecret } from "./abuse-limits";
 
 const encoder = new TextEncoder();
 
+const sha256 = (text: string) => crypto.subtle.digest("SHA-256", encoder.encode(text));
+
 /**
- * Compares in constant time: both sides are hashed to 32 bytes first, so
- * neither the content nor the length of the secret leaks through timing.
+ * Compares in constant time: every side is hashed to 32 bytes first, so
+ * neither the content nor the length of a secret leaks through timing, and
+ * the given secret is compared with every accepted one, so the time taken
+ * does not tell which (if any) matched.
  */
-export async function secretsMatch(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all(
-    [given, expected].map((s) => crypto.subtle.digest("SHA-256", encoder.encode(s))),
-  );
-  return crypto.subtle.timingSafeEqual(a!, b!);
+export async function matchesAnySecret(given: string, accepted: readonly string[]): Promise<boolean> {
+  const [givenDigest, ...acceptedDigests] = await Promise.all([given, ...accepted].map(sha256));
+  let matched = false;
+  for (const digest of acceptedDigests) matched = crypto.subtle.timingSafeEqual(givenDigest!, digest) || matched;
+  return matched;
 }
 
 /**
@@ -22,11 +26,11 @@ export async function secretsMatch(given: string, expected: string): Promise<boo
  * attempts are counted per client address; past the limit that address gets 429.
  */
 export const requireAppSecret = createMiddleware<AppEnv>(async (c, next) => {
-  const expected = requireImSecret(c.env);
+  const accepted = requireImSecrets(c.env);
   const ip = clientIp(c.req.raw);
   assertNotBlocked(ip);
   const given = c.get("body").secret;
-  if (typeof given !== "string" || given === "" || !(await secretsMatch(given, expected))) {
+  if (typeof given !== "string" || given === "" || !(await matchesAnySecret(given, accepted))) {
     await countFailedSecret(c.env, ip);
     throw ApiError.notAuthorized();
   }
