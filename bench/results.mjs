@@ -25,7 +25,7 @@ export function writeResults(results, file, command) {
       `- Node ${m.node}, wrangler ${m.wrangler}, workerd ${m.workerd}`,
       "- The client and `wrangler dev` share the same two cores, and other jobs ran on the machine at times: absolute figures are noisy.",
       "  Each figure is therefore also given as a ratio to **the floor**, a request refused at the secret (401), which runs the whole HTTP path and no work,",
-      "  (each floor request comes from a fresh client address, so it also pays the failed-secret Rate Limiting call, simulated locally by miniflare; the **strict floor** row is a 429 to an already-blocked address, with no digest and no limiter call, and the targets are also given against it),",
+      "  (each floor request comes from a fresh client address, so it also pays the failed-secret Rate Limiting call, simulated locally by miniflare; the **strict floor** row is a failed secret past the limit (429): since issue 10 it pays the same digest and limiter call, and the targets are also given against it),",
       `  measured in the same run and interleaved with the other routes (${results.opts.rounds} rounds × ${results.opts.blockMs / 1000} s per route and concurrency).`,
       "- Requests go to the worker's own workerd port, not through the dev-only proxy on wrangler's public port (see bench/lib/server.mjs).",
     ].join("\n"),

@@ -14,6 +14,8 @@ export class ApiError extends Error {
     readonly status: ContentfulStatusCode,
     readonly errCode: ErrCode,
     readonly errMsg: string,
+    /** Extra answer headers, e.g. a 429's Retry-After. */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(errMsg);
     this.name = "ApiError";
@@ -34,8 +36,11 @@ export class ApiError extends Error {
   static misconfigured(setting: string, problem = "is not set"): ApiError {
     return new ApiError(500, ErrCode.internal, `server misconfigured: ${setting} ${problem}`);
   }
-  static rateLimited(what: string): ApiError {
-    return new ApiError(429, ErrCode.rateLimited, `too many requests: ${what}`);
+  /** Every 429 says when to come back, in seconds (SPEC's SDK section relies on it). */
+  static rateLimited(what: string, retryAfterSeconds: number): ApiError {
+    return new ApiError(429, ErrCode.rateLimited, `too many requests: ${what}`, {
+      "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    });
   }
   static internal(): ApiError {
     return new ApiError(500, ErrCode.internal, "internal error");
@@ -49,12 +54,12 @@ export function envelope<Extra extends object>(errCode: number, errMsg: string, 
 }
 
 /** A JSON answer outside Hono's context (gateway refusals, the Durable Object). */
-export function envelopeResponse(status: number, errCode: number, errMsg: string): Response {
-  return Response.json(envelope(errCode, errMsg), { status });
+export function envelopeResponse(status: number, errCode: number, errMsg: string, headers: HeadersInit = {}): Response {
+  return Response.json(envelope(errCode, errMsg), { status, headers });
 }
 
 export function errorResponse(error: ApiError): Response {
-  return envelopeResponse(error.status, error.errCode, error.errMsg);
+  return envelopeResponse(error.status, error.errCode, error.errMsg, error.headers);
 }
 
 /** A success: `{errCode: 0, errMsg: "", ...extra}`. */

@@ -46,7 +46,7 @@ app.notFound((c) => {
 app.onError((error, c) => {
   if (error instanceof ApiError) {
     c.set("errCode", error.errCode);
-    return c.json(envelope(error.errCode, error.errMsg), error.status);
+    return c.json(envelope(error.errCode, error.errMsg), error.status, error.headers);
   }
   // Anything else is our fault: log it with the operationID, answer generically.
   console.error(

@@ -8,6 +8,7 @@ const ORIGIN = "http://im.test";
 
 export interface ApiAnswer {
   status: number;
+  headers: Headers;
   body: { errCode: number; errMsg: string; [field: string]: unknown };
 }
 
@@ -18,7 +19,7 @@ export async function post(path: string, body: unknown, headers: Record<string, 
     headers: { "Content-Type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
 /**
@@ -39,7 +40,7 @@ export async function postWithSettings(
   const ctx = createExecutionContext();
   const response = await worker.fetch(request, { ...env, ...settings }, ctx);
   await waitOnExecutionContext(ctx);
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
 let counter = 0;
@@ -173,5 +174,5 @@ export async function connect(uid: string, token: string, platform: number, path
 export async function refusedConnect(params: Record<string, string | number>, path = "/ws"): Promise<ApiAnswer> {
   const response = await SELF.fetch(connectUrl(params, path), { headers: { Upgrade: "websocket" } });
   expect(response.status, "expected the upgrade to be refused").not.toBe(101);
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, headers: response.headers, body: await response.json() };
 }

@@ -12,8 +12,8 @@ export class Api {
   /**
    * The floor: the whole HTTP path, refused at the secret before any work.
    * Each attempt comes from its own client address, as a stray caller would: one
-   * address repeating wrong secrets is blocked (429) by the failed-secret limit,
-   * which would measure a cheaper path. workerd passes CF-Connecting-IP through locally.
+   * address repeating wrong secrets is throttled (429) by the failed-secret limit,
+   * a different answer. workerd passes CF-Connecting-IP through locally.
    */
   async refused() {
     const n = this.floorRequests++;
@@ -27,9 +27,10 @@ export class Api {
   }
 
   /**
-   * The strict floor: one address that has used up its failed-secret allowance
-   * is answered 429 from the isolate's block list, with no digest and no
-   * Rate Limiting call: the cheapest whole-path answer the worker gives.
+   * The strict floor: a failed secret from an address that has used up its
+   * allowance, answered 429. Runs that predate issue 10 answered it from a block
+   * list with no digest and no Rate Limiting call; since failures alone are
+   * throttled, it pays both, like the floor.
    */
   async refusedBlocked() {
     const send = () =>

@@ -59,7 +59,7 @@ export function targets(results) {
   const warm = results.warm ?? [];
   const find = (rows, name, c) => rows?.find((r) => r.name === name && r.concurrency === c);
   const list = [];
-  // Against the floor, then the same targets against the strict floor (a blocked address: no digest, no limiter call).
+  // Against the floor, then the same targets against the strict floor (a throttled failure, 429).
   for (const floorName of ["floor", "strict floor"]) {
     for (const t of RATIO_TARGETS) {
       const row = find(results[t.rows], t.name, t.c);

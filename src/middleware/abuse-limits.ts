@@ -6,39 +6,39 @@ import { ApiError } from "../errors";
  * only counts; what a count means is decided here.
  */
 
-// Once an IP burns through its failed-secret allowance, it is refused outright
-// for this long, correct secret or not, so a guesser learns nothing from a hit.
-const BLOCK_MS = 60_000;
-const MAX_TRACKED_IPS = 10_000;
+/** The `period` of both [[ratelimits]] in wrangler.toml (the binding cannot report it): a 429's Retry-After. */
+export const RATE_LIMIT_PERIOD_SECONDS = 60;
 
-// Per isolate; the binding's counter is what is shared across isolates.
-const blockedUntil = new Map<string, number>();
+// Longest DNS name: a zone in CF-Worker is never longer, so nothing longer is worth a counter key.
+const MAX_KEY_PART = 253;
 
-/** The caller's address as Cloudflare reports it (the header is set by the edge, not the client). */
-export function clientIp(request: Request): string {
-  return request.headers.get("CF-Connecting-IP") ?? "unknown";
+/**
+ * Whom a failed secret is counted against. Cross-zone Worker subrequests all
+ * arrive from one shared address and name their zone in CF-Worker, so that
+ * header, when present, keeps neighbouring Workers apart; otherwise the
+ * address Cloudflare reports. A forged header only changes which counter a
+ * guesser fills, never whether a correct secret is served.
+ */
+export function failedSecretKey(request: Request): string {
+  const zone = request.headers.get("CF-Worker");
+  if (zone) return `secret:worker:${zone.slice(0, MAX_KEY_PART)}`;
+  return `secret:ip:${(request.headers.get("CF-Connecting-IP") ?? "unknown").slice(0, MAX_KEY_PART)}`;
 }
 
-export function assertNotBlocked(ip: string, now = Date.now()): void {
-  const until = blockedUntil.get(ip);
-  if (until === undefined) return;
-  if (now < until) throw ApiError.rateLimited("too many failed secrets from this address");
-  blockedUntil.delete(ip);
-}
-
-/** Counts a failed secret; past the limit the address is blocked and this attempt answered 429. */
-export async function countFailedSecret(env: Env, ip: string, now = Date.now()): Promise<void> {
+/**
+ * Counts a failed secret. Past the limit this failed attempt is answered 429
+ * instead of 401. Only failures are counted and only failures are refused:
+ * nobody can lock a caller with the right secret out.
+ */
+export async function countFailedSecret(env: Env, key: string): Promise<void> {
   if (!env.FAILED_SECRET_LIMITER) return;
-  const { success } = await env.FAILED_SECRET_LIMITER.limit({ key: `secret:${ip}` });
-  if (success) return;
-  if (blockedUntil.size >= MAX_TRACKED_IPS) blockedUntil.clear();
-  blockedUntil.set(ip, now + BLOCK_MS);
-  throw ApiError.rateLimited("too many failed secrets from this address");
+  const { success } = await env.FAILED_SECRET_LIMITER.limit({ key });
+  if (!success) throw ApiError.rateLimited("too many failed secrets from this caller", RATE_LIMIT_PERIOD_SECONDS);
 }
 
 /** Counts an authenticated socket handshake for the uid. */
 export async function countConnect(env: Env, uid: string): Promise<void> {
   if (!env.CONNECT_LIMITER) return;
   const { success } = await env.CONNECT_LIMITER.limit({ key: `connect:${uid}` });
-  if (!success) throw ApiError.rateLimited("too many connects for this user");
+  if (!success) throw ApiError.rateLimited("too many connects for this user", RATE_LIMIT_PERIOD_SECONDS);
 }

@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { requireImSecrets } from "../config";
 import { ApiError } from "../errors";
-import { assertNotBlocked, clientIp, countFailedSecret } from "./abuse-limits";
+import { countFailedSecret, failedSecretKey } from "./abuse-limits";
 
 const encoder = new TextEncoder();
 
@@ -22,16 +22,16 @@ export async function matchesAnySecret(given: string, accepted: readonly string[
 }
 
 /**
- * The AppServer secret is checked before any other field (SPEC §1). Failed
- * attempts are counted per client address; past the limit that address gets 429.
+ * The AppServer secret is checked before any other field (SPEC §1), and
+ * before any limit: a correct secret is always served. Only failures are
+ * counted (per calling Worker zone or address); past the limit a failure
+ * gets 429 with Retry-After instead of 401.
  */
 export const requireAppSecret = createMiddleware<AppEnv>(async (c, next) => {
   const accepted = requireImSecrets(c.env);
-  const ip = clientIp(c.req.raw);
-  assertNotBlocked(ip);
   const given = c.get("body").secret;
   if (typeof given !== "string" || given === "" || !(await matchesAnySecret(given, accepted))) {
-    await countFailedSecret(c.env, ip);
+    await countFailedSecret(c.env, failedSecretKey(c.req.raw));
     throw ApiError.notAuthorized();
   }
   await next();

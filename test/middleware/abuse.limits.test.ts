@@ -4,22 +4,38 @@ import { connect, freshUid, post, refusedConnect, register, SECRET, tokenFor } f
 
 const from = (ip: string) => ({ "CF-Connecting-IP": ip });
 
-describe("failed-secret limit per client address", () => {
-  it("answers 429 past the limit, then refuses that address even with the right secret", async () => {
-    const ip = "198.51.100.7";
-    for (let i = 0; i < 3; i++) {
-      expect((await post("/auth/user_token", { secret: `guess-${i}`, uid: "u", platform: 1 }, from(ip))).status).toBe(401);
-    }
-    const limited = await post("/auth/user_token", { secret: "guess-4", uid: "u", platform: 1 }, from(ip));
+const failSecret = (headers: Record<string, string>) =>
+  post("/auth/user_token", { secret: "wrong-guess", uid: "u", platform: 1 }, headers);
+const rightSecret = (headers: Record<string, string>) =>
+  post("/user/get_users_online_status", { secret: SECRET, userIDList: [] }, headers);
+
+describe("failed-secret limit (3 a minute here)", () => {
+  it("answers failures past the limit with 429 and Retry-After, and never refuses the right secret", async () => {
+    const sharedAddress = from("198.51.100.7");
+    for (let i = 0; i < 3; i++) expect((await failSecret(sharedAddress)).status).toBe(401);
+
+    const limited = await failSecret(sharedAddress);
     expect(limited.status).toBe(429);
     expect(limited.body).toMatchObject({ errCode: 429, errMsg: expect.stringMatching(/too many/) });
+    expect(limited.headers.get("Retry-After")).toBe("60");
 
-    const rightSecret = await post("/user/get_users_online_status", { secret: SECRET, userIDList: [] }, from(ip));
-    expect(rightSecret.status).toBe(429);
+    // An AppServer behind the same address keeps being served while the guesser is throttled.
+    for (let i = 0; i < 3; i++) {
+      expect((await rightSecret(sharedAddress)).status).toBe(200);
+      expect((await failSecret(sharedAddress)).status).toBe(429);
+    }
+  });
 
-    // Another address is not affected.
-    const other = await post("/user/get_users_online_status", { secret: SECRET, userIDList: [] }, from("198.51.100.8"));
-    expect(other.status).toBe(200);
+  it("counts failures per calling Worker zone (CF-Worker), not per the address Workers share", async () => {
+    const workersAddress = "2a06:98c0:3600::103";
+    const attacker = { ...from(workersAddress), "CF-Worker": "attacker.example" };
+    const neighbour = { ...from(workersAddress), "CF-Worker": "appserver.example" };
+    for (let i = 0; i < 3; i++) expect((await failSecret(attacker)).status).toBe(401);
+    expect((await failSecret(attacker)).status).toBe(429);
+
+    // The neighbouring zone's own typo is still a plain 401: its allowance is its own.
+    expect((await failSecret(neighbour)).status).toBe(401);
+    expect((await rightSecret(neighbour)).status).toBe(200);
   });
 });
 
@@ -31,6 +47,7 @@ describe("socket connects per uid", () => {
     const refused = await refusedConnect({ sendID: uid, token: await tokenFor(uid, 1), platformID: 1 });
     expect(refused.status).toBe(429);
     expect(refused.body.errCode).toBe(429);
+    expect(refused.headers.get("Retry-After")).toBe("60");
 
     const someoneElse = freshUid();
     (await connect(someoneElse, (await register(someoneElse)).token, 1)).close();

@@ -78,7 +78,7 @@ describe("POST /auth/force_logout", () => {
     const web = await connect(uid, await tokenFor(uid, 5), 5);
 
     const answer = await post("/auth/force_logout", { secret: SECRET, uid, platform: 1 });
-    expect(answer).toEqual({ status: 200, body: { errCode: 0, errMsg: "" } });
+    expect(answer).toMatchObject({ status: 200, body: { errCode: 0, errMsg: "" } });
     expect(await ios.closedWithin(2_000)).toMatchObject({ code: 4002 });
 
     for (const token of [first, second]) {
