@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "./app-env";
 import { ApiError, ErrCode } from "./errors";
-import { countConnect } from "./middleware/abuse-limits";
+import { countHandshake } from "./middleware/abuse-limits";
 import { validate } from "./middleware/validate";
 import type { PlatformId } from "./platforms";
 import { SESSION_CLAIMS_HEADER } from "./presence/user-session";
@@ -48,8 +48,9 @@ export const gateway = new Hono<AppEnv>().get(
       if (error instanceof TokenError) throw new ApiError(401, error.errCode, error.message);
       throw error;
     }
-    // Counted only once the token is good: a stranger cannot use up someone else's allowance.
-    await countConnect(c.env, sendID);
+    // Counted per token, and only once its signature is good: neither a stranger nor a retired token
+    // can use up the allowance of the user's other tokens.
+    await countHandshake(c.env, claims.jti);
     const forwarded = new Request(c.req.url, {
       headers: { Upgrade: "websocket", [SESSION_CLAIMS_HEADER]: JSON.stringify(claims) },
     });

@@ -36,9 +36,15 @@ export async function countFailedSecret(env: Env, key: string): Promise<void> {
   if (!success) throw ApiError.rateLimited("too many failed secrets from this caller", RATE_LIMIT_PERIOD_SECONDS);
 }
 
-/** Counts an authenticated socket handshake for the uid. */
-export async function countConnect(env: Env, uid: string): Promise<void> {
+/**
+ * Counts a socket handshake against its token's own budget (by jti, once the
+ * signature checked out). A per-uid count would let a retired token, which
+ * only its user's object can tell apart, use up the user's fresh tokens'
+ * allowance; per token, a client looping on one token is still stopped here,
+ * before it reaches the object, whether that token is live or retired.
+ */
+export async function countHandshake(env: Env, jti: string): Promise<void> {
   if (!env.CONNECT_LIMITER) return;
-  const { success } = await env.CONNECT_LIMITER.limit({ key: `connect:${uid}` });
-  if (!success) throw ApiError.rateLimited("too many connects for this user", RATE_LIMIT_PERIOD_SECONDS);
+  const { success } = await env.CONNECT_LIMITER.limit({ key: `connect:${jti}` });
+  if (!success) throw ApiError.rateLimited("too many handshakes with this token", RATE_LIMIT_PERIOD_SECONDS);
 }

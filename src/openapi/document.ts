@@ -26,6 +26,7 @@ export interface OpenApiParameter {
 
 export interface OpenApiResponse {
   description: string;
+  headers?: Record<string, { description: string; schema: Json }>;
   content?: { "application/json": { schema: Json } };
 }
 
@@ -106,6 +107,10 @@ function ref(name: string): Json {
   return { $ref: `#/components/schemas/${name}` };
 }
 
+const RETRY_AFTER_HEADER = {
+  "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } },
+};
+
 /** One response per HTTP status, listing the errCodes it can carry. */
 function errorResponses(byStatus: Record<number, ErrCode[]>): Record<string, OpenApiResponse> {
   return Object.fromEntries(
@@ -113,6 +118,7 @@ function errorResponses(byStatus: Record<number, ErrCode[]>): Record<string, Ope
       status,
       {
         description: codes.map((code) => `errCode ${code}: ${errorCodeDoc(code).meaning}`).join("\n\n"),
+        ...(status === "429" ? { headers: RETRY_AFTER_HEADER } : {}),
         content: { "application/json": { schema: responseJsonSchema(errorEnvelopeSchema(codes)) } },
       },
     ]),
@@ -200,6 +206,7 @@ function connectOperation(path: string, settings: Settings): OpenApiOperation {
           ErrCode.tokenUnknown,
         ],
         426: [ErrCode.badRequest],
+        429: [ErrCode.rateLimited],
         500: [ErrCode.internal],
       }),
     },

@@ -25,7 +25,8 @@ const MEANINGS: Record<keyof typeof ErrCode, Omit<ErrorCodeDoc, "code">> = {
   tooLarge: { statuses: [413], meaning: "The body is larger than MAX_BODY_BYTES (default 64 KiB)." },
   rateLimited: {
     statuses: [429],
-    meaning: "Too many failed secrets from this IP, or too many socket handshakes for this uid; retry later with backoff.",
+    meaning:
+      "Too many failed secrets from this caller (a correct secret is never refused), or too many handshakes with one token. The Retry-After header says how many seconds to wait.",
   },
   internal: {
     statuses: [500],

@@ -84,6 +84,14 @@ describe("GET /openapi.json", () => {
     for (const code of [4001, 4002, 4003, 4004]) expect(doc.paths["/"]!.get!.description).toContain(String(code));
   });
 
+  it("lists a 429 with Retry-After on the handshake and on every AppServer route", async () => {
+    const doc = await fetchDocument();
+    for (const [path, op] of operations(doc)) {
+      expect(documentedCodes(op, 429), path).toEqual([429]);
+      expect(op.responses["429"]?.headers?.["Retry-After"], path).toMatchObject({ schema: { type: "integer" } });
+    }
+  });
+
   it("shows every field limit of schemas.ts on the field it limits", async () => {
     const doc = await fetchDocument();
     const register = requestSchema(doc, "/auth/user_register");

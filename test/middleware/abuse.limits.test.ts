@@ -39,18 +39,47 @@ describe("failed-secret limit (3 a minute here)", () => {
   });
 });
 
-describe("socket connects per uid", () => {
-  it("refuses the handshake with a 429 envelope past the limit, for that uid only", async () => {
+describe("socket handshakes (3 a minute per token here)", () => {
+  it("refuses a token's handshakes past its budget with 429 and Retry-After; the user's other tokens still connect", async () => {
     const uid = freshUid();
     await register(uid);
-    for (let i = 0; i < 3; i++) (await connect(uid, await tokenFor(uid, 1), 1)).close();
-    const refused = await refusedConnect({ sendID: uid, token: await tokenFor(uid, 1), platformID: 1 });
+    const looping = await tokenFor(uid, 1);
+    for (let i = 0; i < 3; i++) (await connect(uid, looping, 1)).close();
+    const refused = await refusedConnect({ sendID: uid, token: looping, platformID: 1 });
     expect(refused.status).toBe(429);
     expect(refused.body.errCode).toBe(429);
     expect(refused.headers.get("Retry-After")).toBe("60");
 
-    const someoneElse = freshUid();
-    (await connect(someoneElse, (await register(someoneElse)).token, 1)).close();
+    (await connect(uid, await tokenFor(uid, 1), 1)).close();
+  });
+
+  it("never lets retired tokens use up the user's allowance: force-logged-out and kicked tokens, then fresh tokens on two platforms", async () => {
+    const uid = freshUid("locked");
+    await register(uid);
+    const loggedOut = await tokenFor(uid, 1);
+    expect((await post("/auth/force_logout", { secret: SECRET, uid, platform: 1 })).body.errCode).toBe(0);
+
+    const kicked = await tokenFor(uid, 2);
+    const kickedSocket = await connect(uid, kicked, 2);
+    const replacement = await connect(uid, await tokenFor(uid, 2), 2);
+    await kickedSocket.closedWithin(2_000);
+
+    // An old client retrying, or an attacker replaying: refused as retired (702), then throttled (429).
+    for (const token of [loggedOut, kicked]) {
+      const platformID = token === loggedOut ? 1 : 2;
+      const codes = [];
+      for (let i = 0; i < 12; i++) codes.push((await refusedConnect({ sendID: uid, token, platformID })).body.errCode);
+      expect(new Set(codes)).toEqual(new Set([702, 429]));
+    }
+
+    const ios = await connect(uid, await tokenFor(uid, 1), 1);
+    const web = await connect(uid, await tokenFor(uid, 5), 5);
+    for (const socket of [ios, web]) {
+      socket.send("ping");
+      expect(await socket.message(0)).toBe("pong");
+      socket.close();
+    }
+    replacement.close();
   });
 
   it("does not count refused tokens against the uid", async () => {
