@@ -23,6 +23,8 @@ const TIGHT_LIMITS = {
 // Each special-purpose project runs the worker with other settings; its files carry its suffix.
 const SPECIAL = {
   timers: { HEARTBEAT_TIMEOUT: "2s" },
+  // Tokens issued now live 2 s: older, longer-lived ones are issued directly in the tests.
+  "short-ttl": { TOKEN_TTL: "2s" },
   "multi-login": { MULTI_LOGIN_POLICY: "max_per_platform:2" },
   // Empty strings shadow any local .dev.vars: the worker must behave as deployed with nothing set.
   unconfigured: { LOCAL_DEV: "", IM_SECRET: "", TOKEN_SIGNING_KEY: "" },

@@ -110,7 +110,7 @@ export class UserSession extends DurableObject<Env> {
   async forceLogout(uid: string, platform: PlatformId): Promise<void> {
     const now = Date.now();
     this.rememberUid(uid);
-    this.revocations.revokePlatformUpTo(platform, now, this.settings.tokenTtlSeconds * 1000);
+    this.revocations.revokePlatformUpTo(platform, now);
     for (const ws of openSockets(this.ctx, platformTag(platform))) {
       closeQuietly(ws, CloseCode.loggedOut, "logged out");
     }

@@ -3,10 +3,12 @@ import type { PlatformId } from "../platforms";
 /**
  * Invalidated tokens, in the user's Durable Object's own SQLite storage so
  * they survive eviction. Two kinds:
- * - a single token (by jti), invalidated when its session is kicked;
+ * - a single token (by jti), invalidated when its session is kicked. The row
+ *   carries that token's own expiry and is pruned after it;
  * - every token of a platform issued up to a moment, set by force_logout.
- * Each row carries the time after which it no longer matters, because every
- * token it could match has expired anyway.
+ *   Kept for good, at most one row per platform (7 per user): the tokens it
+ *   covers may carry any lifetime TOKEN_TTL ever had, longer than today's,
+ *   so no expiry computed now is safe.
  */
 export class RevocationStore {
   constructor(private readonly sql: SqlStorage) {
@@ -16,9 +18,13 @@ export class RevocationStore {
     )`);
     sql.exec(`CREATE TABLE IF NOT EXISTS logout_cutoffs (
       platform INTEGER PRIMARY KEY,
-      cutoff_ms INTEGER NOT NULL,
-      expires_at_ms INTEGER NOT NULL
+      cutoff_ms INTEGER NOT NULL
     )`);
+    // Objects from before cutoffs were kept for good have an expiry column (NOT NULL): drop it once.
+    const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('logout_cutoffs')").toArray();
+    if (columns.some((column) => column.name === "expires_at_ms")) {
+      sql.exec("ALTER TABLE logout_cutoffs DROP COLUMN expires_at_ms");
+    }
   }
 
   revokeToken(jti: string, expiresAtMs: number): void {
@@ -31,14 +37,12 @@ export class RevocationStore {
   }
 
   /** Invalidates every token of the platform issued at or before cutoffMs. */
-  revokePlatformUpTo(platform: PlatformId, cutoffMs: number, tokenTtlMs: number): void {
+  revokePlatformUpTo(platform: PlatformId, cutoffMs: number): void {
     this.sql.exec(
-      `INSERT INTO logout_cutoffs (platform, cutoff_ms, expires_at_ms) VALUES (?1, ?2, ?3)
-       ON CONFLICT (platform) DO UPDATE SET
-         cutoff_ms = max(cutoff_ms, ?2), expires_at_ms = max(expires_at_ms, ?3)`,
+      `INSERT INTO logout_cutoffs (platform, cutoff_ms) VALUES (?1, ?2)
+       ON CONFLICT (platform) DO UPDATE SET cutoff_ms = max(cutoff_ms, ?2)`,
       platform,
       cutoffMs,
-      cutoffMs + tokenTtlMs,
     );
   }
 
@@ -51,10 +55,8 @@ export class RevocationStore {
     return cutoff !== undefined && token.issuedAtMs <= cutoff.cutoff_ms;
   }
 
-  /** Drops rows that can no longer match a live token. */
+  /** Drops kicked-token rows that can no longer match a live token (cutoffs stay, see above). */
   prune(nowMs: number): void {
     this.sql.exec("DELETE FROM revoked_tokens WHERE expires_at_ms <= ?", nowMs);
-    this.sql.exec("DELETE FROM logout_cutoffs WHERE expires_at_ms <= ?", nowMs);
   }
-
 }
