@@ -1,7 +1,9 @@
 import { Hono } from "hono";
+import { routePath } from "hono/route";
 import type { AppEnv } from "./app-env";
 import { ApiError, ErrCode, envelope } from "./errors";
 import { gateway } from "./gateway";
+import { operationIdForLog } from "./log-fields";
 import { requestLog } from "./middleware/request-log";
 import { authRoutes } from "./routes/auth";
 import { consoleRoutes } from "./routes/console";
@@ -53,8 +55,8 @@ app.onError((error, c) => {
     JSON.stringify({
       level: "error",
       event: "unhandled_error",
-      operationID: c.get("operationID"),
-      route: new URL(c.req.url).pathname,
+      operationID: operationIdForLog(c.get("operationID")),
+      route: routePath(c, -1) || "(none)",
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     }),
   );

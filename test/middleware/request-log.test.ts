@@ -29,4 +29,32 @@ describe("request log", () => {
       expect(everything).not.toContain(secretValue);
     }
   });
+
+  it("cuts a client's operationID to its 64-character limit before logging, even on requests refused before validation", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+
+    const huge = "運".repeat(20_000); // 60 KB of UTF-8
+    await post("/user/get_users_online_status", { secret: "wrong-secret", userIDList: [], operationID: huge });
+    await refusedConnect({ sendID: "u", token: "t", platformID: 1, operationID: "o".repeat(4_000) });
+
+    const records = lines.map((line) => ({ line, record: JSON.parse(line) as { operationID?: string; route: string } }));
+    const atSecret = records.find((r) => r.record.route === "/user/get_users_online_status");
+    const atHandshake = records.find((r) => r.record.route === "/ws");
+    for (const logged of [atSecret, atHandshake]) {
+      expect(logged).toBeDefined();
+      expect(logged!.line.length).toBeLessThan(600);
+      expect([...logged!.record.operationID!]).toHaveLength(64);
+    }
+    expect(atSecret!.record.operationID).toBe(`${"運".repeat(63)}…`);
+    expect(atHandshake!.record.operationID).toBe(`${"o".repeat(63)}…`);
+  });
+
+  it("logs an operationID within the limit unchanged", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const exact = "😀".repeat(64);
+    await post("/user/get_users_online_status", { secret: SECRET, userIDList: [], operationID: exact });
+    expect(lines.map((line) => JSON.parse(line) as { operationID?: string })).toContainEqual(expect.objectContaining({ operationID: exact }));
+  });
 });
