@@ -56,6 +56,8 @@ export const CloseCode = {
   loggedOut: 4002,
   heartbeatTimeout: 4003,
   tokenExpired: 4004,
+  /** Policy violation (standard code): the socket sent more frames than its budget allows. */
+  tooManyFrames: 1008,
 } as const;
 
 /** The most uids one get_users_online_status call may carry. */

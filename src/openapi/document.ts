@@ -3,6 +3,7 @@ import type { Settings } from "../config";
 import { ErrCode } from "../errors";
 import { connectQuery } from "../gateway";
 import { PLATFORM_NAMES } from "../platforms";
+import { FRAME_BUDGET } from "../presence/frame-budget";
 import { CloseCode, PING, PONG } from "../presence/sockets";
 import { forceLogoutBody, LIMITS, onlineStatusBody, registerUserBody, userTokenBody } from "../schemas";
 import { ERROR_CODE_DOCS, errorCodeDoc, type ErrorCodeDoc } from "./error-codes";
@@ -92,6 +93,7 @@ const CLOSE_CODE_MEANINGS: Record<keyof typeof CloseCode, string> = {
   loggedOut: "Logged out by the AppServer (force_logout). Every older token of this platform is invalidated. Do not reconnect.",
   heartbeatTimeout: "Nothing (not even a ping) arrived within HEARTBEAT_TIMEOUT. Reconnect.",
   tokenExpired: "The session's token expired while connected. Get a fresh token, then reconnect.",
+  tooManyFrames: `Too many frames: more than ${FRAME_BUDGET.frames} in ${FRAME_BUDGET.windowMs / 1000} s other than the exact \`ping\` (which is never limited). Reconnect with backoff, and send fewer frames.`,
 };
 
 function withFieldNotes(schema: Json): Json {

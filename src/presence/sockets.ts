@@ -1,4 +1,5 @@
 import type { PlatformId } from "../platforms";
+import type { FrameWindow } from "./frame-budget";
 
 /**
  * Socket lifecycle helpers for hibernatable WebSockets. Each edge case the
@@ -14,6 +15,8 @@ export interface SessionAttachment {
   connectedAtMs: number;
   /** Last frame the object itself saw; auto-answered pings are tracked by the runtime. */
   lastMessageAtMs: number;
+  /** Frames spent from the socket's budget (presence/frame-budget.ts); absent until the first frame. */
+  frames?: FrameWindow;
 }
 
 // The heartbeat text (it must match exactly for the runtime to answer without waking

@@ -6,6 +6,7 @@ import type { PlatformId } from "../platforms";
 import type { PlatformPresence } from "../storage/presence-table";
 import { RevocationStore } from "../storage/revocations";
 import type { ClientTokenClaims } from "../tokens";
+import { closeFloodingSocket, countFrame } from "./frame-budget";
 import { presenceShardFor } from "./shards";
 import {
   closeQuietly,
@@ -128,8 +129,12 @@ export class UserSession extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     // Any frame is a sign of life. An exact "ping" never gets here (auto-response);
     // something close to it gets a pong too, so a sloppy client still learns it is alive.
+    if (ws.readyState !== WebSocket.OPEN) return; // closing (e.g. over its budget): the rest of its frames are moot
     const attachment = readAttachment(ws);
-    ws.serializeAttachment({ ...attachment, lastMessageAtMs: Date.now() });
+    const now = Date.now();
+    const { frames, withinBudget } = countFrame(attachment.frames, now);
+    ws.serializeAttachment({ ...attachment, lastMessageAtMs: now, frames });
+    if (!withinBudget) return closeFloodingSocket(ws, { ...attachment, uid: this.uid() });
     if (typeof message === "string" && message.trim().toLowerCase() === PING) sendQuietly(ws, PONG);
   }
 

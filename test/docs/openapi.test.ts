@@ -76,12 +76,12 @@ describe("GET /openapi.json", () => {
     }
   });
 
-  it("shows the token codes 701–705 on the handshake's 401 and the close codes 4001–4004", async () => {
+  it("shows the token codes 701–705 on the handshake's 401 and the close codes 4001–4004 and 1008", async () => {
     const doc = await fetchDocument();
     expect(documentedCodes(doc.paths["/ws"]!.get!, 401).sort()).toEqual([701, 702, 703, 704, 705]);
-    expect(doc["x-websocket"].closeCodes.map((c) => c.code)).toEqual([4001, 4002, 4003, 4004]);
+    expect(doc["x-websocket"].closeCodes.map((c) => c.code)).toEqual([4001, 4002, 4003, 4004, 1008]);
     expect(doc["x-websocket"].heartbeat).toMatchObject({ send: "ping", answer: "pong", timeoutSeconds: 30 });
-    for (const code of [4001, 4002, 4003, 4004]) expect(doc.paths["/"]!.get!.description).toContain(String(code));
+    for (const code of [4001, 4002, 4003, 4004, 1008]) expect(doc.paths["/"]!.get!.description).toContain(String(code));
   });
 
   it("lists a 429 with Retry-After on the handshake and on every AppServer route", async () => {
@@ -196,7 +196,7 @@ describe("GET /docs", () => {
       expect(html).toContain(`<code>${path}</code>`);
     }
     for (const code of Object.values(ErrCode)) expect(html).toMatch(new RegExp(`<td>${code}</td>`));
-    for (const code of [4001, 4002, 4003, 4004]) expect(html).toContain(`<td>${code}</td>`);
+    for (const code of [4001, 4002, 4003, 4004, 1008]) expect(html).toContain(`<td>${code}</td>`);
     for (const [name, value] of Object.entries(LIMITS)) expect(html).toContain(`<td><code>${name}</code></td><td>${value}</td>`);
     expect(html).toContain("max 64 chars");
     expect(html).toContain("max 1024 bytes (UTF-8)");
