@@ -7,12 +7,12 @@ import { validate } from "./middleware/validate";
 import type { PlatformId } from "./platforms";
 import { SESSION_CLAIMS_HEADER } from "./presence/user-session";
 import { userSession } from "./presence/user-sessions";
-import { chars, LIMITS } from "./schemas";
+import { anyUid, chars, LIMITS } from "./schemas";
 import { TokenError, verifyClientToken } from "./tokens";
 
 /** OpenIM's connect query: sendID, token, platformID (and an optional operationID). */
 export const connectQuery = z.object({
-  sendID: chars(1, LIMITS.uidChars),
+  sendID: anyUid,
   token: z.string({ error: "is required" }).min(1, "must not be empty"),
   platformID: z
     .string({ error: "is required" })

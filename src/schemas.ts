@@ -56,14 +56,30 @@ function maxBytes(max: number) {
     .meta({ "x-maxBytes": max });
 }
 
-// C0 and C1 control characters (\p{Cc}) are never part of a uid.
-const CONTROL_CHARACTER = /\p{Cc}/u;
+/**
+ * uid rules. Every route refuses an id with a lone surrogate: it cannot
+ * travel as UTF-8 (it comes back as U+FFFD), so such a user could get a
+ * token yet never connect. Registration also refuses ids that would look
+ * like another id: control characters, invisible format characters
+ * (zero-width, bidi overrides, BOM: \p{Cf}), line and paragraph separators,
+ * and any id not in NFC (so "é" has one spelling). Other routes keep ids
+ * opaque: an id that could never be registered is simply unknown (602/offline).
+ */
+export const anyUid = chars(1, LIMITS.uidChars).refine((s) => s.isWellFormed(), {
+  error: "must be well-formed Unicode (no lone surrogates)",
+  abort: true,
+});
 
-const registeredUid = chars(1, LIMITS.uidChars).refine(
-  (s) => !CONTROL_CHARACTER.test(s),
-  "must not contain control characters",
-);
-const anyUid = chars(1, LIMITS.uidChars);
+const CONTROL_CHARACTER = /\p{Cc}/u;
+const INVISIBLE_OR_SEPARATOR = /[\p{Cf}\p{Zl}\p{Zp}]/u;
+
+const registeredUid = anyUid
+  .refine((s) => !CONTROL_CHARACTER.test(s), "must not contain control characters")
+  .refine(
+    (s) => !INVISIBLE_OR_SEPARATOR.test(s),
+    "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)",
+  )
+  .refine((s) => s === s.normalize("NFC"), "must be NFC-normalized Unicode");
 
 const platform = z
   .int({ error: typeError("an integer") })

@@ -111,7 +111,15 @@ describe("GET /openapi.json", () => {
     expect(doc["x-limits"]).toMatchObject({ ...LIMITS, maxBodyBytes: 65536 });
     expect(property(register, "platform")).toMatchObject({ type: "integer", minimum: 1, maximum: 7 });
     expect(property(register, "gender")).toMatchObject({ type: "integer", minimum: 0, maximum: 2 });
-    expect(property(register, "uid")["x-rules"]).toContain("must not contain control characters");
+    expect(property(register, "uid")["x-rules"]).toEqual([
+      "must not be empty",
+      "at most 64 characters",
+      "must be well-formed Unicode (no lone surrogates)",
+      "must not contain control characters",
+      "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)",
+      "must be NFC-normalized Unicode",
+    ]);
+    expect(property(status, "userIDList").items).toMatchObject({ "x-rules": expect.arrayContaining(["must be well-formed Unicode (no lone surrogates)"]) });
     expect(register.required).toEqual(["secret", "platform", "uid", "name"]);
     expect(doc["x-platforms"]).toEqual(PLATFORM_NAMES);
   });
