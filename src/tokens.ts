@@ -1,4 +1,4 @@
-import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
+import { base64url, errors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
 import { requireSigningKeys } from "./config";
 import type { Env } from "./env";
 import { ErrCode } from "./errors";
@@ -12,6 +12,8 @@ import { isPlatformId, type PlatformId } from "./platforms";
 
 const ALGORITHM = "HS256";
 const ISSUER = "imserver-edge";
+// A token issued further ahead than this was not issued by a sane clock of ours.
+const MAX_IAT_AHEAD_SECONDS = 60;
 
 export interface ClientTokenClaims {
   uid: string;
@@ -65,14 +67,37 @@ function signingKey(material: string): Promise<SigningKey> {
     key = Promise.all([
       crypto.subtle.digest("SHA-256", encoder.encode(`kid:${material}`)),
       crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
-    ]).then(([digest, secret]) => ({ kid: base64url(new Uint8Array(digest)).slice(0, 16), secret }));
+    ]).then(([digest, secret]) => ({ kid: base64url.encode(new Uint8Array(digest)).slice(0, 16), secret }));
     keyCache.set(material, key);
   }
   return key;
 }
 
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Each token has exactly one spelling: three unpadded base64url segments
+ * that decode and re-encode to themselves. Decoders forgive padding,
+ * whitespace and stray trailing bits, so without this a token would have
+ * many spellings that all verify. (An empty signature is an unsigned
+ * token: well-formed, and refused for its algorithm with 705.)
+ */
+function isCanonicalCompactJws(token: string): boolean {
+  const segments = token.split(".");
+  return (
+    segments.length === 3 &&
+    segments[0] !== "" &&
+    segments[1] !== "" &&
+    segments.every((segment) => BASE64URL_SEGMENT.test(segment) && roundTrips(segment))
+  );
+}
+
+function roundTrips(segment: string): boolean {
+  try {
+    return base64url.encode(base64url.decode(segment)) === segment;
+  } catch {
+    return false;
+  }
 }
 
 export async function issueClientToken(
@@ -114,6 +139,7 @@ export async function verifyClientToken(
 ): Promise<ClientTokenClaims> {
   const keys = requireSigningKeys(env);
   const accepted = await Promise.all([keys.current, keys.previous].filter((k) => k !== undefined).map(signingKey));
+  if (!isCanonicalCompactJws(token)) throw new TokenError(ErrCode.tokenMalformed, "token is malformed");
 
   let payload;
   try {
@@ -135,9 +161,13 @@ export async function verifyClientToken(
     throw toTokenError(error);
   }
 
-  const { sub, jti, exp, plt, ims } = payload;
+  const { sub, jti, exp, iat, plt, ims } = payload;
   if (typeof sub !== "string" || typeof jti !== "string" || typeof exp !== "number" || !isPlatformId(plt) || typeof ims !== "number") {
     throw new TokenError(ErrCode.tokenMalformed, "token claims are malformed");
+  }
+  // jose checks that iat is a number, but not that it is in the past.
+  if (iat !== undefined && iat > Math.floor(Date.now() / 1000) + MAX_IAT_AHEAD_SECONDS) {
+    throw new TokenError(ErrCode.tokenNotActiveYet, "token is not active yet (issued in the future)");
   }
   if (sub !== expected.uid || plt !== expected.platform) {
     throw new TokenError(ErrCode.tokenUnknown, "token was issued for another user or platform");
@@ -148,7 +178,12 @@ export async function verifyClientToken(
 function toTokenError(error: unknown): TokenError {
   if (error instanceof TokenError) return error;
   if (error instanceof errors.JWTExpired) return new TokenError(ErrCode.tokenExpired, "token expired");
-  if (error instanceof errors.JWTClaimValidationFailed && (error.claim === "nbf" || error.claim === "iat")) {
+  // Only a time check that failed means "not yet"; a missing or non-numeric nbf/iat is a bad token (705).
+  if (
+    error instanceof errors.JWTClaimValidationFailed &&
+    (error.claim === "nbf" || error.claim === "iat") &&
+    error.reason === "check_failed"
+  ) {
     return new TokenError(ErrCode.tokenNotActiveYet, "token is not active yet");
   }
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) {

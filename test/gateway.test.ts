@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
-import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { issueClientToken } from "../src/tokens";
+import { handMadeToken, headerOf, withTrailingBitsSet } from "./hand-made-tokens";
 import { connect, freshUid, refusedConnect, register } from "./helpers";
 
 const DAY = 86_400;
@@ -63,6 +63,39 @@ describe("WebSocket handshake at / and /ws", () => {
     expect(answer.body.errCode).toBe(704);
   });
 
+  it("refuses a token issued more than 60 s in the future with 401/704, whatever its nbf says", async () => {
+    const uid = freshUid();
+    const header = headerOf((await issueClientToken(env, uid, 1, DAY)).token);
+    const now = Math.floor(Date.now() / 1000);
+    const token = await handMadeToken(header, env.TOKEN_SIGNING_KEY!, { sub: uid, iat: now + 3_600, nbf: now - 10, exp: now + DAY });
+    const answer = await refusedConnect({ sendID: uid, token, platformID: 1 });
+    expect(answer.status).toBe(401);
+    expect(answer.body.errCode).toBe(704);
+  });
+
+  it("refuses a token without nbf or exp with 401/705", async () => {
+    const uid = freshUid();
+    const header = headerOf((await issueClientToken(env, uid, 1, DAY)).token);
+    for (const claim of ["nbf", "exp"]) {
+      const token = await handMadeToken(header, env.TOKEN_SIGNING_KEY!, { sub: uid, [claim]: undefined });
+      const answer = await refusedConnect({ sendID: uid, token, platformID: 1 });
+      expect(answer.status, claim).toBe(401);
+      expect(answer.body.errCode, claim).toBe(705);
+    }
+  });
+
+  it("refuses a padded, spaced or otherwise re-spelled token with 401/703; the token as issued connects", async () => {
+    const uid = freshUid();
+    const { token } = await register(uid);
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    for (const respelled of [`${token}=`, `${header}.${payload}.${signature.slice(0, 8)} ${signature.slice(8)}`, withTrailingBitsSet(token)]) {
+      const answer = await refusedConnect({ sendID: uid, token: respelled, platformID: 1 });
+      expect(answer.status, respelled).toBe(401);
+      expect(answer.body.errCode, respelled).toBe(703);
+    }
+    (await connect(uid, token, 1)).close();
+  });
+
   it("refuses a token bound to another uid or platform with 401/705", async () => {
     const uid = freshUid();
     const { token } = await register(uid, { platform: 1 });
@@ -72,16 +105,7 @@ describe("WebSocket handshake at / and /ws", () => {
 
   it("refuses a token signed with the AppServer secret with 401/705", async () => {
     const uid = freshUid();
-    const now = Math.floor(Date.now() / 1000);
-    const forged = await new SignJWT({ plt: 1, ims: Date.now() })
-      .setProtectedHeader({ alg: "HS256" })
-      .setIssuer("imserver-edge")
-      .setSubject(uid)
-      .setJti("forged")
-      .setIssuedAt(now)
-      .setNotBefore(now)
-      .setExpirationTime(now + DAY)
-      .sign(new TextEncoder().encode(env.IM_SECRET));
+    const forged = await handMadeToken({ alg: "HS256" }, env.IM_SECRET!, { sub: uid, jti: "forged" });
     const answer = await refusedConnect({ sendID: uid, token: forged, platformID: 1 });
     expect(answer.status).toBe(401);
     expect(answer.body.errCode).toBe(705);

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:test";
-import { base64url, decodeProtectedHeader, SignJWT, UnsecuredJWT } from "jose";
+import { base64url, decodeProtectedHeader, UnsecuredJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { issueClientToken, TokenError, verifyClientToken } from "../src/tokens";
+import { handMadeToken, headerOf, withTrailingBitsSet } from "./hand-made-tokens";
 
 const KEY_A = "key-a-0123456789abcdef0123456789abcdef";
 const KEY_B = "key-b-0123456789abcdef0123456789abcdef";
@@ -12,20 +13,6 @@ const withKeys = (current: string, previous?: string): Env => ({
   TOKEN_SIGNING_KEY_PREVIOUS: previous,
 });
 const expected = { uid: "alice", platform: 1 as const };
-
-/** A token for alice on platform 1 with valid claims, but a header and key of the test's choosing. */
-function handMadeToken(header: { alg: string; kid: string }, key: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ plt: 1, ims: Date.now() })
-    .setProtectedHeader(header)
-    .setIssuer("imserver-edge")
-    .setSubject("alice")
-    .setJti("x")
-    .setIssuedAt(now)
-    .setNotBefore(now)
-    .setExpirationTime(now + 60)
-    .sign(new TextEncoder().encode(key));
-}
 
 async function refusal(envWithKeys: Env, token: string, binding = expected): Promise<number> {
   try {
@@ -89,5 +76,37 @@ describe("client tokens", () => {
     expect(await refusal(withKeys(KEY_A), expired.token)).toBe(701);
     const early = await issueClientToken(withKeys(KEY_A), "alice", 1, 60, Date.now() + 120_000);
     expect(await refusal(withKeys(KEY_A), early.token)).toBe(704);
+  });
+
+  it("refuses an iat more than 60 s in the future with 704, and allows a little clock skew", async () => {
+    const header = headerOf((await issueClientToken(withKeys(KEY_A), "alice", 1, 60)).token);
+    const now = Math.floor(Date.now() / 1000);
+    const farAhead = await handMadeToken(header, KEY_A, { iat: now + 120, nbf: now - 1 });
+    expect(await refusal(withKeys(KEY_A), farAhead)).toBe(704);
+    const slightlyAhead = await handMadeToken(header, KEY_A, { iat: now + 30, nbf: now - 1 });
+    await expect(verifyClientToken(withKeys(KEY_A), slightlyAhead, expected)).resolves.toMatchObject({ uid: "alice" });
+  });
+
+  it("refuses a token without nbf, exp or iat with 705, not 704", async () => {
+    const header = headerOf((await issueClientToken(withKeys(KEY_A), "alice", 1, 60)).token);
+    for (const claim of ["nbf", "exp", "iat"] as const) {
+      expect(await refusal(withKeys(KEY_A), await handMadeToken(header, KEY_A, { [claim]: undefined })), claim).toBe(705);
+    }
+  });
+
+  it("refuses every other spelling of a valid token with 703", async () => {
+    const { token } = await issueClientToken(withKeys(KEY_A), "alice", 1, 3600);
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const respellings = [
+      `${token}=`,
+      `${header}.${payload}=.${signature}`,
+      `${header}.${payload}.${signature.slice(0, 10)} ${signature.slice(10)}`,
+      ` ${token}`,
+      `${header}.${payload}.${signature.replace(/-/g, "+").replace(/_/g, "/")}${/[-_]/.test(signature) ? "" : "+"}`,
+      withTrailingBitsSet(token),
+      `${token}.`,
+    ];
+    for (const respelled of respellings) expect(await refusal(withKeys(KEY_A), respelled), respelled).toBe(703);
+    await expect(verifyClientToken(withKeys(KEY_A), token, expected)).resolves.toMatchObject({ uid: "alice" });
   });
 });
