@@ -1,8 +1,6 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Env } from "../../src/env";
-import worker from "../../src/index";
-import { SECRET } from "../helpers";
+import { postWithSettings, SECRET } from "../helpers";
 
 /** A D1 binding whose every statement fails the way D1 does, with internals in the message. */
 function failingD1(): D1Database {
@@ -12,15 +10,8 @@ function failingD1(): D1Database {
 }
 
 async function call(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
-  const ctx = createExecutionContext();
-  const request = new Request(`http://im.test${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const response = await worker.fetch(request, { ...env, DB: failingD1() } as Env, ctx);
-  await waitOnExecutionContext(ctx);
-  return { status: response.status, body: await response.json() };
+  const { status, body: answer } = await postWithSettings({ DB: failingD1() }, path, body);
+  return { status, body: answer };
 }
 
 describe("when D1 fails", () => {
