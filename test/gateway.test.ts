@@ -6,6 +6,13 @@ import { connect, freshUid, refusedConnect, register } from "./helpers";
 
 const DAY = 86_400;
 
+/** The handshake is refused with 401 and the token code `errCode`. */
+async function expectTokenRefused(uid: string, token: string, errCode: number, platformID = 1): Promise<void> {
+  const answer = await refusedConnect({ sendID: uid, token, platformID });
+  expect(answer.status, token).toBe(401);
+  expect(answer.body.errCode, token).toBe(errCode);
+}
+
 describe("WebSocket handshake at / and /ws", () => {
   for (const path of ["/", "/ws"]) {
     it(`accepts a valid token at ${path} and answers ping with pong`, async () => {
@@ -41,26 +48,20 @@ describe("WebSocket handshake at / and /ws", () => {
 
   it("refuses a malformed token with 401/703", async () => {
     for (const token of ["garbage", "a.b.c", "%%%.%%%.%%%", "only.two"]) {
-      const answer = await refusedConnect({ sendID: "u", token, platformID: 1 });
-      expect(answer.status, token).toBe(401);
-      expect(answer.body.errCode, token).toBe(703);
+      await expectTokenRefused("u", token, 703);
     }
   });
 
   it("refuses an expired token with 401/701", async () => {
     const uid = freshUid();
     const { token } = await issueClientToken(env, uid, 1, DAY, Date.now() - 2 * DAY * 1000);
-    const answer = await refusedConnect({ sendID: uid, token, platformID: 1 });
-    expect(answer.status).toBe(401);
-    expect(answer.body.errCode).toBe(701);
+    await expectTokenRefused(uid, token, 701);
   });
 
   it("refuses a token that is not active yet with 401/704", async () => {
     const uid = freshUid();
     const { token } = await issueClientToken(env, uid, 1, DAY, Date.now() + 3_600_000);
-    const answer = await refusedConnect({ sendID: uid, token, platformID: 1 });
-    expect(answer.status).toBe(401);
-    expect(answer.body.errCode).toBe(704);
+    await expectTokenRefused(uid, token, 704);
   });
 
   it("refuses a token issued more than 60 s in the future with 401/704, whatever its nbf says", async () => {
@@ -68,9 +69,7 @@ describe("WebSocket handshake at / and /ws", () => {
     const header = headerOf((await issueClientToken(env, uid, 1, DAY)).token);
     const now = Math.floor(Date.now() / 1000);
     const token = await handMadeToken(header, env.TOKEN_SIGNING_KEY!, { sub: uid, iat: now + 3_600, nbf: now - 10, exp: now + DAY });
-    const answer = await refusedConnect({ sendID: uid, token, platformID: 1 });
-    expect(answer.status).toBe(401);
-    expect(answer.body.errCode).toBe(704);
+    await expectTokenRefused(uid, token, 704);
   });
 
   it("refuses a token without nbf or exp with 401/705", async () => {
@@ -78,9 +77,7 @@ describe("WebSocket handshake at / and /ws", () => {
     const header = headerOf((await issueClientToken(env, uid, 1, DAY)).token);
     for (const claim of ["nbf", "exp"]) {
       const token = await handMadeToken(header, env.TOKEN_SIGNING_KEY!, { sub: uid, [claim]: undefined });
-      const answer = await refusedConnect({ sendID: uid, token, platformID: 1 });
-      expect(answer.status, claim).toBe(401);
-      expect(answer.body.errCode, claim).toBe(705);
+      await expectTokenRefused(uid, token, 705);
     }
   });
 
@@ -89,9 +86,7 @@ describe("WebSocket handshake at / and /ws", () => {
     const { token } = await register(uid);
     const [header, payload, signature] = token.split(".") as [string, string, string];
     for (const respelled of [`${token}=`, `${header}.${payload}.${signature.slice(0, 8)} ${signature.slice(8)}`, withTrailingBitsSet(token)]) {
-      const answer = await refusedConnect({ sendID: uid, token: respelled, platformID: 1 });
-      expect(answer.status, respelled).toBe(401);
-      expect(answer.body.errCode, respelled).toBe(703);
+      await expectTokenRefused(uid, respelled, 703);
     }
     (await connect(uid, token, 1)).close();
   });
@@ -99,16 +94,14 @@ describe("WebSocket handshake at / and /ws", () => {
   it("refuses a token bound to another uid or platform with 401/705", async () => {
     const uid = freshUid();
     const { token } = await register(uid, { platform: 1 });
-    expect((await refusedConnect({ sendID: `${uid}-other`, token, platformID: 1 })).body.errCode).toBe(705);
-    expect((await refusedConnect({ sendID: uid, token, platformID: 2 })).body.errCode).toBe(705);
+    await expectTokenRefused(`${uid}-other`, token, 705);
+    await expectTokenRefused(uid, token, 705, 2);
   });
 
   it("refuses a token signed with the AppServer secret with 401/705", async () => {
     const uid = freshUid();
     const forged = await handMadeToken({ alg: "HS256" }, env.IM_SECRET!, { sub: uid, jti: "forged" });
-    const answer = await refusedConnect({ sendID: uid, token: forged, platformID: 1 });
-    expect(answer.status).toBe(401);
-    expect(answer.body.errCode).toBe(705);
+    await expectTokenRefused(uid, forged, 705);
   });
 
   it("never lets a refused token reach the user's Durable Object", async () => {
