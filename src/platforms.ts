@@ -13,3 +13,18 @@ export function isPlatformId(value: unknown): value is PlatformId {
 export function platformName(id: PlatformId): PlatformName {
   return PLATFORM_NAMES[id];
 }
+
+/** A set of platforms as one integer (bit n for platform n): one column, one comparison. */
+export function platformMask(platforms: Iterable<PlatformId>): number {
+  let mask = 0;
+  for (const platform of platforms) mask |= 1 << platform;
+  return mask;
+}
+
+export function platformsOfMask(mask: number): PlatformId[] {
+  const platforms: PlatformId[] = [];
+  for (let id = MIN_PLATFORM; id <= MAX_PLATFORM; id++) {
+    if (mask & (1 << id)) platforms.push(id as PlatformId);
+  }
+  return platforms;
+}

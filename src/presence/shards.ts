@@ -15,11 +15,19 @@ export function shardOf(uid: string, shardCount: number): number {
 
 /**
  * The shard count is part of the name, so changing PRESENCE_SHARDS starts
- * from fresh shards instead of reading another layout's leftovers; users
- * reappear as their objects republish (within one heartbeat timeout).
+ * from fresh shards instead of reading another layout's leftovers. An online
+ * user moves to its new shard at its next verify (user-session.ts).
  */
+export function presenceShardName(uid: string, shardCount: number): string {
+  return shardName(shardOf(uid, shardCount), shardCount);
+}
+
+function shardName(shard: number, shardCount: number): string {
+  return `presence-${shard}-of-${shardCount}`;
+}
+
 export function presenceShard(env: Env, shard: number, shardCount: number): DurableObjectStub<PresenceIndex> {
-  return env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName(`presence-${shard}-of-${shardCount}`));
+  return env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName(shardName(shard, shardCount)));
 }
 
 export function presenceShardFor(env: Env, uid: string, shardCount: number): DurableObjectStub<PresenceIndex> {

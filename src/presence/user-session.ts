@@ -2,12 +2,12 @@ import { DurableObject } from "cloudflare:workers";
 import { readSettings, type LoginPolicy, type Settings } from "../config";
 import type { Env } from "../env";
 import { envelope, envelopeResponse, ErrCode } from "../errors";
-import type { PlatformId } from "../platforms";
-import type { PlatformPresence } from "../storage/presence-table";
+import { platformMask, type PlatformId } from "../platforms";
 import { RevocationStore } from "../storage/revocations";
+import { UserPresenceStore } from "../storage/user-presence";
 import type { ClientTokenClaims } from "../tokens";
 import { closeFloodingSocket, countFrame } from "./frame-budget";
-import { presenceShardFor } from "./shards";
+import { presenceShardFor, presenceShardName } from "./shards";
 import {
   closeQuietly,
   CloseCode,
@@ -20,6 +20,7 @@ import {
   sendQuietly,
   type SessionAttachment,
 } from "./sockets";
+import type { PresenceReport } from "./verification";
 
 /** Header the gateway uses to hand verified claims to the object. Never reachable from outside. */
 export const SESSION_CLAIMS_HEADER = "x-im-session-claims";
@@ -28,31 +29,42 @@ const KICKED_FRAME = JSON.stringify(
   envelope(ErrCode.tokenInvalidated, "kicked: a newer session opened on this platform"),
 );
 
-// A failed publish to the presence index is retried this soon.
+// A publish to the presence shard that failed is retried by an alarm this soon, then less often.
 const PUBLISH_RETRY_MS = 1_000;
+const PUBLISH_RETRY_MAX_MS = 30_000;
 
 /**
- * One object per user (idFromName(uid)). It holds the user's sockets, tagged
- * by platform, through the Hibernation API, and is the single writer of the
- * user's presence. Everything it needs after a wake-up lives in socket
- * attachments, the runtime's auto-response timestamps and its SQLite storage:
- * the constructor runs again after every hibernation.
+ * One object per user (idFromName(uid), so `ctx.id.name` is the uid). It holds
+ * the user's sockets, tagged by platform, through the Hibernation API, and is
+ * the single writer of the user's presence. Everything it needs after a
+ * wake-up lives in socket attachments, the runtime's auto-response timestamps
+ * and its SQLite storage: the constructor runs again after every hibernation.
+ *
+ * It keeps no clock of its own. Its presence shard asks it to `verify` once
+ * per heartbeat deadline; it publishes to the shard only when its live
+ * platforms change (or a connect may bring a deadline forward). So an
+ * always-online user costs no alarm and no row (docs/presence.md).
  */
 export class UserSession extends DurableObject<Env> {
   private readonly settings: Settings;
   private readonly revocations: RevocationStore;
+  private readonly presence: UserPresenceStore;
   private publishQueue: Promise<void> = Promise.resolve();
-  private lastPublished?: string;
-  private lastVersion = 0;
-  private publishFailed = false;
+  private publishFailures = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.settings = readSettings(env);
     this.revocations = new RevocationStore(ctx.storage.sql);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.presence = new UserPresenceStore(ctx.storage.sql);
     // Heartbeats are answered by the runtime itself: a ping never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  private get uid(): string {
+    const uid = this.ctx.id.name;
+    if (uid === undefined) throw new Error("UserSession must be addressed by idFromName(uid)");
+    return uid;
   }
 
   // ---- handshake -------------------------------------------------------------
@@ -64,7 +76,6 @@ export class UserSession extends DurableObject<Env> {
       return envelopeResponse(400, ErrCode.badRequest, "expected a verified WebSocket upgrade");
     }
     const now = Date.now();
-    this.rememberUid(claims.uid);
     this.revocations.prune(now);
     if (this.revocations.isRevoked(claims)) {
       return envelopeResponse(401, ErrCode.tokenInvalidated, "token was invalidated (kicked or logged out)");
@@ -85,8 +96,9 @@ export class UserSession extends DurableObject<Env> {
     server.serializeAttachment(attachment);
     this.applyLoginPolicy(server, attachment, now);
 
-    await this.publishPresence();
-    await this.scheduleAlarm();
+    this.closeDeadSockets(now);
+    // Published even when the platforms are unchanged: the new token may expire before the shard's next verify.
+    await this.publish(this.reconcile(now).report);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -105,23 +117,37 @@ export class UserSession extends DurableObject<Env> {
     }
   }
 
-  // ---- AppServer actions (RPC from the worker) ------------------------------
+  // ---- RPC from the worker and the presence shard ------------------------------
 
   /** force_logout: closes the platform's sessions and retires every token issued so far. */
-  async forceLogout(uid: string, platform: PlatformId): Promise<void> {
+  async forceLogout(platform: PlatformId): Promise<void> {
     const now = Date.now();
-    this.rememberUid(uid);
     this.revocations.revokePlatformUpTo(platform, now);
     for (const ws of openSockets(this.ctx, platformTag(platform))) {
       closeQuietly(ws, CloseCode.loggedOut, "logged out");
     }
-    await this.publishPresence();
-    await this.scheduleAlarm();
+    await this.publishIfChanged(now);
+  }
+
+  /**
+   * The shard's heartbeat check: closes sockets that went silent (4003) or whose
+   * token ran out (4004), and answers with the live platforms and the next
+   * deadlines. A shard that is no longer this user's (PRESENCE_SHARDS changed)
+   * is told the user left it, and the right shard hears from us instead.
+   */
+  async verify(askedBy: string): Promise<PresenceReport> {
+    const now = Date.now();
+    this.closeDeadSockets(now);
+    this.revocations.prune(now);
+    const { report } = this.reconcile(now);
+    if (askedBy === presenceShardName(this.uid, this.settings.presenceShards)) return report;
+    await this.publish(report);
+    return { ...report, movedAway: true };
   }
 
   /** The platforms with a live session, straight from the sockets (the source of truth). */
   livePlatforms(): PlatformId[] {
-    return this.presenceSnapshot(Date.now()).map((p) => p.platform);
+    return this.observe(Date.now()).platforms;
   }
 
   // ---- socket events -----------------------------------------------------------
@@ -134,72 +160,24 @@ export class UserSession extends DurableObject<Env> {
     const now = Date.now();
     const { frames, withinBudget } = countFrame(attachment.frames, now);
     ws.serializeAttachment({ ...attachment, lastMessageAtMs: now, frames });
-    if (!withinBudget) return closeFloodingSocket(ws, { ...attachment, uid: this.uid() });
+    if (!withinBudget) return closeFloodingSocket(ws, { ...attachment, uid: this.uid });
     if (typeof message === "string" && message.trim().toLowerCase() === PING) sendQuietly(ws, PONG);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     // The runtime may already have answered the close; echoing it is best effort.
     closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
-    await this.onSessionEnded();
+    await this.publishIfChanged(Date.now());
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     closeQuietly(ws, 1011, "socket error");
-    await this.onSessionEnded();
+    await this.publishIfChanged(Date.now());
   }
 
-  private async onSessionEnded(): Promise<void> {
-    await this.publishPresence();
-    await this.scheduleAlarm();
-  }
-
-  // ---- the sweep -------------------------------------------------------------
-
-  /**
-   * Runs only while there is something to watch: closes silent sockets (4003)
-   * and sockets whose token ran out (4004), refreshes the presence index for
-   * sockets that pinged since the last publish, and prunes old revocations.
-   */
+  /** Set only after a failed publish: tries again, so the shard cannot miss a change for long. */
   override async alarm(): Promise<void> {
-    const now = Date.now();
-    for (const ws of openSockets(this.ctx)) {
-      const attachment = readAttachment(ws);
-      if (now >= lastSeenMs(this.ctx, ws, attachment) + this.settings.heartbeatTimeoutMs) {
-        closeQuietly(ws, CloseCode.heartbeatTimeout, "heartbeat timeout");
-      } else if (now >= attachment.tokenExpiresAtMs) {
-        closeQuietly(ws, CloseCode.tokenExpired, "token expired");
-      }
-    }
-    this.revocations.prune(now);
-    await this.publishPresence();
-    await this.scheduleAlarm();
-  }
-
-  /**
-   * The next moment something can change: a heartbeat deadline (or shortly
-   * before it, to publish a later deadline for a socket that pinged), a token
-   * expiry, or a publish to retry. Without sockets there is no alarm, so an
-   * idle object costs nothing; its stale invalidations are pruned at its next
-   * handshake or sweep instead.
-   */
-  private async scheduleAlarm(): Promise<void> {
-    const now = Date.now();
-    const timeout = this.settings.heartbeatTimeoutMs;
-    const refreshLead = Math.min(2_000, timeout / 4);
-    const moments: number[] = [];
-    for (const ws of openSockets(this.ctx)) {
-      const attachment = readAttachment(ws);
-      const deadline = lastSeenMs(this.ctx, ws, attachment) + timeout;
-      moments.push(deadline - refreshLead > now ? deadline - refreshLead : deadline, attachment.tokenExpiresAtMs);
-    }
-    if (this.publishFailed) moments.push(now + PUBLISH_RETRY_MS);
-
-    if (moments.length === 0) {
-      await this.ctx.storage.deleteAlarm();
-      return;
-    }
-    await this.ctx.storage.setAlarm(Math.max(Math.min(...moments), now + 1));
+    await this.publish(this.reconcile(Date.now()).report);
   }
 
   // ---- presence ----------------------------------------------------------------
@@ -215,71 +193,89 @@ export class UserSession extends DurableObject<Env> {
     return openSockets(this.ctx, tag).filter((ws) => this.isLive(ws, readAttachment(ws), now));
   }
 
-  /** Each live platform once, with the moment it stops being live unless it shows life again. */
-  private presenceSnapshot(now: number): PlatformPresence[] {
-    const liveUntil = new Map<PlatformId, number>();
+  /** Closes sockets that are no longer live: silent too long (4003) or past their token's expiry (4004). */
+  private closeDeadSockets(now: number): void {
+    for (const ws of openSockets(this.ctx)) {
+      const attachment = readAttachment(ws);
+      if (now >= lastSeenMs(this.ctx, ws, attachment) + this.settings.heartbeatTimeoutMs) {
+        closeQuietly(ws, CloseCode.heartbeatTimeout, "heartbeat timeout");
+      } else if (now >= attachment.tokenExpiresAtMs) {
+        closeQuietly(ws, CloseCode.tokenExpired, "token expired");
+      }
+    }
+  }
+
+  /** The live platforms and when they can next change by themselves; reads only. */
+  private observe(now: number): LiveState {
+    let heartbeatDeadlineMs = Number.POSITIVE_INFINITY;
+    let tokenExpiresAtMs = Number.POSITIVE_INFINITY;
+    const live = new Set<PlatformId>();
     for (const ws of this.liveSockets(now)) {
       const attachment = readAttachment(ws);
-      const until = Math.min(
+      live.add(attachment.platform);
+      heartbeatDeadlineMs = Math.min(
+        heartbeatDeadlineMs,
         lastSeenMs(this.ctx, ws, attachment) + this.settings.heartbeatTimeoutMs,
-        attachment.tokenExpiresAtMs,
       );
-      liveUntil.set(attachment.platform, Math.max(until, liveUntil.get(attachment.platform) ?? 0));
+      tokenExpiresAtMs = Math.min(tokenExpiresAtMs, attachment.tokenExpiresAtMs);
     }
-    return [...liveUntil]
-      .sort(([a], [b]) => a - b)
-      .map(([platform, liveUntilMs]) => ({ platform, liveUntilMs }));
+    return { platforms: [...live].sort((a, b) => a - b), heartbeatDeadlineMs, tokenExpiresAtMs };
   }
 
   /**
-   * Publishes the current snapshot to the user's presence shard. Publishes
-   * are serialised and versioned, so the shard never applies an older state
-   * over a newer one.
+   * Compares the live platforms with the last stored state; a change gets the
+   * next seq and is stored (one row). Returns the report for the shard.
    */
-  private publishPresence(): Promise<void> {
-    const next = this.publishQueue.then(() => this.publishNow());
+  private reconcile(now: number): { changed: boolean; report: PresenceReport } {
+    const { platforms, heartbeatDeadlineMs, tokenExpiresAtMs } = this.observe(now);
+    const mask = platformMask(platforms);
+    let stored = this.presence.read();
+    const changed = mask !== stored.platforms;
+    if (changed) {
+      stored = { seq: stored.seq + 1, platforms: mask, lastSeenMs: mask === 0 ? now : stored.lastSeenMs };
+      this.presence.write(stored);
+    }
+    const report: PresenceReport =
+      mask === 0
+        ? { seq: stored.seq, reportedAtMs: now, platforms, lastSeenMs: stored.lastSeenMs }
+        : { seq: stored.seq, reportedAtMs: now, platforms, heartbeatDeadlineMs, tokenExpiresAtMs };
+    return { changed, report };
+  }
+
+  private async publishIfChanged(now: number): Promise<void> {
+    this.closeDeadSockets(now);
+    const { changed, report } = this.reconcile(now);
+    if (changed) await this.publish(report);
+  }
+
+  /**
+   * Sends a report to the user's presence shard. Publishes are serialised; the
+   * shard orders them by seq anyway. A failure is retried by an alarm with
+   * backoff, the only alarm this object ever sets.
+   */
+  private publish(report: PresenceReport): Promise<void> {
+    const next = this.publishQueue.then(() => this.publishNow(report));
     this.publishQueue = next.catch(() => undefined);
     return next;
   }
 
-  private async publishNow(): Promise<void> {
-    const uid = this.uid();
-    if (uid === undefined) return;
-    const snapshot = this.presenceSnapshot(Date.now());
-    const serialized = JSON.stringify(snapshot);
-    if (serialized === this.lastPublished && !this.publishFailed) return;
-    this.lastVersion = Math.max(this.lastVersion + 1, Date.now() * 1000);
+  private async publishNow(report: PresenceReport): Promise<void> {
     try {
-      await presenceShardFor(this.env, uid, this.settings.presenceShards).publish(uid, this.lastVersion, snapshot);
-      this.lastPublished = serialized;
-      this.publishFailed = false;
+      await presenceShardFor(this.env, this.uid, this.settings.presenceShards).publish(this.uid, report);
+      this.publishFailures = 0;
     } catch (error) {
-      // The index entry still expires by itself; the alarm retries soon.
-      this.publishFailed = true;
+      this.publishFailures++;
       console.error(JSON.stringify({ level: "error", event: "presence_publish_failed", error: String(error) }));
+      const delay = Math.min(PUBLISH_RETRY_MAX_MS, PUBLISH_RETRY_MS * 2 ** (this.publishFailures - 1));
+      await this.ctx.storage.setAlarm(Date.now() + delay);
     }
   }
+}
 
-  // ---- identity ------------------------------------------------------------------
-
-  private cachedUid?: string;
-
-  /** The object is addressed by uid, but alarms carry no request: remember it. */
-  private rememberUid(uid: string): void {
-    if (this.cachedUid === uid) return;
-    this.ctx.storage.sql.exec(
-      "INSERT INTO meta (key, value) VALUES ('uid', ?) ON CONFLICT (key) DO NOTHING",
-      uid,
-    );
-    this.cachedUid = uid;
-  }
-
-  private uid(): string | undefined {
-    this.cachedUid ??= this.ctx.storage.sql
-      .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'uid'")
-      .toArray()[0]?.value;
-    return this.cachedUid;
-  }
+interface LiveState {
+  platforms: PlatformId[];
+  heartbeatDeadlineMs: number;
+  tokenExpiresAtMs: number;
 }
 
 function maxSessionsPerPlatform(policy: LoginPolicy): number {

@@ -41,6 +41,6 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/force_logout", appServerRequest, validate("json", forceLogoutBody), async (c) => {
     const { uid, platform } = c.req.valid("json");
     if (!(await userExists(c.env.DB, uid))) throw ApiError.notRegistered(uid);
-    await userSession(c.env, uid).forceLogout(uid, platform as PlatformId);
+    await userSession(c.env, uid).forceLogout(platform as PlatformId);
     return ok(c);
   });

@@ -1,60 +1,75 @@
-import type { PlatformId } from "../platforms";
-
-/** One platform of one user, live until a moment (heartbeat deadline or token expiry). */
-export interface PlatformPresence {
-  platform: PlatformId;
-  liveUntilMs: number;
+/**
+ * A presence shard's tables. Written only when a user's live platforms
+ * change, never on a heartbeat. Both are WITHOUT ROWID, so an upsert writes
+ * one row, not a row plus a primary-key index entry (each is billed).
+ *
+ * - online_users: who is online, to rebuild the shard's memory after a restart.
+ * - offline_users: when each user who has been online was last seen, and the
+ *   seq of that change, so a late answer cannot bring an offline user back.
+ */
+export interface OnlineRow {
+  uid: string;
+  seq: number;
+  /** platformMask of the live platforms; never 0. */
+  platforms: number;
 }
 
-/**
- * A presence index shard's table: the last state each user object published.
- * Entries carry their own deadline, so a user whose object vanished (crash,
- * deploy) drops out by itself when the deadline passes.
- */
 export class PresenceTable {
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS presence (
+    sql.exec(`CREATE TABLE IF NOT EXISTS online_users (
       uid TEXT PRIMARY KEY,
-      version INTEGER NOT NULL,
-      live_until_ms INTEGER NOT NULL,
-      platforms TEXT NOT NULL
-    )`);
+      seq INTEGER NOT NULL,
+      platforms INTEGER NOT NULL
+    ) WITHOUT ROWID`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS offline_users (
+      uid TEXT PRIMARY KEY,
+      seq INTEGER NOT NULL,
+      last_seen_ms INTEGER NOT NULL
+    ) WITHOUT ROWID`);
   }
 
-  /** Stores a user's state unless a newer one is already there. Returns whether it was applied. */
-  write(uid: string, version: number, platforms: PlatformPresence[]): boolean {
-    const liveUntil = Math.max(0, ...platforms.map((p) => p.liveUntilMs));
-    const cursor = this.sql.exec(
-      `INSERT INTO presence (uid, version, live_until_ms, platforms) VALUES (?1, ?2, ?3, ?4)
-       ON CONFLICT (uid) DO UPDATE SET version = ?2, live_until_ms = ?3, platforms = ?4
-       WHERE excluded.version > presence.version`,
+  onlineUsers(): OnlineRow[] {
+    return this.sql.exec<{ uid: string; seq: number; platforms: number }>("SELECT uid, seq, platforms FROM online_users").toArray();
+  }
+
+  /** The seq of the last change stored for a user who is not in memory, if any. */
+  offlineSeq(uid: string): number | undefined {
+    return this.sql.exec<{ seq: number }>("SELECT seq FROM offline_users WHERE uid = ?", uid).toArray()[0]?.seq;
+  }
+
+  markOnline(uid: string, seq: number, platforms: number): void {
+    this.sql.exec(
+      `INSERT INTO online_users (uid, seq, platforms) VALUES (?1, ?2, ?3)
+       ON CONFLICT (uid) DO UPDATE SET seq = ?2, platforms = ?3`,
       uid,
-      version,
-      liveUntil,
-      JSON.stringify(platforms),
+      seq,
+      platforms,
     );
-    return cursor.rowsWritten > 0;
   }
 
-  /** Platforms live at nowMs for each of the uids that has any. */
-  read(uids: readonly string[], nowMs: number): Map<string, PlatformId[]> {
-    const live = new Map<string, PlatformId[]>();
-    const rows = this.sql.exec<{ uid: string; platforms: string }>(
-      `SELECT p.uid, p.platforms FROM presence p
-       WHERE p.uid IN (SELECT value FROM json_each(?1)) AND p.live_until_ms > ?2`,
+  markOffline(uid: string, seq: number, lastSeenMs: number | undefined): void {
+    this.sql.exec("DELETE FROM online_users WHERE uid = ?", uid);
+    if (lastSeenMs === undefined) return;
+    this.sql.exec(
+      `INSERT INTO offline_users (uid, seq, last_seen_ms) VALUES (?1, ?2, ?3)
+       ON CONFLICT (uid) DO UPDATE SET seq = ?2, last_seen_ms = ?3`,
+      uid,
+      seq,
+      lastSeenMs,
+    );
+  }
+
+  /** Drops a user who now belongs to another shard. */
+  forget(uid: string): void {
+    this.sql.exec("DELETE FROM online_users WHERE uid = ?", uid);
+  }
+
+  /** lastSeen of each uid that has one. */
+  lastSeen(uids: readonly string[]): Map<string, number> {
+    const rows = this.sql.exec<{ uid: string; last_seen_ms: number }>(
+      "SELECT uid, last_seen_ms FROM offline_users WHERE uid IN (SELECT value FROM json_each(?1))",
       JSON.stringify(uids),
-      nowMs,
     );
-    for (const row of rows) {
-      const entries = JSON.parse(row.platforms) as PlatformPresence[];
-      const platforms = entries.filter((e) => e.liveUntilMs > nowMs).map((e) => e.platform);
-      if (platforms.length > 0) live.set(row.uid, platforms.sort((a, b) => a - b));
-    }
-    return live;
-  }
-
-  /** Forgets users who have been offline for a while; keeps the table small. */
-  prune(olderThanMs: number): void {
-    this.sql.exec("DELETE FROM presence WHERE live_until_ms < ?", olderThanMs);
+    return new Map([...rows].map((row) => [row.uid, row.last_seen_ms]));
   }
 }
