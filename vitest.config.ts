@@ -41,11 +41,12 @@ export default defineConfig(async () => {
     include: string[],
     exclude: string[],
     bindings: Record<string, string>,
-    ratelimits: typeof ROOMY_LIMITS = ROOMY_LIMITS,
+    { ratelimits = ROOMY_LIMITS, main }: { ratelimits?: typeof ROOMY_LIMITS; main?: string } = {},
   ) => ({
     extends: false as const,
     plugins: [
       cloudflareTest({
+        main,
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...bindings }, ratelimits },
       }),
@@ -59,7 +60,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const suffixes = [...Object.keys(SPECIAL), "limits"];
+  const suffixes = [...Object.keys(SPECIAL), "limits", "cost"];
   return {
     test: {
       // The worker's one-line-per-request info logs would drown the report; errors still show.
@@ -69,7 +70,13 @@ export default defineConfig(async () => {
         ...Object.entries(SPECIAL).map(([suffix, settings]) =>
           project(suffix, [`test/**/*.${suffix}.test.ts`], ["test/node/**"], { ...TEST_SECRETS, ...settings }),
         ),
-        project("limits", ["test/**/*.limits.test.ts"], ["test/node/**"], { ...TEST_SECRETS, MAX_BODY_BYTES: "2048" }, TIGHT_LIMITS),
+        project("limits", ["test/**/*.limits.test.ts"], ["test/node/**"], { ...TEST_SECRETS, MAX_BODY_BYTES: "2048" }, {
+          ratelimits: TIGHT_LIMITS,
+        }),
+        // The worker with its billable Durable Object operations counted (bench/metering), at a short timeout.
+        project("cost", ["test/**/*.cost.test.ts"], ["test/node/**"], { ...TEST_SECRETS, HEARTBEAT_TIMEOUT: "2s" }, {
+          main: "./bench/metering/worker.ts",
+        }),
         nodeProject,
       ],
     },

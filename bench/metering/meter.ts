@@ -1,0 +1,140 @@
+/**
+ * Counts every operation Cloudflare bills a Durable Object for, by wrapping
+ * what the worker is given (its bindings and each object's state) without
+ * changing what it does:
+ * - requests: each call on a Durable Object stub (RPC or fetch), each alarm,
+ *   each WebSocket message or close event the runtime delivers to an object;
+ * - rows written: `rowsWritten` of every SQL statement, plus one per setAlarm()
+ *   and deleteAlarm() (Cloudflare bills setAlarm as one row).
+ * Counters are per isolate: local workerd runs the worker and all its objects
+ * in one, so one snapshot sees everything.
+ */
+
+export type Counts = Record<string, number>;
+
+let counts: Counts = {};
+
+export function count(key: string, amount = 1): void {
+  if (amount !== 0) counts[key] = (counts[key] ?? 0) + amount;
+}
+
+export function snapshot(): Counts {
+  return { ...counts };
+}
+
+export function reset(): void {
+  counts = {};
+}
+
+/** A stub whose every call counts as one request to `className`. */
+function meteredStub<T extends object>(stub: T, className: string): T {
+  return new Proxy(stub, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function" || typeof property !== "string") return value;
+      return (...args: unknown[]) => {
+        count(`${className}.request.${property}`);
+        // Reflect.apply: an RPC method answers `.apply` itself, as a remote method name.
+        return Reflect.apply(value, target, args);
+      };
+    },
+  });
+}
+
+/** A namespace binding whose stubs count their calls. */
+function meteredNamespace<T extends object>(namespace: DurableObjectNamespace, className: string): T {
+  return new Proxy(namespace, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (property === "get" && typeof value === "function") {
+        return (...args: unknown[]) => meteredStub(Reflect.apply(value, target, args) as object, className);
+      }
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as unknown as T;
+}
+
+/** The env with each Durable Object namespace (binding name → class name) metered. */
+export function meteredEnv<E extends object>(env: E, namespaces: Record<string, string>): E {
+  const wrapped: Record<string, unknown> = { ...(env as Record<string, unknown>) };
+  for (const [binding, className] of Object.entries(namespaces)) {
+    const namespace = (env as Record<string, unknown>)[binding];
+    if (namespace) wrapped[binding] = meteredNamespace(namespace as DurableObjectNamespace, className);
+  }
+  return wrapped as E;
+}
+
+function meteredSql(sql: SqlStorage, className: string): SqlStorage {
+  return new Proxy(sql, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (property === "exec") {
+        return (query: string, ...bindings: unknown[]) => {
+          const cursor = target.exec(query, ...bindings);
+          // DML runs when exec() is called, so its rows are counted by now.
+          count(`${className}.rowsWritten`, cursor.rowsWritten);
+          return cursor;
+        };
+      }
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+function meteredStorage(storage: DurableObjectStorage, className: string): DurableObjectStorage {
+  const sql = meteredSql(storage.sql, className);
+  return new Proxy(storage, {
+    get(target, property) {
+      if (property === "sql") return sql;
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (property === "setAlarm" || property === "deleteAlarm") {
+          count(`${className}.${property}`);
+          count(`${className}.rowsWritten`);
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/**
+ * Meters the object's storage in place. The runtime insists on its own state
+ * object (a proxy is refused), so `storage` is shadowed on that very instance.
+ */
+export function meterState(ctx: DurableObjectState, className: string): DurableObjectState {
+  Object.defineProperty(ctx, "storage", { value: meteredStorage(ctx.storage, className), configurable: true });
+  return ctx;
+}
+
+/** The runtime's own entry points into an object; calls on stubs are counted where they are made. */
+const HANDLERS = ["alarm", "webSocketMessage", "webSocketClose", "webSocketError"] as const;
+
+type ObjectClass<E> = new (ctx: DurableObjectState, env: E) => object;
+
+/** A subclass that runs on metered state and env and counts the runtime's calls into it. */
+export function meteredClass<E extends object, C extends ObjectClass<E>>(
+  Base: C,
+  className: string,
+  namespaces: Record<string, string>,
+): C {
+  const Metered = class extends (Base as ObjectClass<E>) {
+    constructor(ctx: DurableObjectState, env: E) {
+      super(meterState(ctx, className), meteredEnv(env, namespaces));
+    }
+  };
+  for (const handler of HANDLERS) {
+    const original = (Base.prototype as Record<string, unknown>)[handler];
+    if (typeof original !== "function") continue;
+    Object.defineProperty(Metered.prototype, handler, {
+      value(this: object, ...args: unknown[]) {
+        count(`${className}.request.${handler}`);
+        return (original as (...a: unknown[]) => unknown).apply(this, args);
+      },
+      configurable: true,
+      writable: true,
+    });
+  }
+  return Metered as unknown as C;
+}

@@ -1,0 +1,27 @@
+/**
+ * The worker with its billable Durable Object operations counted (meter.ts).
+ * A bench-only entry: `wrangler dev bench/metering/worker.ts` and the vitest
+ * `cost` project run it; nothing else changes. GET /__meter answers the
+ * counts so far, POST /__meter/reset starts again.
+ */
+import app, { PresenceIndex, UserSession } from "../../src/index";
+import type { Env } from "../../src/env";
+import { meteredClass, meteredEnv, reset, snapshot } from "./meter";
+
+const NAMESPACES = { USER_SESSIONS: "UserSession", PRESENCE_INDEX: "PresenceIndex" };
+
+const MeteredUserSession = meteredClass<Env, typeof UserSession>(UserSession, "UserSession", NAMESPACES);
+const MeteredPresenceIndex = meteredClass<Env, typeof PresenceIndex>(PresenceIndex, "PresenceIndex", NAMESPACES);
+export { MeteredPresenceIndex as PresenceIndex, MeteredUserSession as UserSession };
+
+export default {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const { pathname } = new URL(request.url);
+    if (pathname === "/__meter") return Response.json(snapshot());
+    if (pathname === "/__meter/reset" && request.method === "POST") {
+      reset();
+      return Response.json({});
+    }
+    return app.fetch(request, meteredEnv(env, NAMESPACES), ctx);
+  },
+} satisfies ExportedHandler<Env>;
