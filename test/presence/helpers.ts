@@ -1,11 +1,18 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import { platformName } from "../../src/platforms";
+import { readSettings } from "../../src/config";
+import { presenceShardFor } from "../../src/presence/shards";
 import { userSession } from "../../src/presence/user-sessions";
-import { onlinePlatforms } from "../helpers";
+import { onlinePlatforms, type TestSocket } from "../helpers";
 
 export function sessionStub(uid: string) {
   return userSession(env, uid);
+}
+
+/** The presence shard that holds the user, as the worker finds it. */
+export function shardStub(uid: string) {
+  return presenceShardFor(env, uid, readSettings(env).presenceShards);
 }
 
 /** Open sockets the user's object holds, per platform id. */
@@ -22,4 +29,16 @@ export async function expectIndexAgreesWithSockets(uid: string): Promise<string[
   const fromIndex = await onlinePlatforms(uid);
   expect(fromIndex).toEqual(fromSockets);
   return fromIndex;
+}
+
+/** Pings every `everyMs` until stopped, like a client SDK. */
+export function keepAlive(socket: TestSocket, everyMs = 250): () => void {
+  const timer = setInterval(() => {
+    try {
+      socket.send("ping");
+    } catch {
+      clearInterval(timer);
+    }
+  }, everyMs);
+  return () => clearInterval(timer);
 }

@@ -1,0 +1,114 @@
+// Runs the metered worker (bench/metering) with HEARTBEAT_TIMEOUT=2s: every billable
+// Durable Object operation is counted, so SPEC §5c's "cost by change" is checked exactly.
+import { evictDurableObject, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { verifyTiming } from "../../src/presence/verification";
+import { connect, expectPlatformsWithin, freshUid, onlinePlatforms, register, sleep } from "../helpers";
+import { keepAlive, sessionStub } from "./helpers";
+
+const TIMEOUT_MS = 2_000;
+const PING_EVERY_MS = 250;
+
+type Counts = Record<string, number>;
+
+async function meter(): Promise<Counts> {
+  return (await SELF.fetch("http://im.test/__meter")).json();
+}
+
+async function resetMeter(): Promise<void> {
+  await SELF.fetch("http://im.test/__meter/reset", { method: "POST" });
+}
+
+/** Counts whose key starts with the prefix, summed. */
+function sum(counts: Counts, prefix: string): number {
+  return Object.entries(counts).reduce((total, [key, n]) => (key.startsWith(prefix) ? total + n : total), 0);
+}
+
+describe("cost of presence (SPEC §5c)", () => {
+  it("an always-online user costs one verify per heartbeat deadline and nothing else: no user alarm, no row written, across hibernation", async () => {
+    const uid = freshUid();
+    const socket = await connect(uid, (await register(uid)).token, 1);
+    const stop = keepAlive(socket, PING_EVERY_MS);
+    await sleep(500);
+    await resetMeter();
+
+    const windowMs = 6 * TIMEOUT_MS;
+    const started = Date.now();
+    let hibernated = false;
+    while (Date.now() - started < windowMs) {
+      expect(await onlinePlatforms(uid)).toEqual(["IOS"]);
+      await sleep(200);
+      // Waking from hibernation (the constructor runs again) writes nothing either.
+      if (!hibernated && Date.now() - started > windowMs / 2) {
+        await evictDurableObject(sessionStub(uid), { webSockets: "hibernate" });
+        hibernated = true;
+      }
+    }
+    const counts = await meter();
+    stop();
+    socket.close();
+
+    // The user's object: woken only by its shard's verify.
+    expect(counts["UserSession.request.alarm"] ?? 0).toBe(0);
+    expect(counts["UserSession.setAlarm"] ?? 0).toBe(0);
+    expect(counts["UserSession.rowsWritten"] ?? 0).toBe(0);
+    // Nothing changed, so nothing was published and no SQL row was written anywhere.
+    expect(counts["PresenceIndex.request.publish"] ?? 0).toBe(0);
+    expect((counts["PresenceIndex.rowsWritten"] ?? 0) - (counts["PresenceIndex.setAlarm"] ?? 0)).toBe(0);
+
+    // One verify per cycle: a deadline is the last ping + the timeout, and the verify runs `lagMs` after it.
+    const { lagMs } = verifyTiming(TIMEOUT_MS);
+    const verifies = counts["UserSession.request.verify"] ?? 0;
+    expect(verifies).toBeGreaterThanOrEqual(Math.floor(windowMs / (TIMEOUT_MS + lagMs)) - 1);
+    expect(verifies).toBeLessThanOrEqual(Math.ceil(windowMs / (TIMEOUT_MS + lagMs - PING_EVERY_MS)) + 1);
+    // The shard's clock: one alarm per verify round, each re-armed once (a row each).
+    expect(counts["PresenceIndex.request.alarm"] ?? 0).toBeLessThanOrEqual(verifies + 1);
+    expect(counts["PresenceIndex.setAlarm"] ?? 0).toBeLessThanOrEqual(verifies + 1);
+  });
+
+  it("costs nothing at all once nobody is online", async () => {
+    const uid = freshUid();
+    const socket = await connect(uid, (await register(uid)).token, 1);
+    socket.send("ping");
+    await socket.message(0);
+    socket.close();
+    await expectPlatformsWithin(uid, [], 1_000);
+    // A verify already scheduled for this user may still fire once and find nothing to do.
+    await sleep(TIMEOUT_MS + verifyTiming(TIMEOUT_MS).lagMs + 500);
+    await resetMeter();
+    await sleep(3 * TIMEOUT_MS);
+    expect(await meter()).toEqual({});
+  });
+
+  it("a connect followed by a clean close costs 5 requests and 6 rows, once the user's objects exist", async () => {
+    const uid = freshUid();
+    const { token } = await register(uid);
+    const connectAndClose = async () => {
+      const socket = await connect(uid, token, 1);
+      socket.send("ping");
+      await socket.message(0);
+      socket.close();
+      await expectPlatformsWithin(uid, [], 1_000);
+      // The verify scheduled at connect still fires once, finds the user gone and sets no alarm.
+      await sleep(TIMEOUT_MS + verifyTiming(TIMEOUT_MS).lagMs + 500);
+    };
+    await connectAndClose(); // the first pair also creates the objects' tables
+    await resetMeter();
+    await connectAndClose();
+    const counts = await meter();
+    const { ["PresenceIndex.request.livePlatforms"]: _statusReadsByTheTest, ...billed } = counts;
+    expect(billed).toEqual({
+      // handshake, close event
+      "UserSession.request.fetch": 1,
+      "UserSession.request.webSocketClose": 1,
+      // the stored state, online then offline
+      "UserSession.rowsWritten": 2,
+      // online, offline; then the leftover alarm
+      "PresenceIndex.request.publish": 2,
+      "PresenceIndex.request.alarm": 1,
+      // online row; online row deleted and lastSeen row written; one setAlarm
+      "PresenceIndex.rowsWritten": 4,
+      "PresenceIndex.setAlarm": 1,
+    });
+  });
+});
