@@ -66,7 +66,11 @@ export default defineConfig(async () => {
       // The worker's one-line-per-request info logs would drown the report; errors still show.
       onConsoleLog: (log: string) => !log.includes('{"level":"info"'),
       projects: [
-        project("worker", ["test/**/*.test.ts"], [...suffixes.map((s) => `test/**/*.${s}.test.ts`), "test/node/**"], TEST_SECRETS),
+        // Three presence shards here (the default is one), so status reads that span shards are exercised.
+        project("worker", ["test/**/*.test.ts"], [...suffixes.map((s) => `test/**/*.${s}.test.ts`), "test/node/**"], {
+          ...TEST_SECRETS,
+          PRESENCE_SHARDS: "3",
+        }),
         ...Object.entries(SPECIAL).map(([suffix, settings]) =>
           project(suffix, [`test/**/*.${suffix}.test.ts`], ["test/node/**"], { ...TEST_SECRETS, ...settings }),
         ),

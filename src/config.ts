@@ -25,7 +25,7 @@ const DEFAULTS = {
   HEARTBEAT_TIMEOUT: "30s",
   MAX_BODY_BYTES: "65536",
   MULTI_LOGIN_POLICY: "kick_same_platform",
-  PRESENCE_SHARDS: "4",
+  PRESENCE_SHARDS: "1",
 } as const;
 
 const MIN_SIGNING_KEY_LENGTH = 32;

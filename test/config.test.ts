@@ -38,7 +38,7 @@ describe("settings", () => {
       heartbeatTimeoutMs: 30_000,
       maxBodyBytes: 65_536,
       loginPolicy: { kind: "kick_same_platform" },
-      presenceShards: 4,
+      presenceShards: 1,
     });
   });
 
