@@ -1,7 +1,9 @@
 // Prints the figures and writes them, with the machine and the command, as markdown.
 import { writeFileSync } from "node:fs";
 import {
+  costTables,
   crashTable,
+  dollarTable,
   latencyTable,
   machine,
   manySocketsTable,
@@ -33,6 +35,23 @@ export function writeResults(results, file, command) {
   if (results.error) sections.push(`**The run failed before the end:**\n\n\`\`\`\n${results.error}\n\`\`\``);
   if (results.warm || results.cold) {
     sections.push(`## Targets\n\n${targetTable(targets(results))}`);
+  }
+  if (results.cost) {
+    const coalesceMsOf = (timeout) => results.cost.find((c) => c.heartbeatTimeoutMs === timeout).timing.coalesceMs;
+    sections.push(
+      [
+        "## Cost of presence, counted",
+        "",
+        "A metered build of the worker (`bench/metering`: the same code, with every billable Durable Object operation counted by wrapping its bindings and storage) runs with default settings but HEARTBEAT_TIMEOUT; simulated clients connect one socket each and ping every 10 s, as the SDK does.",
+        "For each timeout, N users stay online through a window, then N more join for a second window: the difference is the **marginal** cost of one always-online user; what is left is the shard's fixed cost.",
+        "",
+        costTables(results.cost),
+        "",
+        "**In dollars** (Workers Paid list prices: $0.15 per million requests, $1.00 per million rows written; included allowances ignored). The Free plan column divides its daily 100,000 requests and 100,000 rows, after one shard's fixed cost at its ceiling, by the marginal cost of a user.",
+        "",
+        dollarTable(results.cost, coalesceMsOf),
+      ].join("\n"),
+    );
   }
   if (results.warm) sections.push(`## HTTP routes, warm\n\n${latencyTable(results.warm, floors)}`);
   if (results.cold) {

@@ -134,3 +134,155 @@ export function crashTable(checks) {
     ),
   ].join("\n");
 }
+
+// ---- cost of presence ----------------------------------------------------------
+
+/** Workers Paid list prices and Free plan daily limits for Durable Objects (pricing page, 2026). */
+export const PRICES = { perMillionRequests: 0.15, perMillionRows: 1.0, hoursPerMonth: 730, freeRequestsPerDay: 100_000, freeRowsPerDay: 100_000 };
+/** Incoming WebSocket messages are billed 20:1; whether auto-answered pings are is not documented, so both ways. */
+const MESSAGES_PER_REQUEST = 20;
+
+const COST_ROWS = [
+  ["UserSession.request.verify", "user object: verify RPCs from its shard"],
+  ["UserSession.request.fetch", "user object: handshakes"],
+  ["UserSession.request.webSocketClose", "user object: close events"],
+  ["UserSession.request.webSocketMessage", "user object: frames that woke it (billed 20:1)"],
+  ["UserSession.request.alarm", "user object: alarms"],
+  ["UserSession.setAlarm", "user object: setAlarm (a row each)"],
+  ["UserSession.rowsWritten", "user object: rows written (setAlarm included)"],
+  ["PresenceIndex.request.publish", "shard: publishes from user objects"],
+  ["PresenceIndex.request.livePlatforms", "shard: status reads"],
+  ["PresenceIndex.request.alarm", "shard: alarms"],
+  ["PresenceIndex.setAlarm", "shard: setAlarm (a row each)"],
+  ["PresenceIndex.rowsWritten", "shard: rows written (setAlarm included)"],
+];
+
+const num = (v, digits = 1) => (Number.isFinite(v) ? (Math.abs(v) < 0.05 ? "0" : v.toFixed(digits)) : "–");
+
+/** Billed requests and rows of a counts object (WebSocket messages at 20:1). */
+export function billedOf(counts) {
+  let requests = 0;
+  let rows = 0;
+  for (const [key, n] of Object.entries(counts)) {
+    if (key.endsWith(".rowsWritten")) rows += n;
+    else if (key.endsWith(".request.webSocketMessage")) requests += n / MESSAGES_PER_REQUEST;
+    else if (key.includes(".request.")) requests += n;
+  }
+  return { requests, rows };
+}
+
+/** Dollars per 1,000 always-online users a month, and always-online users that fit the Free plan. */
+export function dollars({ marginal, fixedPerShardHour, pingsPerUserHour }) {
+  const perUser = billedOf(marginal);
+  const pingRequests = pingsPerUserHour / MESSAGES_PER_REQUEST;
+  const month = (perHour, price) => (perHour * 1000 * PRICES.hoursPerMonth * price) / 1e6;
+  const fixed = billedOf(fixedPerShardHour);
+  const freeUsers = (requestsPerHour) =>
+    Math.floor(
+      Math.min(
+        (PRICES.freeRequestsPerDay - 24 * fixed.requests) / (24 * requestsPerHour),
+        perUser.rows > 0 ? (PRICES.freeRowsPerDay - 24 * fixed.rows) / (24 * perUser.rows) : Number.POSITIVE_INFINITY,
+      ),
+    );
+  return {
+    requestsPerUserHour: perUser.requests,
+    rowsPerUserHour: perUser.rows,
+    pingRequestsPerUserHour: pingRequests,
+    per1000Month: month(perUser.requests, PRICES.perMillionRequests) + month(perUser.rows, PRICES.perMillionRows),
+    per1000MonthPingsBilled:
+      month(perUser.requests + pingRequests, PRICES.perMillionRequests) + month(perUser.rows, PRICES.perMillionRows),
+    fixedPerShardMonth:
+      (fixed.requests * PRICES.hoursPerMonth * PRICES.perMillionRequests + fixed.rows * PRICES.hoursPerMonth * PRICES.perMillionRows) / 1e6,
+    freeUsers: freeUsers(perUser.requests),
+    freeUsersPingsBilled: freeUsers(perUser.requests + pingRequests),
+  };
+}
+
+/** The shard's fixed cost at its ceiling: one alarm and one setAlarm per `coalesceMs`. */
+export function shardCeilingPerHour(coalesceMs) {
+  const alarms = 3_600_000 / coalesceMs;
+  return { "PresenceIndex.request.alarm": alarms, "PresenceIndex.setAlarm": alarms, "PresenceIndex.rowsWritten": alarms };
+}
+
+export function costTables(costs) {
+  const byTimeout = [...costs].sort((a, b) => a.heartbeatTimeoutMs - b.heartbeatTimeoutMs);
+  const head = (first) => [
+    `| ${first} | ${byTimeout.map((c) => `HEARTBEAT_TIMEOUT ${c.heartbeatTimeoutMs / 1000} s`).join(" | ")} |`,
+    `|---|${byTimeout.map(() => "---:").join("|")}|`,
+  ];
+  const sections = [];
+
+  const marginal = [...head("per always-online user-hour (marginal)")];
+  for (const [key, label] of COST_ROWS) {
+    if (byTimeout.every((c) => !c.marginalPerUserHour[key])) continue;
+    marginal.push(`| ${label} | ${byTimeout.map((c) => num(c.marginalPerUserHour[key] ?? 0)).join(" | ")} |`);
+  }
+  marginal.push(`| **billed requests** | ${byTimeout.map((c) => `**${num(billedOf(c.marginalPerUserHour).requests)}**`).join(" | ")} |`);
+  marginal.push(`| **rows written** | ${byTimeout.map((c) => `**${num(billedOf(c.marginalPerUserHour).rows)}**`).join(" | ")} |`);
+  marginal.push(`| pings sent by the client (auto-answered, not counted above) | ${byTimeout.map((c) => num(c.pingsPerUserHour, 0)).join(" | ")} |`);
+  marginal.push(`| users still online at the end | ${byTimeout.map((c) => `${c.stillOnline} of ${2 * c.users}`).join(" | ")} |`);
+  sections.push(marginal.join("\n"));
+
+  const windows = [
+    "| HEARTBEAT_TIMEOUT | users online | window | billed requests per user-hour | rows per user-hour | whole worker, per hour: requests / rows |",
+    "|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const c of byTimeout) {
+    for (const w of c.windows) {
+      const perUser = billedOf(w.perUserHour);
+      const hours = w.ms / 3_600_000;
+      const all = billedOf(w.counts);
+      windows.push(
+        `| ${c.heartbeatTimeoutMs / 1000} s | ${w.users} | ${(w.ms / 1000).toFixed(0)} s | ${num(perUser.requests)} | ${num(perUser.rows)} | ${num(all.requests / hours, 0)} / ${num(all.rows / hours, 0)} |`,
+      );
+    }
+  }
+  sections.push(windows.join("\n"));
+
+  const fixed = [...head("fixed, per shard-hour while anyone in it is online (intercept)")];
+  for (const key of ["PresenceIndex.request.alarm", "PresenceIndex.setAlarm"]) {
+    fixed.push(`| ${COST_ROWS.find(([k]) => k === key)[1]} | ${byTimeout.map((c) => num(c.fixedPerHour[key] ?? 0, 0)).join(" | ")} |`);
+  }
+  sections.push(fixed.join("\n"));
+
+  const withIdle = byTimeout.find((c) => c.idle);
+  if (withIdle) {
+    const idle = Object.entries(withIdle.idle.counts);
+    sections.push(
+      `**Nobody online** (HEARTBEAT_TIMEOUT ${withIdle.heartbeatTimeoutMs / 1000} s, ${withIdle.idle.ms / 1000} s after everyone closed and the last scheduled verify fired): ${
+        idle.length === 0 ? "**no operation at all** (every counter 0)" : `**${idle.map(([k, n]) => `${k} ${n}`).join(", ")}**`
+      }.`,
+    );
+    const pair = withIdle.pair;
+    const perPair = billedOf(pair.perPair);
+    sections.push(
+      [
+        `**One connect followed by a clean close** (mean of ${pair.pairs}, users whose objects exist): ${num(perPair.requests)} billed requests and ${num(perPair.rows)} rows written.`,
+        "",
+        "| counter | per pair |",
+        "|---|---:|",
+        ...Object.entries(pair.perPair).map(([k, n]) => `| ${k} | ${num(n, 2)} |`),
+      ].join("\n"),
+    );
+  }
+  return sections.join("\n\n");
+}
+
+export function dollarTable(costs, coalesceMsOf) {
+  const byTimeout = [...costs].sort((a, b) => a.heartbeatTimeoutMs - b.heartbeatTimeoutMs);
+  const lines = [
+    "| HEARTBEAT_TIMEOUT | billed requests / rows per user-hour | $ per 1,000 always-online users a month | same, if pings are billed (20:1) | fixed per shard a month (at its ceiling) | always-online users on the Free plan (1 shard) | same, if pings are billed |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const c of byTimeout) {
+    const d = dollars({
+      marginal: c.marginalPerUserHour,
+      fixedPerShardHour: shardCeilingPerHour(coalesceMsOf(c.heartbeatTimeoutMs)),
+      pingsPerUserHour: c.pingsPerUserHour,
+    });
+    lines.push(
+      `| ${c.heartbeatTimeoutMs / 1000} s | ${num(d.requestsPerUserHour)} / ${num(d.rowsPerUserHour)} | $${d.per1000Month.toFixed(2)} | $${d.per1000MonthPingsBilled.toFixed(2)} | $${d.fixedPerShardMonth.toFixed(2)} | ${d.freeUsers} | ${d.freeUsersPingsBilled} |`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -133,9 +133,13 @@ export function openFdCount(pid) {
  * two file descriptors per socket, which the 20k fd limit cannot give 10k sockets.
  */
 export class DevServer {
-  /** cwd: where wrangler.toml is (the project root unless a probe runs another worker). */
-  constructor({ persistDir, vars, logFile, cwd = ROOT }) {
+  /**
+   * cwd: where wrangler.toml is (the project root unless a probe runs another worker).
+   * script: another entry for the same configuration, e.g. the metered worker.
+   */
+  constructor({ persistDir, vars, logFile, cwd = ROOT, script }) {
     this.cwd = cwd;
+    this.script = script;
     this.persistDir = persistDir;
     this.vars = vars;
     this.logFile = logFile;
@@ -149,6 +153,7 @@ export class DevServer {
       WRANGLER,
       [
         "dev",
+        ...(this.script ? [this.script] : []),
         "--ip", "127.0.0.1",
         "--port", String(port),
         "--inspector-port", String(inspectorPort),

@@ -2,10 +2,13 @@
  * The worker with its billable Durable Object operations counted (meter.ts).
  * A bench-only entry: `wrangler dev bench/metering/worker.ts` and the vitest
  * `cost` project run it; nothing else changes. GET /__meter answers the
- * counts so far, POST /__meter/reset starts again.
+ * counts so far, POST /__meter/reset starts again, GET /__meter/timing the
+ * shard's verify timing at this HEARTBEAT_TIMEOUT.
  */
-import app, { PresenceIndex, UserSession } from "../../src/index";
+import { readSettings } from "../../src/config";
 import type { Env } from "../../src/env";
+import app, { PresenceIndex, UserSession } from "../../src/index";
+import { verifyTiming } from "../../src/presence/verification";
 import { meteredClass, meteredEnv, reset, snapshot } from "./meter";
 
 const NAMESPACES = { USER_SESSIONS: "UserSession", PRESENCE_INDEX: "PresenceIndex" };
@@ -18,6 +21,7 @@ export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const { pathname } = new URL(request.url);
     if (pathname === "/__meter") return Response.json(snapshot());
+    if (pathname === "/__meter/timing") return Response.json(verifyTiming(readSettings(env).heartbeatTimeoutMs));
     if (pathname === "/__meter/reset" && request.method === "POST") {
       reset();
       return Response.json({});
