@@ -5,9 +5,8 @@
  * answers what that user's object would. No clock, no I/O: an hour of 100,000
  * users runs in seconds, and the counts are the shard's own decisions.
  */
-import { MAX_VERIFIES_PER_ALARM } from "../../src/presence/presence-index";
 import { PresenceRoster } from "../../src/presence/roster";
-import { OFFLINE_GRACE_MS, verifyTiming, type PresenceReport } from "../../src/presence/verification";
+import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, verifyTiming, type PresenceReport } from "../../src/presence/verification";
 
 export interface SimulationOptions {
   users: number;

@@ -4,16 +4,9 @@ import type { Env } from "../env";
 import { PresenceTable } from "../storage/presence-table";
 import { PresenceRoster, type LivePlatforms, type RosterWrite } from "./roster";
 import { userSession } from "./user-sessions";
-import { OFFLINE_GRACE_MS, verifyTiming, type PresenceReport } from "./verification";
+import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, verifyTiming, type PresenceReport } from "./verification";
 
 export type { LivePlatforms };
-
-/**
- * Verifies per alarm, at most. Each is a subrequest; Workers allow 1,000 to
- * Cloudflare services per invocation on the Free plan (10,000 on Paid). More
- * due users are taken by the next alarm, set at once.
- */
-export const MAX_VERIFIES_PER_ALARM = 500;
 
 /** A verify that failed (object overloaded, a deploy) is tried again this soon. */
 const VERIFY_RETRY_MS = 1_000;

@@ -13,6 +13,13 @@ import type { PlatformId } from "../platforms";
 /** SPEC §5: a silent socket reads offline no later than HEARTBEAT_TIMEOUT + 5 s after its last frame. */
 export const OFFLINE_GRACE_MS = 5_000;
 
+/**
+ * Verifies per shard alarm, at most. Each is a subrequest; Workers allow 1,000
+ * to Cloudflare services per invocation on the Free plan (10,000 on Paid).
+ * More due users are taken by the next alarm, set at once.
+ */
+export const MAX_VERIFIES_PER_ALARM = 500;
+
 /** What a user's object reports about itself: its live platforms, and when that can next change by itself. */
 export interface PresenceReport {
   /** Per user, +1 on every change of the live platforms; persisted, so it only grows. */
