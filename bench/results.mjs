@@ -5,6 +5,7 @@ import {
   crashTable,
   dollarTable,
   simulationTable,
+  storageTable,
   latencyTable,
   machine,
   manySocketsTable,
@@ -63,6 +64,11 @@ export function writeResults(results, file, command) {
         "",
         simulationTable(results.shardSimulation),
       ].join("\n"),
+    );
+  }
+  if (results.storage) {
+    sections.push(
+      `## Storage per user\n\nThe worker's own storage code (\`src/storage\`) writes ${results.storage.rows.toLocaleString("en")} rows of each kind in Miniflare (\`bench/simulation/storage-probe.ts\`); sizes are the databases' own (D1's \`size_after\`, SQLite-backed Durable Object \`databaseSize\`), page overhead and primary-key index included.\n\n${storageTable(results.storage)}`,
     );
   }
   if (results.warm) sections.push(`## HTTP routes, warm\n\n${latencyTable(results.warm, floors)}`);

@@ -3,7 +3,7 @@
 // 8790-8799, a temp persist dir, migrations applied, random secrets), runs
 // every scenario, prints the table and writes bench/RESULTS.md.
 //   --quick          small counts and short blocks, to check the harness; writes bench/.tmp/RESULTS.quick.md
-//   --only=a,b       run some phases: sim, cost, warm, connect, offline, cold, many, crash
+//   --only=a,b       run some phases: sim, storage, cost, warm, connect, offline, cold, many, crash
 //   --var NAME:value extra worker var for every phase, to try a variant (e.g. --var PRESENCE_SHARDS:4)
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { HttpClient } from "./lib/http.mjs";
 import { DevServer, migrate } from "./lib/server.mjs";
 import { measureCost } from "./scenarios/cost.mjs";
 import { measureShardSimulation } from "./scenarios/shard-sim.mjs";
+import { measureStorage } from "./scenarios/storage-size.mjs";
 import { crashCheck } from "./scenarios/crash-check.mjs";
 import { measureWarmHttp } from "./scenarios/http-warm.mjs";
 import { measureManySockets, measureReferenceSockets, socketShape } from "./scenarios/many-sockets.mjs";
@@ -32,8 +33,8 @@ const extraVars = Object.fromEntries(
 
 // Cost windows per HEARTBEAT_TIMEOUT (ms → window ms): several verify cycles each.
 const opts = quick
-  ? { simUsers: [10_000], simDurationMs: 120_000, costUsers: 5, costWindows: { 30_000: 40_000 }, idleWindowMs: 20_000, costPairs: 5, rounds: 1, blockMs: 800, population: 30, coldRepeats: 1, connectsAtOne: 30, connectsAt32: 100, offlineRepeats: 3, manyUsers: 50, holdMs: 5_000, crashUsers: 10, crashTimeoutMs: 15_000 }
-  : { simUsers: [10_000, 100_000], simDurationMs: 600_000, costUsers: 20, costWindows: { 30_000: 240_000, 60_000: 300_000, 120_000: 360_000 }, idleWindowMs: 120_000, costPairs: 20, rounds: 3, blockMs: 3_000, population: 200, coldRepeats: 3, connectsAtOne: 200, connectsAt32: 1_000, offlineRepeats: 10, manyUsers: 1_000, holdMs: 40_000, crashUsers: 50, crashTimeoutMs: 30_000 };
+  ? { storageRows: 1_000, simUsers: [10_000], simDurationMs: 120_000, costUsers: 5, costWindows: { 30_000: 40_000 }, idleWindowMs: 20_000, costPairs: 5, rounds: 1, blockMs: 800, population: 30, coldRepeats: 1, connectsAtOne: 30, connectsAt32: 100, offlineRepeats: 3, manyUsers: 50, holdMs: 5_000, crashUsers: 10, crashTimeoutMs: 15_000 }
+  : { storageRows: 10_000, simUsers: [10_000, 100_000], simDurationMs: 600_000, costUsers: 20, costWindows: { 30_000: 240_000, 60_000: 300_000, 120_000: 360_000 }, idleWindowMs: 120_000, costPairs: 20, rounds: 3, blockMs: 3_000, population: 200, coldRepeats: 3, connectsAtOne: 200, connectsAt32: 1_000, offlineRepeats: 10, manyUsers: 1_000, holdMs: 40_000, crashUsers: 50, crashTimeoutMs: 30_000 };
 
 const runId = `b${Date.now().toString(36)}`;
 const workDir = join(BENCH_DIR, ".tmp", runId);
@@ -80,6 +81,7 @@ async function main() {
   log(`worker on ${ctx.server.url} (wrangler dev public port ${ctx.server.publicUrl}), logs in ${workDir}`);
 
   if (runs("sim")) results.shardSimulation = await measureShardSimulation(ctx);
+  if (runs("storage")) results.storage = await measureStorage(ctx);
   if (runs("cost")) {
     // Each timeout on a metered worker of its own, side by side: counts do not depend on the CPU they share.
     log("cost: counting billable operations (metered worker)");

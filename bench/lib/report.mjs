@@ -289,11 +289,22 @@ export function dollarTable(costs, coalesceMsOf) {
 
 export function simulationTable(rows) {
   return [
-    "| users in the shard | simulated | alarms / hour | verifies / user-hour | largest batch | CPU per alarm p50 / p99 / max | pinging users read offline | silent users outside SPEC's bound |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| users in the shard | simulated | alarms / hour | verifies / user-hour | largest batch | CPU per alarm p50 / p99 / max | shard memory per online user | pinging users read offline | silent users outside SPEC's bound |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows.map(
       (r) =>
-        `| ${r.users.toLocaleString("en")} | ${(r.simulatedMs ?? 0) / 60_000 || "–"} min | ${num(r.alarmsPerHour, 0)} | ${num(r.verifiesPerUserHour)} | ${r.largestBatch} | ${ms(r.cpuMsPerAlarmP50)} / ${ms(r.cpuMsPerAlarmP99)} / ${ms(r.cpuMsPerAlarmMax)} ms | ${r.pingingReadOffline} | ${r.silentOutOfBounds} |`,
+        `| ${r.users.toLocaleString("en")} | ${(r.simulatedMs ?? 0) / 60_000 || "–"} min | ${num(r.alarmsPerHour, 0)} | ${num(r.verifiesPerUserHour)} | ${r.largestBatch} | ${ms(r.cpuMsPerAlarmP50)} / ${ms(r.cpuMsPerAlarmP99)} / ${ms(r.cpuMsPerAlarmMax)} ms | ${Math.round(r.heapBytesPerUser)} B | ${r.pingingReadOffline} | ${r.silentOutOfBounds} |`,
     ),
+  ].join("\n");
+}
+
+export function storageTable(s) {
+  return [
+    "| what | bytes each |",
+    "|---|---:|",
+    `| D1 users row, typical profile (19-digit uid, short name, avatar URL, mobile, email) | ${Math.round(s.d1BytesPerTypicalUser)} |`,
+    `| D1 users row, every field at its limit | ${Math.round(s.d1BytesPerLargestUser)} |`,
+    `| shard: online user (online_users row) | ${Math.round(s.shardBytesPerOnlineUser)} |`,
+    `| shard: user who has been online (offline_users row, lastSeen) | ${Math.round(s.shardBytesPerOfflineUser)} |`,
   ].join("\n");
 }

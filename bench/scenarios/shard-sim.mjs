@@ -6,6 +6,8 @@ import { build } from "esbuild";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -23,8 +25,20 @@ async function loadSimulation(workDir) {
   return import(pathToFileURL(outfile).href);
 }
 
+/** Heap bytes per online user held by the shard's roster (with a forced GC before each reading). */
+function heapPerUser(rosterOf, users) {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc");
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const roster = rosterOf(users, 30_000);
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / users;
+  return roster.size === users ? bytes : NaN;
+}
+
 export async function measureShardSimulation(ctx) {
-  const { simulateShard } = await loadSimulation(ctx.workDir);
+  const { simulateShard, rosterOf } = await loadSimulation(ctx.workDir);
   const rows = [];
   for (const users of ctx.opts.simUsers) {
     const perAlarmCpuMs = [];
@@ -45,7 +59,7 @@ export async function measureShardSimulation(ctx) {
     });
     perAlarmCpuMs.sort((a, b) => a - b);
     const at = (p) => perAlarmCpuMs[Math.min(perAlarmCpuMs.length - 1, Math.floor((p / 100) * perAlarmCpuMs.length))];
-    rows.push({ users, simulatedMs: ctx.opts.simDurationMs, ...result, cpuMsPerAlarmP50: at(50), cpuMsPerAlarmP99: at(99), cpuMsPerAlarmMax: perAlarmCpuMs.at(-1) });
+    rows.push({ users, simulatedMs: ctx.opts.simDurationMs, heapBytesPerUser: heapPerUser(rosterOf, users), ...result, cpuMsPerAlarmP50: at(50), cpuMsPerAlarmP99: at(99), cpuMsPerAlarmMax: perAlarmCpuMs.at(-1) });
     ctx.log(`shard simulation: ${users} users, ${result.alarms} alarms, p50 ${at(50).toFixed(2)} ms CPU per alarm`);
   }
   return rows;

@@ -117,3 +117,13 @@ export function simulateShard(options: SimulationOptions): SimulationResult {
   result.alarmsPerHour = result.alarms / hours;
   return result;
 }
+
+/** A roster holding `users` online users, as after their connects: to weigh the shard's memory per user. */
+export function rosterOf(users: number, heartbeatTimeoutMs: number): PresenceRoster {
+  const roster = new PresenceRoster(verifyTiming(heartbeatTimeoutMs));
+  for (let i = 0; i < users; i++) {
+    const uid = String(1_000_000_000_000_000_000n + BigInt(i));
+    roster.apply(uid, { seq: 1, reportedAtMs: i, platforms: [1, 5], heartbeatDeadlineMs: i + heartbeatTimeoutMs }, () => undefined);
+  }
+  return roster;
+}
