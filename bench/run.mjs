@@ -10,7 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Api } from "./lib/api.mjs";
 import { HttpClient } from "./lib/http.mjs";
-import { DevServer, migrate } from "./lib/server.mjs";
+import { DevServer, migrate, stopAllServers } from "./lib/server.mjs";
 import { measureCost } from "./scenarios/cost.mjs";
 import { measureShardSimulation } from "./scenarios/shard-sim.mjs";
 import { measureStorage } from "./scenarios/storage-size.mjs";
@@ -137,7 +137,7 @@ try {
   console.error(error);
 } finally {
   ctx.api?.client.close();
-  await ctx.server?.stop();
+  await stopAllServers();
 }
 results.finished = new Date().toISOString();
 const resultsFile = quick || only || Object.keys(extraVars).length ? join(BENCH_DIR, ".tmp", "RESULTS.partial.md") : join(BENCH_DIR, "RESULTS.md");

@@ -31,14 +31,30 @@ function portIsFree(port) {
   });
 }
 
-/** Two free ports in our range: the public one and the devtools inspector's. */
+// Ports handed to a server of this process, so servers started side by side never get the same ones.
+const claimedPorts = new Set();
+
+/** Free ports in our range: the public one and the devtools inspector's. */
 async function freePorts(count) {
   const found = [];
   for (let port = PORT_RANGE[0]; port <= PORT_RANGE[1] && found.length < count; port++) {
+    if (claimedPorts.has(port)) continue;
+    claimedPorts.add(port);
     if (await portIsFree(port)) found.push(port);
+    else claimedPorts.delete(port);
   }
-  if (found.length < count) throw new Error(`need ${count} free ports in ${PORT_RANGE.join("-")}`);
+  if (found.length < count) {
+    for (const port of found) claimedPorts.delete(port);
+    throw new Error(`need ${count} free ports in ${PORT_RANGE.join("-")}`);
+  }
   return found;
+}
+
+// Every server this process started, so a failed run stops them all (see stopAllServers).
+const running = new Set();
+
+export async function stopAllServers() {
+  await Promise.all([...running].map((server) => server.stop()));
 }
 
 /** Every process below pid (children, grandchildren, …), read from /proc. */
@@ -147,6 +163,8 @@ export class DevServer {
 
   async start() {
     const [port, inspectorPort] = await freePorts(2);
+    this.ports = [port, inspectorPort];
+    running.add(this);
     const varArgs = Object.entries(this.vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
     const log = openSync(this.logFile, "a");
     this.child = spawn(
@@ -214,6 +232,8 @@ export class DevServer {
 
   /** A clean stop: SIGTERM to the whole group, SIGKILL if it lingers. */
   async stop() {
+    running.delete(this);
+    for (const port of this.ports ?? []) claimedPorts.delete(port);
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
     signalGroup(this.child.pid, "SIGTERM");
     const exited = await Promise.race([this.exited.then(() => true), sleep(10_000).then(() => false)]);
@@ -224,6 +244,8 @@ export class DevServer {
 
   /** kill -9 of wrangler and its workerd processes at once: no close handlers, no flush. */
   async crash() {
+    running.delete(this);
+    for (const port of this.ports ?? []) claimedPorts.delete(port);
     signalGroup(this.child.pid, "SIGKILL");
     await this.exited;
     await this.waitGroupGone();
