@@ -1,8 +1,8 @@
 import { backoffDelay, sleep, type BackoffOptions } from "./backoff.js";
 import { ImApiError, ImNetworkError, isImApiError } from "./errors.js";
-import { ErrCode, MAX_UIDS_PER_STATUS_QUERY, type PlatformId, type PlatformName } from "./protocol.js";
+import { ErrCode, MAX_UIDS_PER_STATUS_QUERY, Route, type PlatformId, type PlatformName } from "../protocol/index.js";
 
-export { ErrCode, Platform, PLATFORM_NAMES, type PlatformId, type PlatformName } from "./protocol.js";
+export { ErrCode, Platform, PLATFORM_NAMES, type PlatformId, type PlatformName } from "../protocol/index.js";
 export { ImApiError, ImNetworkError, isImApiError } from "./errors.js";
 
 /** The subset of fetch the client uses: the global fetch of browsers, Node 18+ and Workers fits. */
@@ -144,7 +144,7 @@ export class AppServerClient {
    * meet its own first attempt as 601. Use registerOrGetToken for a safe retry.
    */
   async registerUser(input: RegisterUserInput): Promise<IssuedToken> {
-    const answer = await this.call("/auth/user_register", input, { retryable: false });
+    const answer = await this.call(Route.registerUser.path, input, { retryable: false });
     return answer.data as IssuedToken;
   }
 
@@ -173,7 +173,7 @@ export class AppServerClient {
 
   /** POST /auth/user_token. Retried on network errors, 429 and 5xx: an extra token harms nobody. */
   async getUserToken(input: UserPlatformInput): Promise<IssuedToken> {
-    const answer = await this.call("/auth/user_token", input, { retryable: true });
+    const answer = await this.call(Route.userToken.path, input, { retryable: true });
     return answer.data as IssuedToken;
   }
 
@@ -185,13 +185,13 @@ export class AppServerClient {
     const batches = chunk(uids, MAX_UIDS_PER_STATUS_QUERY);
     const answers = await mapLimited(batches, STATUS_QUERY_CONCURRENCY, async (batch) => {
       const answer = await this.call(
-        "/user/get_users_online_status",
+        Route.onlineStatus.path,
         { userIDList: batch, operationID: options.operationID },
         { retryable: true },
       );
       const result = answer.successResult;
       if (!Array.isArray(result) || result.length !== batch.length) {
-        throw new ImApiError(ErrCode.internal, 200, "successResult does not match the request", "/user/get_users_online_status");
+        throw new ImApiError(ErrCode.internal, 200, "successResult does not match the request", Route.onlineStatus.path);
       }
       return result as UserOnlineStatus[];
     });
@@ -203,7 +203,7 @@ export class AppServerClient {
    * invalidate tokens issued between the two tries. Safe to call again yourself.
    */
   async forceLogout(input: UserPlatformInput): Promise<void> {
-    await this.call("/auth/force_logout", input, { retryable: false });
+    await this.call(Route.forceLogout.path, input, { retryable: false });
   }
 
   private async call(route: string, fields: object, { retryable }: { retryable: boolean }): Promise<Envelope> {

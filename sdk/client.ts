@@ -1,7 +1,7 @@
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
-import { CloseCode, ErrCode, PING, PONG, type PlatformId } from "./protocol.js";
+import { CloseCode, ErrCode, PING, PONG, type PlatformId } from "../protocol/index.js";
 
-export { CloseCode, ErrCode, Platform, PLATFORM_NAMES, type PlatformId, type PlatformName } from "./protocol.js";
+export { CloseCode, ErrCode, Platform, PLATFORM_NAMES, type PlatformId, type PlatformName } from "../protocol/index.js";
 
 /** The part of a WebSocket this SDK uses: browsers', Node 22's global, the `ws` package's and Workers' all fit. */
 export interface WebSocketLike {

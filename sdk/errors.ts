@@ -1,4 +1,4 @@
-import type { KnownErrCode } from "./protocol.js";
+import type { KnownErrCode } from "../protocol/index.js";
 
 /** The server answered with a non-zero errCode (or not with the envelope at all). */
 export class ImApiError extends Error {

@@ -1,9 +1,7 @@
-import type { Context } from "hono";
-import type { AppEnv } from "./app-env";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 // Every error code (SPEC §1, §5) is spelled once, in the protocol module the SDKs share.
-import { ErrCode, type KnownErrCode } from "../sdk/protocol";
+import { ErrCode, type KnownErrCode } from "../protocol";
 
 export { ErrCode };
 export type ErrCode = KnownErrCode;
@@ -60,10 +58,4 @@ export function envelopeResponse(status: number, errCode: number, errMsg: string
 
 export function errorResponse(error: ApiError): Response {
   return envelopeResponse(error.status, error.errCode, error.errMsg, error.headers);
-}
-
-/** A success: `{errCode: 0, errMsg: "", ...extra}`. */
-export function ok<Extra extends object>(c: Context<AppEnv>, extra?: Extra): Response {
-  c.set("errCode", ErrCode.ok);
-  return c.json(envelope(ErrCode.ok, "", extra), 200);
 }

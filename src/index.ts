@@ -2,13 +2,11 @@ import { Hono } from "hono";
 import { routePath } from "hono/route";
 import type { AppEnv } from "./app-env";
 import { ApiError, ErrCode, envelope } from "./errors";
-import { gateway } from "./gateway";
 import { operationIdForLog } from "./log-fields";
 import { requestLog } from "./middleware/request-log";
-import { authRoutes } from "./routes/auth";
-import { consoleRoutes } from "./routes/console";
-import { docsRoutes } from "./routes/docs";
-import { userRoutes } from "./routes/user";
+import { factory } from "./routes/factory";
+import type { RouteEntry } from "./routes/route-entry";
+import { ROUTE_TABLE } from "./routes/table";
 
 export { PresenceIndex } from "./presence/presence-index";
 export { UserSession } from "./presence/user-session";
@@ -16,24 +14,29 @@ export { UserSession } from "./presence/user-session";
 const app = new Hono<AppEnv>();
 
 app.use(requestLog);
-app.route("/auth", authRoutes);
-app.route("/user", userRoutes);
-app.route("/", docsRoutes);
-app.route("/console", consoleRoutes);
-app.route("/", gateway);
-app.route("/ws", gateway);
+
+/** A route that is switched off answers exactly like a path that does not exist. */
+function unlessEnabled(entry: RouteEntry) {
+  return factory.createMiddleware(async (c, next) => {
+    if (entry.enabled && !entry.enabled(c.env)) return c.notFound();
+    await next();
+  });
+}
+
+for (const entry of ROUTE_TABLE) {
+  app.on(entry.route.method, entry.route.path, unlessEnabled(entry), ...entry.handlers);
+}
 
 // A known path with the wrong method is a 405 that says what is allowed.
-const METHODS = {
-  "/auth/user_register": "POST",
-  "/auth/user_token": "POST",
-  "/auth/force_logout": "POST",
-  "/user/get_users_online_status": "POST",
-  "/": "GET",
-  "/ws": "GET",
-} as const;
-for (const [path, allowed] of Object.entries(METHODS)) {
-  app.all(path, (c) => {
+const methodsByPath = new Map<string, { methods: string[]; entry: RouteEntry }>();
+for (const entry of ROUTE_TABLE) {
+  const known = methodsByPath.get(entry.route.path);
+  if (known) known.methods.push(entry.route.method);
+  else methodsByPath.set(entry.route.path, { methods: [entry.route.method], entry });
+}
+for (const [path, { methods, entry }] of methodsByPath) {
+  const allowed = methods.join(", ");
+  app.all(path, unlessEnabled(entry), (c) => {
     c.set("errCode", ErrCode.methodNotAllowed);
     c.header("Allow", allowed);
     return c.json(envelope(ErrCode.methodNotAllowed, `method ${c.req.method} not allowed on ${path}; use ${allowed}`), 405);

@@ -1,5 +1,5 @@
 // OpenIM's platform ids and their exact spelling (SPEC §4), shared with the SDKs.
-import { PLATFORM_NAMES, type PlatformId, type PlatformName } from "../sdk/protocol";
+import { PLATFORM_NAMES, type PlatformId, type PlatformName } from "../protocol";
 
 export { PLATFORM_NAMES, type PlatformId, type PlatformName };
 

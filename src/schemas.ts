@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { MAX_UIDS_PER_STATUS_QUERY } from "../sdk/protocol";
-import { MAX_PLATFORM, MIN_PLATFORM } from "./platforms";
+import { MAX_UIDS_PER_STATUS_QUERY } from "../protocol";
+import { MAX_PLATFORM, MIN_PLATFORM, type PlatformId } from "./platforms";
 
 /** Limits from SPEC §2–§4: one source for the validators, the docs and the tests. */
 export const LIMITS = {
@@ -84,7 +84,8 @@ const registeredUid = anyUid
 const platform = z
   .int({ error: typeError("an integer") })
   .min(MIN_PLATFORM, `must be ${MIN_PLATFORM}–${MAX_PLATFORM}`)
-  .max(MAX_PLATFORM, `must be ${MIN_PLATFORM}–${MAX_PLATFORM}`);
+  .max(MAX_PLATFORM, `must be ${MIN_PLATFORM}–${MAX_PLATFORM}`)
+  .transform((id) => id as PlatformId);
 
 const gender = z
   .int({ error: typeError("an integer") })
@@ -119,6 +120,17 @@ export const onlineStatusBody = z.object({
   userIDList: z
     .array(anyUid, { error: typeError("an array of uids") })
     .max(LIMITS.userIdListLength, `at most ${LIMITS.userIdListLength} uids`),
+});
+
+/** OpenIM's connect query: sendID, token, platformID (and an optional operationID). */
+export const connectQuery = z.object({
+  sendID: anyUid,
+  token: z.string({ error: "is required" }).min(1, "must not be empty"),
+  platformID: z
+    .string({ error: "is required" })
+    .regex(new RegExp(`^[${MIN_PLATFORM}-${MAX_PLATFORM}]$`), `must be an integer ${MIN_PLATFORM}–${MAX_PLATFORM}`)
+    .transform((s) => Number(s) as PlatformId),
+  operationID: chars(0, LIMITS.operationIdChars).optional(),
 });
 
 export type RegisterUserBody = z.infer<typeof registerUserBody>;

@@ -1,19 +1,14 @@
 import type { z } from "zod";
 import type { Settings } from "../config";
 import { ErrCode } from "../errors";
-import { connectQuery } from "../gateway";
 import { PLATFORM_NAMES } from "../platforms";
 import { FRAME_BUDGET } from "../presence/frame-budget";
 import { CloseCode, PING, PONG } from "../presence/sockets";
-import { forceLogoutBody, LIMITS, onlineStatusBody, registerUserBody, userTokenBody } from "../schemas";
+import type { NamedSchema, OperationDoc, RouteEntry } from "../routes/route-entry";
+import { connectQuery, LIMITS } from "../schemas";
 import { ERROR_CODE_DOCS, errorCodeDoc, type ErrorCodeDoc } from "./error-codes";
 import { requestJsonSchema, responseJsonSchema } from "./json-schema";
-import {
-  errorEnvelopeSchema,
-  forceLogoutAnswerSchema,
-  onlineStatusAnswerSchema,
-  tokenAnswerSchema,
-} from "./responses";
+import { errorEnvelopeSchema } from "./responses";
 
 type Json = Record<string, unknown>;
 
@@ -137,26 +132,27 @@ const COMMON_APPSERVER_ERRORS: Record<number, ErrCode[]> = {
   500: [ErrCode.internal],
 };
 
-interface AppServerRoute {
-  operationId: string;
-  summary: string;
-  description: string;
-  request: string;
-  answer: string;
-  errors: Record<number, ErrCode[]>;
+function appServerOperation(doc: Extract<OperationDoc, { kind: "appServer" }>): OpenApiOperation {
+  return {
+    operationId: doc.operationId,
+    tags: ["AppServer"],
+    summary: doc.summary,
+    description: doc.description,
+    requestBody: { required: true, content: { "application/json": { schema: ref(doc.request.name) } } },
+    responses: {
+      200: { description: "Success.", content: { "application/json": { schema: ref(doc.answer.name) } } },
+      ...errorResponses({ ...COMMON_APPSERVER_ERRORS, ...doc.errors } as Record<number, ErrCode[]>),
+    },
+  };
 }
 
-function appServerOperation(route: AppServerRoute): OpenApiOperation {
+function plainOperation(doc: Extract<OperationDoc, { kind: "plain" }>): OpenApiOperation {
   return {
-    operationId: route.operationId,
-    tags: ["AppServer"],
-    summary: route.summary,
-    description: route.description,
-    requestBody: { required: true, content: { "application/json": { schema: ref(route.request) } } },
-    responses: {
-      200: { description: "Success.", content: { "application/json": { schema: ref(route.answer) } } },
-      ...errorResponses({ ...COMMON_APPSERVER_ERRORS, ...route.errors }),
-    },
+    operationId: doc.operationId,
+    tags: [doc.tag],
+    summary: doc.summary,
+    description: doc.description,
+    responses: { 200: { description: "Success.", content: { "application/json": { schema: ref(doc.answer.name) } } } },
   };
 }
 
@@ -177,10 +173,10 @@ function connectParameters(): OpenApiParameter[] {
   ];
 }
 
-function connectOperation(path: string, settings: Settings): OpenApiOperation {
+function connectOperation(operationId: string, path: string, settings: Settings): OpenApiOperation {
   const heartbeatSeconds = settings.heartbeatTimeoutMs / 1000;
   return {
-    operationId: path === "/" ? "connectSession" : "connectSessionWs",
+    operationId,
     tags: ["Client sessions"],
     summary: `Open a client session (WebSocket) at ${path}`,
     description: [
@@ -218,10 +214,34 @@ function connectOperation(path: string, settings: Settings): OpenApiOperation {
 export interface DocumentOptions {
   serverUrl: string;
   settings: Settings;
+  /** The route table: every route with a `doc` becomes a path. */
+  routes: readonly RouteEntry[];
+}
+
+function operation(doc: OperationDoc, path: string, settings: Settings): OpenApiOperation {
+  if (doc.kind === "appServer") return appServerOperation(doc);
+  if (doc.kind === "websocket") return connectOperation(doc.operationId, path, settings);
+  return plainOperation(doc);
+}
+
+/** The document's paths, and the request and answer schemas they refer to, from the route table. */
+function pathsOf(routes: readonly RouteEntry[], settings: Settings) {
+  const paths: OpenApiDocument["paths"] = {};
+  const schemas: Record<string, Json> = {};
+  const named = (entry: NamedSchema, json: Json) => (schemas[entry.name] ??= json);
+  for (const { route, doc } of routes) {
+    if (!doc) continue;
+    const method = route.method.toLowerCase() as "get" | "post";
+    paths[route.path] = { ...paths[route.path], [method]: operation(doc, route.path, settings) };
+    if (doc.kind === "appServer") named(doc.request, withFieldNotes(requestJsonSchema(doc.request.schema)));
+    if (doc.kind !== "websocket") named(doc.answer, responseJsonSchema(doc.answer.schema));
+  }
+  return { paths, schemas };
 }
 
 /** The OpenAPI 3.1 document of the whole contract, built from the request schemas the routes validate with. */
-export function buildOpenApiDocument({ serverUrl, settings }: DocumentOptions): OpenApiDocument {
+export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOptions): OpenApiDocument {
+  const { paths, schemas } = pathsOf(routes, settings);
   return {
     openapi: "3.1.0",
     info: {
@@ -243,69 +263,15 @@ export function buildOpenApiDocument({ serverUrl, settings }: DocumentOptions): 
     tags: [
       { name: "AppServer", description: "Called by your backend with the shared secret." },
       { name: "Client sessions", description: "WebSocket sessions held by client SDKs, one per platform." },
+      { name: "Operations", description: "For load balancers and monitors." },
     ],
-    paths: {
-      "/auth/user_register": {
-        post: appServerOperation({
-          operationId: "registerUser",
-          summary: "Register a user and get a token",
-          description:
-            "Stores the user and answers a token for (uid, platform). A uid that exists is a 409/601 and its profile is left as it was. Under concurrent registers of one uid exactly one succeeds.",
-          request: "RegisterUserRequest",
-          answer: "TokenAnswer",
-          errors: { 409: [ErrCode.alreadyRegistered] },
-        }),
-      },
-      "/auth/user_token": {
-        post: appServerOperation({
-          operationId: "getUserToken",
-          summary: "Issue a fresh token for a registered user",
-          description: "Older tokens stay valid; only a kick or a force_logout invalidates them.",
-          request: "UserTokenRequest",
-          answer: "TokenAnswer",
-          errors: { 404: [ErrCode.notFound, ErrCode.notRegistered] },
-        }),
-      },
-      "/auth/force_logout": {
-        post: appServerOperation({
-          operationId: "forceLogout",
-          summary: "Log a user out of one platform",
-          description: `Closes the user's sessions on that platform with ${CloseCode.loggedOut} and invalidates every token of (uid, platform) issued up to the call (handshakes with them get 401/702). Tokens issued later work.`,
-          request: "ForceLogoutRequest",
-          answer: "EmptyAnswer",
-          errors: { 404: [ErrCode.notFound, ErrCode.notRegistered] },
-        }),
-      },
-      "/user/get_users_online_status": {
-        post: appServerOperation({
-          operationId: "getUsersOnlineStatus",
-          summary: "Online status of up to 200 users",
-          description:
-            "One entry per requested uid in request order. `online` when the user has at least one live session; unknown uids are `offline`.",
-          request: "OnlineStatusRequest",
-          answer: "OnlineStatusAnswer",
-          errors: {},
-        }),
-      },
-      "/": { get: connectOperation("/", settings) },
-      "/ws": { get: connectOperation("/ws", settings) },
-    },
-    components: {
-      schemas: {
-        RegisterUserRequest: withFieldNotes(requestJsonSchema(registerUserBody)),
-        UserTokenRequest: withFieldNotes(requestJsonSchema(userTokenBody)),
-        ForceLogoutRequest: withFieldNotes(requestJsonSchema(forceLogoutBody)),
-        OnlineStatusRequest: withFieldNotes(requestJsonSchema(onlineStatusBody)),
-        TokenAnswer: responseJsonSchema(tokenAnswerSchema),
-        OnlineStatusAnswer: responseJsonSchema(onlineStatusAnswerSchema),
-        EmptyAnswer: responseJsonSchema(forceLogoutAnswerSchema),
-      },
-    },
+    paths,
+    components: { schemas },
     "x-error-codes": ERROR_CODE_DOCS,
     "x-limits": { ...LIMITS, maxBodyBytes: settings.maxBodyBytes },
     "x-platforms": PLATFORM_NAMES,
     "x-websocket": {
-      paths: ["/", "/ws"],
+      paths: routes.filter((entry) => entry.doc?.kind === "websocket").map((entry) => entry.route.path),
       heartbeat: { send: PING, answer: PONG, timeoutSeconds: settings.heartbeatTimeoutMs / 1000 },
       closeCodes: (Object.keys(CloseCode) as (keyof typeof CloseCode)[]).map((name) => ({
         code: CloseCode[name],

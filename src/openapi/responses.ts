@@ -43,4 +43,5 @@ export const onlineStatusAnswerSchema = successEnvelopeSchema.extend({
     .meta({ description: "one entry per requested uid, in request order, duplicates kept" }),
 });
 
-export const forceLogoutAnswerSchema = successEnvelopeSchema;
+/** force_logout's answer, and /healthz's: the success envelope alone. */
+export const emptyAnswerSchema = successEnvelopeSchema;

@@ -1,7 +1,7 @@
 import { clipForLog } from "../log-fields";
 import type { PlatformId } from "../platforms";
 import { LIMITS } from "../schemas";
-import { closeQuietly, CloseCode } from "./sockets";
+import { closeQuietly, CloseCode, type FrameWindow } from "./sockets";
 
 /**
  * A per-socket budget for the frames that wake the user's object: every
@@ -12,11 +12,6 @@ import { closeQuietly, CloseCode } from "./sockets";
  */
 export const FRAME_BUDGET = { frames: 20, windowMs: 10_000 } as const;
 
-/** Frames counted in the current window. Kept in the socket attachment, so it survives hibernation. */
-export interface FrameWindow {
-  startMs: number;
-  count: number;
-}
 
 /** Counts one frame in the window it falls in; a window starts with the first frame after the last one ended. */
 export function countFrame(spent: FrameWindow | undefined, nowMs: number): { frames: FrameWindow; withinBudget: boolean } {

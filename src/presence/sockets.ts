@@ -1,10 +1,15 @@
 import type { PlatformId } from "../platforms";
-import type { FrameWindow } from "./frame-budget";
 
 /**
  * Socket lifecycle helpers for hibernatable WebSockets. Each edge case the
  * runtime has is named and handled here, once.
  */
+
+/** Frames counted in the current window of a socket's budget (frame-budget.ts). */
+export interface FrameWindow {
+  startMs: number;
+  count: number;
+}
 
 /** What a socket remembers across hibernation (kept well under the 2 KiB attachment limit). */
 export interface SessionAttachment {
@@ -21,7 +26,7 @@ export interface SessionAttachment {
 
 // The heartbeat text (it must match exactly for the runtime to answer without waking
 // the object) and the close codes come from the protocol module the SDKs share.
-export { CloseCode, PING, PONG } from "../../sdk/protocol";
+export { CloseCode, PING, PONG } from "../../protocol";
 
 export function platformTag(platform: PlatformId): string {
   return `platform:${platform}`;

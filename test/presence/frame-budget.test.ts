@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { countFrame, FRAME_BUDGET, type FrameWindow } from "../../src/presence/frame-budget";
+import { countFrame, FRAME_BUDGET } from "../../src/presence/frame-budget";
+import type { FrameWindow } from "../../src/presence/sockets";
 
 function spend(frames: number, from: FrameWindow | undefined, nowMs: number): ReturnType<typeof countFrame> {
   let result = countFrame(from, nowMs);

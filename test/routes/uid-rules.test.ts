@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { connectQuery } from "../../src/gateway";
+import { connectQuery } from "../../src/schemas";
 import { freshUid, onlineStatus, post, SECRET } from "../helpers";
 
 const LONE_SURROGATE = "uid: must be well-formed Unicode (no lone surrogates)";

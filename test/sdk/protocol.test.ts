@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import * as sdk from "../../sdk/protocol";
+import * as sdk from "../../protocol";
 import { ErrCode } from "../../src/errors";
 import { PLATFORM_NAMES } from "../../src/platforms";
 import { CloseCode, PING, PONG } from "../../src/presence/sockets";

@@ -1,37 +1,23 @@
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AppEnv } from "./app-env";
-import { ApiError, ErrCode } from "./errors";
-import { countHandshake } from "./middleware/abuse-limits";
-import { validate } from "./middleware/validate";
-import type { PlatformId } from "./platforms";
-import { SESSION_CLAIMS_HEADER } from "./presence/user-session";
-import { userSession } from "./presence/user-sessions";
-import { anyUid, chars, LIMITS } from "./schemas";
-import { TokenError, verifyClientToken } from "./tokens";
-
-/** OpenIM's connect query: sendID, token, platformID (and an optional operationID). */
-export const connectQuery = z.object({
-  sendID: anyUid,
-  token: z.string({ error: "is required" }).min(1, "must not be empty"),
-  platformID: z
-    .string({ error: "is required" })
-    .regex(/^[1-7]$/, "must be an integer 1–7")
-    .transform((s) => Number(s) as PlatformId),
-  operationID: chars(0, LIMITS.operationIdChars).optional(),
-});
+import { ApiError, ErrCode } from "../errors";
+import { countHandshake } from "../middleware/abuse-limits";
+import { validate } from "../middleware/validate";
+import { SESSION_CLAIMS_HEADER } from "../presence/user-session";
+import { userSession } from "../presence/user-sessions";
+import { connectQuery } from "../schemas";
+import { TokenError, verifyClientToken } from "../tokens";
+import { factory } from "./factory";
 
 function isWebSocketUpgrade(request: Request): boolean {
   return request.headers.get("Upgrade")?.toLowerCase() === "websocket";
 }
 
 /**
- * GET / and /ws: the client SDK's WebSocket. The token is fully verified here
- * (signature, expiry, uid/platform binding) so a bad one never reaches a
- * Durable Object; the user's object then checks invalidation and accepts.
+ * GET / and /ws: the client SDK's WebSocket handshake (SPEC §5). The token is
+ * fully verified here (signature, expiry, uid/platform binding), so a bad one
+ * never reaches a Durable Object; the user's object then checks invalidation
+ * and accepts.
  */
-export const gateway = new Hono<AppEnv>().get(
-  "/",
+export const connect = factory.createHandlers(
   async (c, next) => {
     if (!isWebSocketUpgrade(c.req.raw)) throw new ApiError(426, ErrCode.badRequest, "expected a WebSocket upgrade");
     const operationID = c.req.query("operationID");

@@ -1,0 +1,38 @@
+import type { H } from "hono/types";
+import type { z } from "zod";
+import type { Route } from "../../protocol";
+import type { AppEnv } from "../app-env";
+import type { ErrCode } from "../errors";
+
+export type RouteDeclaration = (typeof Route)[keyof typeof Route];
+
+export interface NamedSchema {
+  /** Its name under components.schemas in the OpenAPI document. */
+  name: string;
+  schema: z.ZodType;
+}
+
+/** How the OpenAPI document presents a route. */
+export type OperationDoc =
+  | {
+      kind: "appServer";
+      operationId: string;
+      summary: string;
+      description: string;
+      request: NamedSchema;
+      answer: NamedSchema;
+      /** errCodes beyond those every AppServer route can answer, by HTTP status. */
+      errors: Partial<Record<number, ErrCode[]>>;
+    }
+  | { kind: "websocket"; operationId: string }
+  | { kind: "plain"; operationId: string; tag: string; summary: string; description: string; answer: NamedSchema };
+
+export interface RouteEntry {
+  route: RouteDeclaration;
+  // Each handler list is typed where it is built (with its validators); here only its place in the chain matters.
+  handlers: readonly H[];
+  /** The document's description; routes without one are pages, not part of the API. */
+  doc?: OperationDoc;
+  /** A route that can be switched off answers like an unknown path while it is off. */
+  enabled?: (env: AppEnv["Bindings"]) => boolean;
+}

@@ -1,0 +1,45 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { Route } from "../../protocol";
+import app from "../../src/index";
+import type { OpenApiDocument } from "../../src/openapi/document";
+import { ROUTE_TABLE } from "../../src/routes/table";
+
+/** Routes the app really registered, as "METHOD path" (405 catch-alls and middleware left out). */
+function registeredRoutes(): Set<string> {
+  return new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path}`));
+}
+
+describe("the route table", () => {
+  it("is what the app registers, and every registered API route is a path of the OpenAPI document", async () => {
+    const document: OpenApiDocument = await (await SELF.fetch("http://im.test/openapi.json")).json();
+    const documented = new Set(
+      Object.entries(document.paths).flatMap(([path, operations]) =>
+        Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+      ),
+    );
+    const pages = new Set(ROUTE_TABLE.filter((entry) => !entry.doc).map((e) => `${e.route.method} ${e.route.path}`));
+    expect(registeredRoutes()).toEqual(new Set([...documented, ...pages]));
+    expect([...pages].sort()).toEqual(["GET /console", "GET /console/app.js", "GET /docs", "GET /openapi.json"]);
+  });
+
+  it("declares every route of the shared protocol module, once", () => {
+    const declared = ROUTE_TABLE.map((entry) => entry.route);
+    expect(new Set(declared)).toEqual(new Set(Object.values(Route)));
+    expect(declared).toHaveLength(Object.values(Route).length);
+  });
+});
+
+describe("GET /healthz", () => {
+  it("answers 200 with the success envelope, without a secret", async () => {
+    const response = await SELF.fetch("http://im.test/healthz");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ errCode: 0, errMsg: "" });
+  });
+
+  it("answers other methods with 405", async () => {
+    const response = await SELF.fetch("http://im.test/healthz", { method: "POST" });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("Allow")).toBe("GET");
+  });
+});
