@@ -1,4 +1,4 @@
-import type { Env } from "./env";
+import type { WorkerEnv } from "./config";
 
 /** Per-request values middleware hands down the chain. */
 export interface AppVariables {
@@ -9,4 +9,4 @@ export interface AppVariables {
   errCode?: number;
 }
 
-export type AppEnv = { Bindings: Env; Variables: AppVariables };
+export type AppEnv = { Bindings: WorkerEnv; Variables: AppVariables };

@@ -1,4 +1,3 @@
-import type { Env } from "./env";
 import { ApiError } from "./errors";
 import { codePointLength } from "./schemas";
 
@@ -20,13 +19,35 @@ export interface SigningKeys {
   previous?: string;
 }
 
-const DEFAULTS = {
+/**
+ * Every var the worker reads, with its default: the only place a default is
+ * written (wrangler.toml sets a var only to override it; docs/configuration.md
+ * explains each).
+ */
+export const VAR_DEFAULTS = {
   TOKEN_TTL: "7d",
   HEARTBEAT_TIMEOUT: "30s",
   MAX_BODY_BYTES: "65536",
   MULTI_LOGIN_POLICY: "kick_same_platform",
   PRESENCE_SHARDS: "1",
+  /** "true" serves the dev console at /console; `npm run dev` sets it. */
+  CONSOLE_ENABLED: "false",
+  /** "true" means local development: weak dev secrets are allowed. Only `npm run dev` and the tests set it. */
+  LOCAL_DEV: "false",
 } as const;
+
+/** Every secret the worker reads. None has a default: a missing one fails closed (500 naming it). */
+export const SECRET_NAMES = ["IM_SECRET", "IM_SECRET_PREVIOUS", "TOKEN_SIGNING_KEY", "TOKEN_SIGNING_KEY_PREVIOUS"] as const;
+
+export type VarName = keyof typeof VAR_DEFAULTS;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+/**
+ * The env as the worker reads it: the bindings `wrangler types` generates from
+ * wrangler.toml (worker-configuration.d.ts), plus the vars and secrets above,
+ * which are strings when set.
+ */
+export type WorkerEnv = Env & Partial<Record<VarName | SecretName, string>>;
 
 const MIN_SIGNING_KEY_LENGTH = 32;
 const MAX_IM_SECRET_LENGTH = 32;
@@ -59,8 +80,8 @@ export function parseLoginPolicy(text: string): LoginPolicy | undefined {
   return undefined;
 }
 
-function setting<T>(env: Env, name: keyof typeof DEFAULTS, parse: (text: string) => T | undefined): T {
-  const text = env[name] ?? DEFAULTS[name];
+function setting<T>(env: WorkerEnv, name: VarName, parse: (text: string) => T | undefined): T {
+  const text = env[name] ?? VAR_DEFAULTS[name];
   const value = parse(text);
   if (value === undefined) throw ApiError.misconfigured(name, `has an invalid value ${JSON.stringify(text)}`);
   return value;
@@ -70,7 +91,7 @@ function setting<T>(env: Env, name: keyof typeof DEFAULTS, parse: (text: string)
 const cache = new WeakMap<object, Settings>();
 
 /** The non-secret settings, with defaults. A bad value is a 500 naming it. */
-export function readSettings(env: Env): Settings {
+export function readSettings(env: WorkerEnv): Settings {
   let settings = cache.get(env);
   if (!settings) {
     settings = {
@@ -85,13 +106,18 @@ export function readSettings(env: Env): Settings {
   return settings;
 }
 
+/** An on/off var: on only when set to "true". */
+export function isOn(env: WorkerEnv, name: "CONSOLE_ENABLED" | "LOCAL_DEV"): boolean {
+  return (env[name] ?? VAR_DEFAULTS[name]) === "true";
+}
+
 /** Set to "true" only by `npm run dev` and the tests; wrangler.toml never sets it. */
-export function isLocalDev(env: Env): boolean {
-  return env.LOCAL_DEV === "true";
+export function isLocalDev(env: WorkerEnv): boolean {
+  return isOn(env, "LOCAL_DEV");
 }
 
 /** A weak AppServer secret is refused like a missing one, except in local dev (where `tuoyun` is the default). */
-function assertStrongImSecret(env: Env, name: ImSecretName, secret: string): void {
+function assertStrongImSecret(env: WorkerEnv, name: ImSecretName, secret: string): void {
   const length = codePointLength(secret);
   if (length > MAX_IM_SECRET_LENGTH) throw ApiError.misconfigured(name, `is longer than ${MAX_IM_SECRET_LENGTH} characters`);
   if (isLocalDev(env)) return;
@@ -106,7 +132,7 @@ type ImSecretName = "IM_SECRET" | "IM_SECRET_PREVIOUS";
  * while a rotation is under way. Missing or weak in production means every
  * AppServer call fails closed.
  */
-export function requireImSecrets(env: Env): string[] {
+export function requireImSecrets(env: WorkerEnv): string[] {
   const current = env.IM_SECRET;
   if (!current) throw ApiError.misconfigured("IM_SECRET");
   const previous = env.IM_SECRET_PREVIOUS || undefined;
@@ -117,7 +143,7 @@ export function requireImSecrets(env: Env): string[] {
 }
 
 /** The token signing keys: server-only, long, and never the AppServer secret. */
-export function requireSigningKeys(env: Env): SigningKeys {
+export function requireSigningKeys(env: WorkerEnv): SigningKeys {
   const current = env.TOKEN_SIGNING_KEY;
   if (!current) throw ApiError.misconfigured("TOKEN_SIGNING_KEY");
   const previous = env.TOKEN_SIGNING_KEY_PREVIOUS || undefined;

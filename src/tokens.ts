@@ -1,6 +1,5 @@
 import { base64url, errors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
-import { requireSigningKeys } from "./config";
-import type { Env } from "./env";
+import { requireSigningKeys, type WorkerEnv } from "./config";
 import { ErrCode } from "./errors";
 import { isPlatformId, type PlatformId } from "./platforms";
 
@@ -101,7 +100,7 @@ function roundTrips(segment: string): boolean {
 }
 
 export async function issueClientToken(
-  env: Env,
+  env: WorkerEnv,
   uid: string,
   platform: PlatformId,
   ttlSeconds: number,
@@ -133,7 +132,7 @@ export async function issueClientToken(
  * binding. Invalidation (702) is the user's Durable Object's job.
  */
 export async function verifyClientToken(
-  env: Env,
+  env: WorkerEnv,
   token: string,
   expected: { uid: string; platform: PlatformId },
 ): Promise<ClientTokenClaims> {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseDuration, parseLoginPolicy, readSettings, requireImSecrets, requireSigningKeys } from "../src/config";
-import type { Env } from "../src/env";
+import type { WorkerEnv as Env } from "../src/config";
 import { ApiError } from "../src/errors";
 
 describe("parseDuration", () => {

@@ -1,8 +1,9 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Env as WorkerEnv } from "../src/env";
+import type { WorkerEnv } from "../src/config";
 
 declare global {
   namespace Cloudflare {
+    // The worker's env as the tests configure it (vitest.config.ts), plus the D1 migrations for the setup file.
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
     }

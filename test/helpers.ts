@@ -1,7 +1,7 @@
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
 import worker from "../src/index";
-import type { Env } from "../src/env";
+import type { WorkerEnv as Env } from "../src/config";
 
 export const SECRET = "tuoyun";
 const ORIGIN = "http://im.test";

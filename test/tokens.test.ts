@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { base64url, decodeProtectedHeader, UnsecuredJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../src/env";
+import type { WorkerEnv as Env } from "../src/config";
 import { issueClientToken, TokenError, verifyClientToken } from "../src/tokens";
 import { handMadeToken, headerOf, withTrailingBitsSet } from "./hand-made-tokens";
 

@@ -6,7 +6,6 @@
  * shard's verify timing at this HEARTBEAT_TIMEOUT.
  */
 import { readSettings } from "../../src/config";
-import type { Env } from "../../src/env";
 import app, { PresenceIndex, UserSession } from "../../src/index";
 import { verifyTiming } from "../../src/presence/verification";
 import { meteredClass, meteredEnv, reset, snapshot } from "./meter";

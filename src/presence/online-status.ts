@@ -1,4 +1,3 @@
-import type { Env } from "../env";
 import type { PlatformId } from "../platforms";
 import { presenceShard, shardOf } from "./shards";
 

@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import { readSettings } from "../config";
-import type { Env } from "../env";
 import { PresenceTable } from "../storage/presence-table";
 import { PresenceRoster, type LivePlatforms, type RosterWrite } from "./roster";
 import { userSession } from "./user-sessions";

@@ -1,6 +1,3 @@
-import type { Env } from "../env";
-import type { PresenceIndex } from "./presence-index";
-
 const encoder = new TextEncoder();
 
 /** FNV-1a over the uid's UTF-8 bytes: stable, fast and evenly spread. */
@@ -26,10 +23,10 @@ function shardName(shard: number, shardCount: number): string {
   return `presence-${shard}-of-${shardCount}`;
 }
 
-export function presenceShard(env: Env, shard: number, shardCount: number): DurableObjectStub<PresenceIndex> {
+export function presenceShard(env: Env, shard: number, shardCount: number) {
   return env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName(shardName(shard, shardCount)));
 }
 
-export function presenceShardFor(env: Env, uid: string, shardCount: number): DurableObjectStub<PresenceIndex> {
+export function presenceShardFor(env: Env, uid: string, shardCount: number) {
   return presenceShard(env, shardOf(uid, shardCount), shardCount);
 }

@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import { readSettings, type LoginPolicy, type Settings } from "../config";
-import type { Env } from "../env";
 import { envelope, envelopeResponse, ErrCode } from "../errors";
 import { platformMask, type PlatformId } from "../platforms";
 import { RevocationStore } from "../storage/revocations";

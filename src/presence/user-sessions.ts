@@ -1,7 +1,4 @@
-import type { Env } from "../env";
-import type { UserSession } from "./user-session";
-
-/** The one object that holds a user's sessions. */
-export function userSession(env: Env, uid: string): DurableObjectStub<UserSession> {
+/** The one object that holds a user's sessions (its stub is typed by the generated Env). */
+export function userSession(env: Env, uid: string) {
   return env.USER_SESSIONS.get(env.USER_SESSIONS.idFromName(uid));
 }
