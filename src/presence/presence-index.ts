@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { readSettings } from "../config";
 import { PresenceTable } from "../storage/presence-table";
+import { ensureSchema, PRESENCE_INDEX_MIGRATIONS } from "../storage/schema";
 import { PresenceRoster, type LivePlatforms, type RosterWrite } from "./roster";
 import { userSession } from "./user-sessions";
 import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, verifyTiming, type PresenceReport } from "./verification";
@@ -27,6 +28,7 @@ export class PresenceIndex extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    ensureSchema(ctx.storage, PRESENCE_INDEX_MIGRATIONS);
     this.table = new PresenceTable(ctx.storage.sql);
     this.heartbeatTimeoutMs = readSettings(env).heartbeatTimeoutMs;
     this.roster = new PresenceRoster(verifyTiming(this.heartbeatTimeoutMs));

@@ -60,6 +60,17 @@ export function sendQuietly(ws: WebSocket, message: string): void {
 }
 
 /**
+ * Codes a peer's close can report but no endpoint may send (RFC 6455 §7.4.1):
+ * no status (1005), abnormal closure (1006), TLS failure (1015).
+ */
+const RESERVED_CLOSE_CODES: ReadonlySet<number> = new Set([1005, 1006, 1015]);
+
+/** The code to answer a peer's close with: its own, unless that one may not be sent. */
+export function closeCodeToEcho(code: number): number {
+  return RESERVED_CLOSE_CODES.has(code) ? 1000 : code;
+}
+
+/**
  * close() throws for reserved codes (1005, 1006, 1015) and, on recent
  * compatibility dates, when the runtime has already answered the peer's close.
  * Either way the socket is done, which is what the caller wanted.

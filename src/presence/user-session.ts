@@ -3,11 +3,13 @@ import { readSettings, type LoginPolicy, type Settings } from "../config";
 import { envelope, envelopeResponse, ErrCode } from "../errors";
 import { platformMask, type PlatformId } from "../platforms";
 import { RevocationStore } from "../storage/revocations";
+import { ensureSchema, USER_SESSION_MIGRATIONS } from "../storage/schema";
 import { UserPresenceStore } from "../storage/user-presence";
 import type { ClientTokenClaims } from "../tokens";
 import { closeFloodingSocket, countFrame } from "./frame-budget";
 import { presenceShardFor, presenceShardName } from "./shards";
 import {
+  closeCodeToEcho,
   closeQuietly,
   CloseCode,
   lastSeenMs,
@@ -54,6 +56,7 @@ export class UserSession extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.settings = readSettings(env);
+    ensureSchema(ctx.storage, USER_SESSION_MIGRATIONS);
     this.revocations = new RevocationStore(ctx.storage.sql);
     this.presence = new UserPresenceStore(ctx.storage.sql);
     // Heartbeats are answered by the runtime itself: a ping never wakes the object.
@@ -165,7 +168,7 @@ export class UserSession extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     // The runtime may already have answered the close; echoing it is best effort.
-    closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
+    closeQuietly(ws, closeCodeToEcho(code), reason);
     await this.publishIfChanged(Date.now());
   }
 

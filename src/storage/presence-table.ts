@@ -1,7 +1,6 @@
 /**
- * A presence shard's tables. Written only when a user's live platforms
- * change, never on a heartbeat. Both are WITHOUT ROWID, so an upsert writes
- * one row, not a row plus a primary-key index entry (each is billed).
+ * A presence shard's tables (schema.ts). Written only when a user's live
+ * platforms change, never on a heartbeat.
  *
  * - online_users: who is online, to rebuild the shard's memory after a restart.
  * - offline_users: when each user who has been online was last seen, and the
@@ -15,18 +14,7 @@ export interface OnlineRow {
 }
 
 export class PresenceTable {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS online_users (
-      uid TEXT PRIMARY KEY,
-      seq INTEGER NOT NULL,
-      platforms INTEGER NOT NULL
-    ) WITHOUT ROWID`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS offline_users (
-      uid TEXT PRIMARY KEY,
-      seq INTEGER NOT NULL,
-      last_seen_ms INTEGER NOT NULL
-    ) WITHOUT ROWID`);
-  }
+  constructor(private readonly sql: SqlStorage) {}
 
   onlineUsers(): OnlineRow[] {
     return this.sql.exec<{ uid: string; seq: number; platforms: number }>("SELECT uid, seq, platforms FROM online_users").toArray();

@@ -11,21 +11,7 @@ import type { PlatformId } from "../platforms";
  *   so no expiry computed now is safe.
  */
 export class RevocationStore {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS revoked_tokens (
-      jti TEXT PRIMARY KEY,
-      expires_at_ms INTEGER NOT NULL
-    )`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS logout_cutoffs (
-      platform INTEGER PRIMARY KEY,
-      cutoff_ms INTEGER NOT NULL
-    )`);
-    // Objects from before cutoffs were kept for good have an expiry column (NOT NULL): drop it once.
-    const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('logout_cutoffs')").toArray();
-    if (columns.some((column) => column.name === "expires_at_ms")) {
-      sql.exec("ALTER TABLE logout_cutoffs DROP COLUMN expires_at_ms");
-    }
-  }
+  constructor(private readonly sql: SqlStorage) {}
 
   revokeToken(jti: string, expiresAtMs: number): void {
     this.sql.exec(

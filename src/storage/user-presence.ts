@@ -13,15 +13,7 @@ const NEVER_ONLINE: StoredPresence = { seq: 0, platforms: 0 };
 export class UserPresenceStore {
   private cached?: StoredPresence;
 
-  constructor(private readonly sql: SqlStorage) {
-    // An INTEGER PRIMARY KEY is the rowid itself: an upsert writes one row, no index entry.
-    sql.exec(`CREATE TABLE IF NOT EXISTS presence_state (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      seq INTEGER NOT NULL,
-      platforms INTEGER NOT NULL,
-      last_seen_ms INTEGER
-    )`);
-  }
+  constructor(private readonly sql: SqlStorage) {}
 
   read(): StoredPresence {
     this.cached ??=

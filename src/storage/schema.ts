@@ -1,0 +1,95 @@
+/**
+ * Each Durable Object class's SQLite schema, versioned. An object applies the
+ * migrations it has not seen yet, once, in one transaction, and records the
+ * version it reached; a wake-up after that costs one read and no DDL. A new
+ * migration is appended to its list, never edited (docs/upgrading.md).
+ */
+export interface Migration {
+  version: number;
+  /** What it does, for the upgrade notes. */
+  description: string;
+  apply(sql: SqlStorage): void;
+}
+
+const VERSION_TABLE = "_schema_version";
+
+function storedVersion(sql: SqlStorage): number {
+  const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", VERSION_TABLE).toArray();
+  if (exists.length === 0) return 0;
+  return sql.exec<{ version: number }>(`SELECT version FROM ${VERSION_TABLE}`).toArray()[0]?.version ?? 0;
+}
+
+/** Brings the object's tables to the newest version of `migrations`; refuses storage newer than this code. */
+export function ensureSchema(storage: DurableObjectStorage, migrations: readonly Migration[]): void {
+  const latest = migrations.at(-1)?.version ?? 0;
+  const current = storedVersion(storage.sql);
+  if (current === latest) return;
+  if (current > latest) throw new Error(`storage schema v${current} is newer than this code's v${latest}`);
+  storage.transactionSync(() => {
+    for (const migration of migrations) if (migration.version > current) migration.apply(storage.sql);
+    storage.sql.exec(`CREATE TABLE IF NOT EXISTS ${VERSION_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`);
+    storage.sql.exec(
+      `INSERT INTO ${VERSION_TABLE} (id, version) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET version = ?1`,
+      latest,
+    );
+  });
+}
+
+function hasColumn(sql: SqlStorage, table: string, column: string): boolean {
+  return sql.exec<{ name: string }>("SELECT name FROM pragma_table_info(?)", table).toArray().some((c) => c.name === column);
+}
+
+/**
+ * The user's object. v1 is written to also take objects created before
+ * versioning: it creates what is missing and drops what is no longer used.
+ */
+export const USER_SESSION_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description:
+      "revoked_tokens, logout_cutoffs (kept for good: no expiry column), presence_state (seq, live platforms, lastSeen); drops meta (the uid is ctx.id.name)",
+    apply(sql) {
+      sql.exec(`CREATE TABLE IF NOT EXISTS revoked_tokens (
+        jti TEXT PRIMARY KEY,
+        expires_at_ms INTEGER NOT NULL
+      )`);
+      sql.exec(`CREATE TABLE IF NOT EXISTS logout_cutoffs (
+        platform INTEGER PRIMARY KEY,
+        cutoff_ms INTEGER NOT NULL
+      )`);
+      if (hasColumn(sql, "logout_cutoffs", "expires_at_ms")) sql.exec("ALTER TABLE logout_cutoffs DROP COLUMN expires_at_ms");
+      // An INTEGER PRIMARY KEY is the rowid itself: an upsert writes one row, no index entry.
+      sql.exec(`CREATE TABLE IF NOT EXISTS presence_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        platforms INTEGER NOT NULL,
+        last_seen_ms INTEGER
+      )`);
+      sql.exec("DROP TABLE IF EXISTS meta");
+    },
+  },
+];
+
+/**
+ * A presence shard. WITHOUT ROWID tables: an upsert writes one row, not a
+ * row plus a primary-key index entry (each is billed).
+ */
+export const PRESENCE_INDEX_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "online_users and offline_users (lastSeen); drops presence (the per-heartbeat table it replaces)",
+    apply(sql) {
+      sql.exec(`CREATE TABLE IF NOT EXISTS online_users (
+        uid TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        platforms INTEGER NOT NULL
+      ) WITHOUT ROWID`);
+      sql.exec(`CREATE TABLE IF NOT EXISTS offline_users (
+        uid TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL
+      ) WITHOUT ROWID`);
+      sql.exec("DROP TABLE IF EXISTS presence");
+    },
+  },
+];

@@ -1,0 +1,73 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ensureSchema, PRESENCE_INDEX_MIGRATIONS, USER_SESSION_MIGRATIONS } from "../../src/storage/schema";
+import { freshUid } from "../helpers";
+import { sessionStub } from "../presence/helpers";
+
+const tables = (sql: SqlStorage) =>
+  sql
+    .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' ORDER BY name")
+    .toArray()
+    .map((t) => t.name);
+
+/** The statements a piece of code runs on `sql`. */
+function statementsRun(sql: SqlStorage, run: (sql: SqlStorage) => void): string[] {
+  const seen: string[] = [];
+  const spy = new Proxy(sql, {
+    get: (target, property) =>
+      property === "exec"
+        ? (query: string, ...bindings: unknown[]) => (seen.push(query), target.exec(query, ...bindings))
+        : Reflect.get(target, property, target),
+  });
+  run(spy);
+  return seen;
+}
+
+describe("each object's versioned schema", () => {
+  it("upgrades a user object created before versioning, keeping its data", async () => {
+    await runInDurableObject(sessionStub(freshUid()), (_instance, state) => {
+      const sql = state.storage.sql;
+      // The layout such objects had: no version, a meta table, cutoffs with an expiry column.
+      sql.exec("DROP TABLE _schema_version");
+      sql.exec("DROP TABLE logout_cutoffs");
+      sql.exec("CREATE TABLE logout_cutoffs (platform INTEGER PRIMARY KEY, cutoff_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL)");
+      sql.exec("INSERT INTO logout_cutoffs VALUES (1, 1000, 2000)");
+      sql.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+
+      ensureSchema(state.storage, USER_SESSION_MIGRATIONS);
+
+      expect(tables(sql)).toEqual(["_schema_version", "logout_cutoffs", "presence_state", "revoked_tokens"]);
+      expect(sql.exec("SELECT * FROM logout_cutoffs").toArray()).toEqual([{ platform: 1, cutoff_ms: 1000 }]);
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 1 });
+    });
+  });
+
+  it("upgrades a shard created before versioning (drops the per-heartbeat presence table)", async () => {
+    const shard = env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName(`schema-${freshUid()}`));
+    await runInDurableObject(shard, (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP TABLE _schema_version");
+      sql.exec("CREATE TABLE presence (uid TEXT PRIMARY KEY, version INTEGER, live_until_ms INTEGER, platforms TEXT)");
+      ensureSchema(state.storage, PRESENCE_INDEX_MIGRATIONS);
+      expect(tables(sql)).toEqual(["_schema_version", "offline_users", "online_users"]);
+    });
+  });
+
+  it("runs no DDL on a wake-up once the object is current: one read of the version", async () => {
+    await runInDurableObject(sessionStub(freshUid()), (_instance, state) => {
+      const run = statementsRun(state.storage.sql, (sql) => {
+        const storage = { sql, transactionSync: (fn: () => void) => state.storage.transactionSync(fn) };
+        ensureSchema(storage as DurableObjectStorage, USER_SESSION_MIGRATIONS);
+      });
+      expect(run.length).toBeGreaterThan(0);
+      expect(run.every((query) => query.trimStart().startsWith("SELECT"))).toBe(true);
+    });
+  });
+
+  it("refuses storage written by a newer version of the code", async () => {
+    await runInDurableObject(sessionStub(freshUid()), (_instance, state) => {
+      state.storage.sql.exec("UPDATE _schema_version SET version = 99");
+      expect(() => ensureSchema(state.storage, USER_SESSION_MIGRATIONS)).toThrow(/v99 is newer than this code's v1/);
+    });
+  });
+});
