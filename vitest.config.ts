@@ -33,6 +33,9 @@ const SPECIAL = {
   console: { CONSOLE_ENABLED: "true" },
 } as const;
 
+// Tests that run in Node against wrangler dev (test/node/project.ts), not in the Workers runtime.
+const IN_NODE = ["test/node/**", "test/browser/**"];
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
 
@@ -67,18 +70,18 @@ export default defineConfig(async () => {
       onConsoleLog: (log: string) => !log.includes('{"level":"info"'),
       projects: [
         // Three presence shards here (the default is one), so status reads that span shards are exercised.
-        project("worker", ["test/**/*.test.ts"], [...suffixes.map((s) => `test/**/*.${s}.test.ts`), "test/node/**"], {
+        project("worker", ["test/**/*.test.ts"], [...suffixes.map((s) => `test/**/*.${s}.test.ts`), ...IN_NODE], {
           ...TEST_SECRETS,
           PRESENCE_SHARDS: "3",
         }),
         ...Object.entries(SPECIAL).map(([suffix, settings]) =>
-          project(suffix, [`test/**/*.${suffix}.test.ts`], ["test/node/**"], { ...TEST_SECRETS, ...settings }),
+          project(suffix, [`test/**/*.${suffix}.test.ts`], IN_NODE, { ...TEST_SECRETS, ...settings }),
         ),
-        project("limits", ["test/**/*.limits.test.ts"], ["test/node/**"], { ...TEST_SECRETS, MAX_BODY_BYTES: "2048" }, {
+        project("limits", ["test/**/*.limits.test.ts"], IN_NODE, { ...TEST_SECRETS, MAX_BODY_BYTES: "2048" }, {
           ratelimits: TIGHT_LIMITS,
         }),
         // The worker with its billable Durable Object operations counted (bench/metering), at a short timeout.
-        project("cost", ["test/**/*.cost.test.ts"], ["test/node/**"], { ...TEST_SECRETS, HEARTBEAT_TIMEOUT: "2s" }, {
+        project("cost", ["test/**/*.cost.test.ts"], IN_NODE, { ...TEST_SECRETS, HEARTBEAT_TIMEOUT: "2s" }, {
           main: "./bench/metering/worker.ts",
         }),
         nodeProject,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { appServer, freshUid, workerUrl } from "./helpers";
+import { appServer, freshUid, workerUrl } from "../node/helpers";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -14,7 +14,7 @@ let profileDir: string;
 const pageProblems = new Map<Page, string[]>();
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run the browser tests with npm run test:browser`);
   profileDir = mkdtempSync(join(tmpdir(), "imserver-chromium-"));
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
