@@ -6,6 +6,7 @@
  * users runs in seconds, and the counts are the shard's own decisions.
  */
 import { PresenceRoster } from "../../src/presence/roster";
+import type { OnlineRow, SnapshotEntry } from "../../src/storage/presence-table";
 import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, verifyTiming, type PresenceReport } from "../../src/presence/verification";
 
 export interface SimulationOptions {
@@ -16,6 +17,14 @@ export interface SimulationOptions {
   durationMs: number;
   /** These many users stop pinging at a random moment; they must read offline within SPEC's bound. */
   silentUsers?: number;
+  /** Each ping arrives up to this much after its nominal time (networks and timers are not exact). Default 200 ms. */
+  pingJitterMs?: number;
+  /** Phases rounded to this many slots of the ping period, as clients started in a burst would be (the bench's pinger uses 10). */
+  phaseSlots?: number;
+  /** Each alarm runs this much after the time it was set for, and each answer takes as long again. Default 20 ms. */
+  latencyMs?: number;
+  /** The shard hibernates (and loses its memory) when idle this long, as Cloudflare's do after 10 s. */
+  hibernatesAfterIdleMs?: number;
   /** Deterministic randomness (a seed for a small LCG). */
   seed?: number;
   /** Called around each alarm's work, to measure it (e.g. with process.cpuUsage). */
@@ -32,6 +41,10 @@ export interface SimulationResult {
   pingingReadOffline: number;
   /** Silent users seen online after their last ping + timeout + 5 s, or offline before their last ping + timeout: must be 0. */
   silentOutOfBounds: number;
+  /** Times the shard hibernated and was rebuilt from its tables and snapshot. */
+  restores: number;
+  /** Schedule snapshots saved (one row each). */
+  snapshots: number;
 }
 
 function lcg(seed: number): () => number {
@@ -45,18 +58,30 @@ function lcg(seed: number): () => number {
 export function simulateShard(options: SimulationOptions): SimulationResult {
   const { users, heartbeatTimeoutMs: timeout, pingEveryMs: ping, durationMs } = options;
   const random = lcg(options.seed ?? 42);
-  const roster = new PresenceRoster(verifyTiming(timeout));
-  const phase = Array.from({ length: users }, () => random() * ping);
+  const timing = verifyTiming(timeout);
+  let roster = new PresenceRoster(timing);
+  const slots = options.phaseSlots;
+  const phase = Array.from({ length: users }, () =>
+    slots ? (Math.floor(random() * slots) * ping) / slots : random() * ping,
+  );
   const silentFrom = new Map<number, number>();
   for (let i = 0; i < (options.silentUsers ?? 0); i++) silentFrom.set(i, ping + random() * (durationMs - ping - timeout - OFFLINE_GRACE_MS));
   const uid = (i: number) => `u${i}`;
   const index = (id: string) => Number(id.slice(1));
+  const jitter = options.pingJitterMs ?? 200;
+  const latency = options.latencyMs ?? 20;
 
-  /** The user's last ping at or before t. */
+  /** When the user's k-th ping arrives: its nominal time plus a jitter fixed by (user, k). */
+  const pingAt = (i: number, k: number) => {
+    const hash = (Math.imul(i + 1, 2654435761) ^ Math.imul(k + 1, 40503)) >>> 0;
+    return phase[i]! + k * ping + (hash % 1000) * (jitter / 1000);
+  };
+  /** The user's last ping that arrived at or before t (and before it fell silent). */
   const lastPing = (i: number, t: number) => {
-    const last = phase[i]! + Math.floor((t - phase[i]!) / ping) * ping;
-    const stop = silentFrom.get(i);
-    return stop === undefined || last <= stop ? last : phase[i]! + Math.floor((stop - phase[i]!) / ping) * ping;
+    const until = Math.min(t, silentFrom.get(i) ?? t);
+    let k = Math.floor((until - phase[i]!) / ping);
+    while (k > 0 && pingAt(i, k) > until) k--;
+    return pingAt(i, Math.max(0, k));
   };
   const seqs = new Array<number>(users).fill(1);
   /** What the user's object answers at t: live while its last ping is younger than the timeout. */
@@ -75,31 +100,57 @@ export function simulateShard(options: SimulationOptions): SimulationResult {
     largestBatch: 0,
     pingingReadOffline: 0,
     silentOutOfBounds: 0,
+    restores: 0,
+    snapshots: 0,
   };
+  // What the object keeps in SQLite: the online rows and the last snapshot of the schedule.
+  const onlineRows = new Map<string, OnlineRow>();
+  let saved: SnapshotEntry[] = [];
   const none = () => undefined;
-  for (let i = 0; i < users; i++) roster.apply(uid(i), report(i, phase[i]!), none);
+  const apply = (id: string, answer: PresenceReport, origin: "publish" | "verify") => {
+    const write = roster.apply(id, answer, none, origin);
+    if (write?.kind === "online") onlineRows.set(id, { uid: id, ...write });
+    else if (write) onlineRows.delete(id);
+  };
+  const saveIfGoingIdle = (nowMs: number) => {
+    const snapshot = roster.snapshotIfGoingIdle(nowMs);
+    if (snapshot) (saved = snapshot), result.snapshots++;
+  };
+  for (let i = 0; i < users; i++) apply(uid(i), report(i, phase[i]!), "publish");
+  const hibernatesAfter = options.hibernatesAfterIdleMs ?? 10_000;
+  let lastEventAt = ping;
 
   const start = ping; // everyone is connected by now
   const end = start + durationMs;
   let counting = false;
-  for (let now = roster.nextDue(); now !== undefined && now < end; now = roster.nextDue()) {
+  for (let setFor = roster.nextDue(); setFor !== undefined && setFor < end; setFor = roster.nextDue()) {
+    const now = setFor + latency;
     if (!counting && now >= start) counting = true;
+    if (now - lastEventAt >= hibernatesAfter) {
+      // Hibernated since the last event: the alarm wakes a fresh object, as restore() rebuilds it.
+      roster = new PresenceRoster(timing);
+      roster.restore([...onlineRows.values()], saved, now, now + timeout);
+      result.restores++;
+    }
     options.onAlarm?.("start", 0);
     const due = roster.takeDue(now, MAX_VERIFIES_PER_ALARM);
+    const answeredAt = now + latency;
     for (const id of due) {
       const i = index(id);
       // A read just before the answer lands: the entry must still hold a pinging user.
-      const before = roster.live([id], now).length > 0;
-      roster.apply(id, report(i, now), none);
+      const before = roster.live([id], answeredAt).length > 0;
+      apply(id, report(i, now), "verify");
       const stop = silentFrom.get(i);
       if (stop === undefined && !before) result.pingingReadOffline++;
       if (stop !== undefined) {
-        const after = roster.live([id], now).length > 0;
+        const after = roster.live([id], answeredAt).length > 0;
         const silentSince = lastPing(i, now);
-        if (after && now > silentSince + timeout + OFFLINE_GRACE_MS) result.silentOutOfBounds++;
-        if (!after && now < silentSince + timeout) result.silentOutOfBounds++;
+        if (after && answeredAt > silentSince + timeout + OFFLINE_GRACE_MS) result.silentOutOfBounds++;
+        if (!after && answeredAt < silentSince + timeout) result.silentOutOfBounds++;
       }
     }
+    saveIfGoingIdle(answeredAt);
+    lastEventAt = answeredAt;
     options.onAlarm?.("end", due.length);
     if (counting) {
       result.alarms++;
@@ -123,7 +174,8 @@ export function rosterOf(users: number, heartbeatTimeoutMs: number): PresenceRos
   const roster = new PresenceRoster(verifyTiming(heartbeatTimeoutMs));
   for (let i = 0; i < users; i++) {
     const uid = String(1_000_000_000_000_000_000n + BigInt(i));
-    roster.apply(uid, { seq: 1, reportedAtMs: i, platforms: [1, 5], heartbeatDeadlineMs: i + heartbeatTimeoutMs }, () => undefined);
+    const report: PresenceReport = { seq: 1, reportedAtMs: i, platforms: [1, 5], heartbeatDeadlineMs: i + heartbeatTimeoutMs };
+    roster.apply(uid, report, () => undefined, "publish");
   }
   return roster;
 }

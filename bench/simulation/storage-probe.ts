@@ -18,7 +18,7 @@ export class ShardProbe extends DurableObject<ProbeEnv> {
   measure(n: number): { empty: number; online: number; offline: number } {
     const table = new PresenceTable(this.ctx.storage.sql);
     const empty = this.ctx.storage.sql.databaseSize;
-    for (let i = 0; i < n; i++) table.markOnline(probeUid(i), 1, 0b10);
+    for (let i = 0; i < n; i++) table.markOnline(probeUid(i), 1, 0b10, 1_764_300_000_000 + i);
     const online = this.ctx.storage.sql.databaseSize;
     for (let i = 0; i < n; i++) table.markOffline(probeUid(n + i), 2, 1_764_300_000_123 + i);
     return { empty, online, offline: this.ctx.storage.sql.databaseSize };

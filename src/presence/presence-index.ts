@@ -4,9 +4,15 @@ import { PresenceTable } from "../storage/presence-table";
 import { ensureSchema, PRESENCE_INDEX_MIGRATIONS } from "../storage/schema";
 import { PresenceRoster, type LivePlatforms, type RosterWrite } from "./roster";
 import { userSession } from "./user-sessions";
-import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, verifyTiming, type PresenceReport } from "./verification";
+import {
+  MAX_VERIFIES_PER_ALARM,
+  OFFLINE_GRACE_MS,
+  verifyTiming,
+  type PresenceReport,
+} from "./verification";
 
 export type { LivePlatforms };
+
 
 /** A verify that failed (object overloaded, a deploy) is tried again this soon. */
 const VERIFY_RETRY_MS = 1_000;
@@ -36,22 +42,24 @@ export class PresenceIndex extends DurableObject<Env> {
   }
 
   /**
-   * Rebuilds memory after a restart or an eviction. How long ago each user was
-   * verified is unknown, so everyone is verified at once. Until then a user
-   * reads online (an eviction leaves sockets alive), unless the alarm is long
-   * overdue: then the runtime itself was down, and no socket outlived it.
+   * Rebuilds memory after hibernation or a restart. Users in the schedule's
+   * snapshot resume their verifies where they were; any other is verified at
+   * once and reads online until then (an eviction leaves sockets alive),
+   * unless the alarm is long overdue: then the runtime itself was down, no
+   * socket outlived it, and everyone is verified before reading online again.
    */
   private async restore(): Promise<void> {
     const now = Date.now();
     this.alarmAtMs = (await this.ctx.storage.getAlarm()) ?? undefined;
     const runtimeWasDown = this.alarmAtMs !== undefined && now - this.alarmAtMs > OFFLINE_GRACE_MS;
-    this.roster.restore(this.table.onlineUsers(), now, runtimeWasDown ? now : now + this.heartbeatTimeoutMs);
+    const snapshot = runtimeWasDown ? [] : this.table.loadSnapshot();
+    this.roster.restore(this.table.onlineUsers(), snapshot, now, runtimeWasDown ? now : now + this.heartbeatTimeoutMs);
     await this.armAlarm();
   }
 
   /** A user's object reports a change (or a connect, which may bring an earlier deadline). */
   async publish(uid: string, report: PresenceReport): Promise<void> {
-    this.apply(uid, report);
+    this.apply(uid, report, "publish");
     await this.armAlarm();
   }
 
@@ -65,11 +73,23 @@ export class PresenceIndex extends DurableObject<Env> {
     const due = this.roster.takeDue(Date.now(), MAX_VERIFIES_PER_ALARM);
     await Promise.all(due.map((uid) => this.verify(uid)));
     await this.armAlarm();
+    this.saveIfGoingIdle();
+  }
+
+  /**
+   * After an alarm, saves the schedule when the shard is about to hibernate
+   * (see PresenceRoster.snapshotIfGoingIdle). Not after a publish: a burst of
+   * connects would rewrite it for each; a user published since the snapshot
+   * is verified at once after a wake instead.
+   */
+  private saveIfGoingIdle(): void {
+    const snapshot = this.roster.snapshotIfGoingIdle(Date.now());
+    if (snapshot) this.table.saveSnapshot(snapshot);
   }
 
   private async verify(uid: string): Promise<void> {
     try {
-      this.apply(uid, await userSession(this.env, uid).verify(this.ctx.id.name ?? ""));
+      this.apply(uid, await userSession(this.env, uid).verify(this.ctx.id.name ?? ""), "verify");
     } catch (error) {
       // The entry keeps its trust window; if no answer comes within it, the user reads offline.
       this.roster.retry(uid, Date.now() + VERIFY_RETRY_MS);
@@ -77,12 +97,12 @@ export class PresenceIndex extends DurableObject<Env> {
     }
   }
 
-  private apply(uid: string, report: PresenceReport): void {
-    this.write(uid, this.roster.apply(uid, report, () => this.table.offlineSeq(uid)));
+  private apply(uid: string, report: PresenceReport, origin: "publish" | "verify"): void {
+    this.write(uid, this.roster.apply(uid, report, () => this.table.offlineSeq(uid), origin));
   }
 
   private write(uid: string, change: RosterWrite | undefined): void {
-    if (change?.kind === "online") this.table.markOnline(uid, change.seq, change.platforms);
+    if (change?.kind === "online") this.table.markOnline(uid, change.seq, change.platforms, change.publishedAtMs);
     else if (change?.kind === "offline") this.table.markOffline(uid, change.seq, change.lastSeenMs);
     else if (change?.kind === "forget") this.table.forget(uid);
   }

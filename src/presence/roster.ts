@@ -1,6 +1,10 @@
 import { platformMask, platformsOfMask, type PlatformId } from "../platforms";
+import type { OnlineRow, SnapshotEntry } from "../storage/presence-table";
 import { planVerification, type PresenceReport, type VerifyTiming } from "./verification";
 import { VerifySchedule } from "./verify-schedule";
+
+/** Catch-up verifies after a wake are at most this far apart (and all within one verify window). */
+const RESTORE_STEP_MS = 5;
 
 export interface LivePlatforms {
   uid: string;
@@ -18,7 +22,7 @@ interface OnlineEntry {
 
 /** What a report means for the shard's tables; `undefined` when they stay as they are. */
 export type RosterWrite =
-  | { kind: "online"; seq: number; platforms: number }
+  | { kind: "online"; seq: number; platforms: number; publishedAtMs: number }
   | { kind: "offline"; seq: number; lastSeenMs: number | undefined }
   | { kind: "forget" };
 
@@ -31,6 +35,8 @@ export type RosterWrite =
 export class PresenceRoster {
   private readonly online = new Map<string, OnlineEntry>();
   private readonly schedule = new VerifySchedule();
+  /** Memory changed since the last snapshot was taken. */
+  private unsaved = false;
 
   constructor(private readonly timing: VerifyTiming) {}
 
@@ -38,38 +44,97 @@ export class PresenceRoster {
     return this.online.size;
   }
 
-  /** After a restart: users the tables say are online, to be verified at once. */
-  restore(rows: readonly { uid: string; seq: number; platforms: number }[], nowMs: number, trustUntilMs: number): void {
+  /**
+   * After a restart: the users the tables say are online. A user whose entry
+   * in the last snapshot is newer than its last publish and not overdue
+   * resumes its schedule and trust as they were; any other is verified
+   * within a moment, trusted until `fallbackTrustUntilMs`.
+   */
+  restore(
+    rows: readonly OnlineRow[],
+    snapshot: readonly SnapshotEntry[],
+    nowMs: number,
+    fallbackTrustUntilMs: number,
+  ): void {
+    const saved = new Map(snapshot.map((entry) => [entry.uid, entry]));
+    const unknown = rows.filter((row) => {
+      const entry = saved.get(row.uid);
+      return !entry || entry.seq !== row.seq || entry.reportedAtMs < row.publishedAtMs || entry.byMs < nowMs;
+    });
+    // Catch-up verifies start a moment after the wake and spread out, so the read that woke
+    // the shard is answered first and a big shard does not wake every user's object at once.
+    const step = unknown.length ? Math.min(RESTORE_STEP_MS, this.timing.closesAfterMs / unknown.length) : 0;
+    const catchUp = new Map(unknown.map((row, i) => [row.uid, nowMs + this.timing.opensAfterMs + i * step]));
     for (const row of rows) {
-      this.online.set(row.uid, { seq: row.seq, reportedAtMs: 0, platforms: row.platforms, trustUntilMs });
-      this.schedule.set(row.uid, nowMs);
+      const at = catchUp.get(row.uid);
+      const entry = saved.get(row.uid);
+      if (at === undefined && entry) {
+        this.online.set(row.uid, { seq: row.seq, reportedAtMs: entry.reportedAtMs, platforms: row.platforms, trustUntilMs: entry.trustUntilMs });
+        this.schedule.set(row.uid, { fromMs: entry.fromMs, byMs: entry.byMs });
+      } else if (at !== undefined) {
+        this.online.set(row.uid, { seq: row.seq, reportedAtMs: 0, platforms: row.platforms, trustUntilMs: fallbackTrustUntilMs });
+        this.schedule.set(row.uid, { fromMs: at, byMs: at });
+      }
     }
   }
 
   /**
-   * Applies a report unless a newer one is already here. `storedSeq` is asked
-   * only for users not in memory (offline ones). Returns the table write a
-   * change needs; an unchanged report needs none.
+   * A shard idle for a while hibernates and loses this memory. When the next
+   * verify is at least `timing.idleAfterMs` off and something changed, this returns
+   * the schedule to save first, so the wake resumes it instead of verifying
+   * every user at once, early. A busy shard (verifies close together) saves nothing.
    */
-  apply(uid: string, report: PresenceReport, storedSeq: () => number | undefined): RosterWrite | undefined {
+  snapshotIfGoingIdle(nowMs: number): SnapshotEntry[] | undefined {
+    const next = this.nextDue();
+    if (!this.unsaved || next === undefined || next - nowMs < this.timing.idleAfterMs) return undefined;
+    this.unsaved = false;
+    return this.snapshot();
+  }
+
+  /** Every online user's schedule and trust, for restore(). */
+  snapshot(): SnapshotEntry[] {
+    const entries: SnapshotEntry[] = [];
+    for (const [uid, entry] of this.online) {
+      const window = this.schedule.window(uid);
+      // A user being verified right now has no window; the next restore verifies it at once.
+      if (window) entries.push({ uid, seq: entry.seq, reportedAtMs: entry.reportedAtMs, trustUntilMs: entry.trustUntilMs, ...window });
+    }
+    return entries;
+  }
+
+  /**
+   * Applies a report unless a newer one is already here. `storedSeq` is asked
+   * only for users not in memory (offline ones). Returns the table write it
+   * needs: a change always; a publish from the user's object also refreshes
+   * the online row (a new socket may have brought an earlier deadline, which
+   * a snapshot taken before must not override); a verify's answer that changes
+   * nothing needs none, so steady state writes nothing.
+   */
+  apply(
+    uid: string,
+    report: PresenceReport,
+    storedSeq: () => number | undefined,
+    origin: "publish" | "verify",
+  ): RosterWrite | undefined {
     const known = this.online.get(uid);
     const knownSeq = known?.seq ?? storedSeq() ?? 0;
     if (report.seq < knownSeq || (report.seq === knownSeq && known && report.reportedAtMs < known.reportedAtMs)) {
       return undefined;
     }
+    this.unsaved = true;
     const platforms = platformMask(report.platforms);
     let write: RosterWrite | undefined;
     if (report.movedAway) write = { kind: "forget" };
-    else if (report.seq > knownSeq) {
+    else if (report.seq > knownSeq || (origin === "publish" && platforms)) {
       write = platforms
-        ? { kind: "online", seq: report.seq, platforms }
+        ? { kind: "online", seq: report.seq, platforms, publishedAtMs: report.reportedAtMs }
         : { kind: "offline", seq: report.seq, lastSeenMs: report.lastSeenMs };
     }
 
     const plan = planVerification(report, this.timing);
     if (plan) {
       this.online.set(uid, { seq: report.seq, reportedAtMs: report.reportedAtMs, platforms, trustUntilMs: plan.trustUntilMs });
-      this.schedule.set(uid, plan.verifyAtMs);
+      this.schedule.set(uid, { fromMs: plan.verifyFromMs, byMs: plan.verifyByMs });
     } else {
       this.online.delete(uid);
       this.schedule.delete(uid);
@@ -88,19 +153,21 @@ export class PresenceRoster {
   }
 
   /**
-   * Takes the users to verify now: those due by `nowMs`, and those due within
-   * `coalesceMs` after it, so one alarm serves many and alarms stay apart.
+   * Takes the users to verify now: every one whose window has opened, so the
+   * alarm that runs for the earliest closing window serves them all.
    */
   takeDue(nowMs: number, max: number): string[] {
-    return this.schedule.takeDue(nowMs + this.timing.coalesceMs, max);
+    return this.schedule.takeOpen(nowMs, max);
   }
 
   /** A verify that got no answer: try again at `atMs`, keeping the entry's trust window. */
   retry(uid: string, atMs: number): void {
-    if (this.online.has(uid)) this.schedule.set(uid, atMs);
+    if (!this.online.has(uid)) return;
+    this.schedule.set(uid, { fromMs: atMs, byMs: atMs });
+    this.unsaved = true;
   }
 
-  /** When the next verify is due, if anyone is online. */
+  /** When the next verify must run, if anyone is online: the shard's next alarm. */
   nextDue(): number | undefined {
     return this.schedule.next();
   }

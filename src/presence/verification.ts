@@ -20,6 +20,13 @@ export const OFFLINE_GRACE_MS = 5_000;
  */
 export const MAX_VERIFIES_PER_ALARM = 500;
 
+/**
+ * Cloudflare hibernates an idle Durable Object (one with no timer and no
+ * non-hibernatable socket) after 10 s, and its memory is gone. A shard whose
+ * next alarm is further off than this saves its schedule first.
+ */
+export const HIBERNATES_AFTER_IDLE_MS = 8_000;
+
 /** What a user's object reports about itself: its live platforms, and when that can next change by itself. */
 export interface PresenceReport {
   /** Per user, +1 on every change of the live platforms; persisted, so it only grows. */
@@ -37,24 +44,37 @@ export interface PresenceReport {
   movedAway?: boolean;
 }
 
+/**
+ * When, relative to a socket's heartbeat deadline (its last frame + the
+ * timeout), its user may be verified. A client pinging every P seconds pings
+ * about when the deadline falls (the timeout is a multiple of P), so the
+ * window opens a moment after it, to see that ping: a verify any earlier
+ * would find only the ping before and come back a whole period sooner. It
+ * closes early enough that the answer lands within SPEC's 5 s.
+ */
 export interface VerifyTiming {
-  /** A verify runs this long after a heartbeat deadline: the later it runs, the more pings it covers. */
-  lagMs: number;
-  /** An alarm also verifies users due this soon, so alarms are at least this far apart in steady state. */
-  coalesceMs: number;
+  /** The window opens this long after the deadline. */
+  opensAfterMs: number;
+  /** ...and closes this long after it. One alarm serves every user whose window is open, so alarms are at least `closesAfterMs - opensAfterMs` apart. */
+  closesAfterMs: number;
+  /** A shard whose next alarm is further off than this saves its schedule before it hibernates. */
+  idleAfterMs: number;
 }
 
-/** Both are a quarter of the timeout at most, so short test timeouts keep the same shape. */
+/** Scaled down for short (test) timeouts, so they keep the same shape. */
 export function verifyTiming(heartbeatTimeoutMs: number): VerifyTiming {
   return {
-    lagMs: Math.min(3_000, heartbeatTimeoutMs / 4),
-    coalesceMs: Math.min(4_000, heartbeatTimeoutMs / 4),
+    opensAfterMs: Math.min(1_000, heartbeatTimeoutMs / 8),
+    closesAfterMs: Math.min(3_500, heartbeatTimeoutMs / 4),
+    idleAfterMs: Math.min(HIBERNATES_AFTER_IDLE_MS, heartbeatTimeoutMs / 4),
   };
 }
 
 export interface VerifyPlan {
-  /** When to ask the object next. */
-  verifyAtMs: number;
+  /** The user may be verified from this moment (an alarm that runs for someone else takes them along)... */
+  verifyFromMs: number;
+  /** ...and must be by this one: the shard's alarm is set to the earliest of these. */
+  verifyByMs: number;
   /**
    * Until when a read may report the reported platforms without a newer
    * answer: the SPEC's bound for a silent socket. A verify that is a moment
@@ -65,7 +85,12 @@ export interface VerifyPlan {
 
 export function planVerification(report: PresenceReport, timing: VerifyTiming): VerifyPlan | undefined {
   if (report.platforms.length === 0 || report.movedAway) return undefined;
-  const byHeartbeat = (report.heartbeatDeadlineMs ?? Number.POSITIVE_INFINITY) + timing.lagMs;
-  const verifyAtMs = Math.min(byHeartbeat, report.tokenExpiresAtMs ?? Number.POSITIVE_INFINITY);
-  return { verifyAtMs, trustUntilMs: verifyAtMs + OFFLINE_GRACE_MS - timing.lagMs };
+  const deadline = report.heartbeatDeadlineMs ?? Number.POSITIVE_INFINITY;
+  const expiry = report.tokenExpiresAtMs ?? Number.POSITIVE_INFINITY;
+  // A token that runs out first is checked at its expiry, so 4004 comes on time.
+  const [verifyFromMs, verifyByMs] =
+    expiry < deadline + timing.closesAfterMs
+      ? [expiry, expiry]
+      : [deadline + timing.opensAfterMs, deadline + timing.closesAfterMs];
+  return { verifyFromMs, verifyByMs, trustUntilMs: verifyByMs + OFFLINE_GRACE_MS - timing.closesAfterMs };
 }

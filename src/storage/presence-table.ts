@@ -11,13 +11,33 @@ export interface OnlineRow {
   seq: number;
   /** platformMask of the live platforms; never 0. */
   platforms: number;
+  /** When the user's object computed its last published report: a snapshot older than this is stale for the user. */
+  publishedAtMs: number;
+}
+
+/** Entries per snapshot row: a row stays well under the 2 MB a value may hold. */
+const SNAPSHOT_CHUNK = 10_000;
+
+/** One online user in the shard's schedule snapshot: enough to resume its verifies exactly. */
+export interface SnapshotEntry {
+  uid: string;
+  seq: number;
+  reportedAtMs: number;
+  trustUntilMs: number;
+  fromMs: number;
+  byMs: number;
 }
 
 export class PresenceTable {
   constructor(private readonly sql: SqlStorage) {}
 
   onlineUsers(): OnlineRow[] {
-    return this.sql.exec<{ uid: string; seq: number; platforms: number }>("SELECT uid, seq, platforms FROM online_users").toArray();
+    return this.sql
+      .exec<{ uid: string; seq: number; platforms: number; published_at_ms: number }>(
+        "SELECT uid, seq, platforms, published_at_ms FROM online_users",
+      )
+      .toArray()
+      .map((row) => ({ uid: row.uid, seq: row.seq, platforms: row.platforms, publishedAtMs: row.published_at_ms }));
   }
 
   /** The seq of the last change stored for a user who is not in memory, if any. */
@@ -25,13 +45,14 @@ export class PresenceTable {
     return this.sql.exec<{ seq: number }>("SELECT seq FROM offline_users WHERE uid = ?", uid).toArray()[0]?.seq;
   }
 
-  markOnline(uid: string, seq: number, platforms: number): void {
+  markOnline(uid: string, seq: number, platforms: number, publishedAtMs: number): void {
     this.sql.exec(
-      `INSERT INTO online_users (uid, seq, platforms) VALUES (?1, ?2, ?3)
-       ON CONFLICT (uid) DO UPDATE SET seq = ?2, platforms = ?3`,
+      `INSERT INTO online_users (uid, seq, platforms, published_at_ms) VALUES (?1, ?2, ?3, ?4)
+       ON CONFLICT (uid) DO UPDATE SET seq = ?2, platforms = ?3, published_at_ms = ?4`,
       uid,
       seq,
       platforms,
+      publishedAtMs,
     );
   }
 
@@ -50,6 +71,29 @@ export class PresenceTable {
   /** Drops a user who now belongs to another shard. */
   forget(uid: string): void {
     this.sql.exec("DELETE FROM online_users WHERE uid = ?", uid);
+  }
+
+  /** The verify schedule, in rows of 10,000 users (rows are billed by count, not size). */
+  saveSnapshot(entries: readonly SnapshotEntry[]): void {
+    const compact = entries.map((e) => [e.uid, e.seq, e.reportedAtMs, e.trustUntilMs, e.fromMs, e.byMs]);
+    let chunk = 0;
+    for (let start = 0; start < compact.length; start += SNAPSHOT_CHUNK, chunk++) {
+      this.sql.exec(
+        "INSERT INTO roster_snapshot (chunk, entries) VALUES (?1, ?2) ON CONFLICT (chunk) DO UPDATE SET entries = ?2",
+        chunk,
+        JSON.stringify(compact.slice(start, start + SNAPSHOT_CHUNK)),
+      );
+    }
+    this.sql.exec("DELETE FROM roster_snapshot WHERE chunk >= ?", chunk);
+  }
+
+  loadSnapshot(): SnapshotEntry[] {
+    const rows = this.sql.exec<{ entries: string }>("SELECT entries FROM roster_snapshot ORDER BY chunk").toArray();
+    return rows.flatMap((row) =>
+      (JSON.parse(row.entries) as [string, number, number, number, number, number][]).map(
+        ([uid, seq, reportedAtMs, trustUntilMs, fromMs, byMs]) => ({ uid, seq, reportedAtMs, trustUntilMs, fromMs, byMs }),
+      ),
+    );
   }
 
   /** lastSeen of each uid that has one. */

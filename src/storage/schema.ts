@@ -77,18 +77,24 @@ export const USER_SESSION_MIGRATIONS: readonly Migration[] = [
 export const PRESENCE_INDEX_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: "online_users and offline_users (lastSeen); drops presence (the per-heartbeat table it replaces)",
+    description:
+      "online_users, offline_users (lastSeen) and roster_snapshot (the verify schedule, kept across hibernation); drops presence (the per-heartbeat table they replace)",
     apply(sql) {
       sql.exec(`CREATE TABLE IF NOT EXISTS online_users (
         uid TEXT PRIMARY KEY,
         seq INTEGER NOT NULL,
-        platforms INTEGER NOT NULL
+        platforms INTEGER NOT NULL,
+        published_at_ms INTEGER NOT NULL
       ) WITHOUT ROWID`);
       sql.exec(`CREATE TABLE IF NOT EXISTS offline_users (
         uid TEXT PRIMARY KEY,
         seq INTEGER NOT NULL,
         last_seen_ms INTEGER NOT NULL
       ) WITHOUT ROWID`);
+      sql.exec(`CREATE TABLE IF NOT EXISTS roster_snapshot (
+        chunk INTEGER PRIMARY KEY,
+        entries TEXT NOT NULL
+      )`);
       sql.exec("DROP TABLE IF EXISTS presence");
     },
   },

@@ -49,7 +49,7 @@ describe("each object's versioned schema", () => {
       sql.exec("DROP TABLE _schema_version");
       sql.exec("CREATE TABLE presence (uid TEXT PRIMARY KEY, version INTEGER, live_until_ms INTEGER, platforms TEXT)");
       ensureSchema(state.storage, PRESENCE_INDEX_MIGRATIONS);
-      expect(tables(sql)).toEqual(["_schema_version", "offline_users", "online_users"]);
+      expect(tables(sql)).toEqual(["_schema_version", "offline_users", "online_users", "roster_snapshot"]);
     });
   });
 
