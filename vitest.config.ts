@@ -33,6 +33,28 @@ const SPECIAL = {
   console: { CONSOLE_ENABLED: "true" },
 } as const;
 
+// Presence webhooks delivered through the real (miniflare) queue to a second worker, the receiver.
+const WEBHOOKS = {
+  PRESENCE_WEBHOOK_URL: "https://receiver.test/hook",
+  PRESENCE_WEBHOOK_SECRET: "test-webhook-secret-0123456789abcdef0123456789",
+  PRESENCE_WEBHOOK_RETRY_DELAY: "1s",
+  HEARTBEAT_TIMEOUT: "2s",
+};
+const WEBHOOK_PROJECTS = {
+  webhooks: {},
+  "webhooks-grace": { PRESENCE_WEBHOOK_GRACE: "1500ms" },
+};
+const WEBHOOK_RECEIVER = {
+  workers: [{ name: "webhook-receiver", modules: true, scriptPath: "./test/events/receiver-worker.js" }],
+  outboundService: "webhook-receiver",
+  serviceBindings: { RECEIVER: "webhook-receiver" },
+  // Two retries, then the dead-letter queue: the tests see both within seconds.
+  queueConsumers: {
+    "presence-events": { maxBatchSize: 100, maxBatchTimeout: 0.2, maxRetries: 2, deadLetterQueue: "presence-events-dlq" },
+    "presence-events-dlq": { maxBatchSize: 100, maxBatchTimeout: 0.2 },
+  },
+};
+
 // Tests that run in Node against wrangler dev (test/node/project.ts), not in the Workers runtime.
 const IN_NODE = ["test/node/**", "test/browser/**"];
 
@@ -44,14 +66,14 @@ export default defineConfig(async () => {
     include: string[],
     exclude: string[],
     bindings: Record<string, string>,
-    { ratelimits = ROOMY_LIMITS, main }: { ratelimits?: typeof ROOMY_LIMITS; main?: string } = {},
+    { ratelimits = ROOMY_LIMITS, main, miniflare = {} }: { ratelimits?: typeof ROOMY_LIMITS; main?: string; miniflare?: object } = {},
   ) => ({
     extends: false as const,
     plugins: [
       cloudflareTest({
         main,
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...bindings }, ratelimits },
+        miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...bindings }, ratelimits, ...miniflare },
       }),
     ],
     test: {
@@ -63,7 +85,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const suffixes = [...Object.keys(SPECIAL), "limits", "cost"];
+  const suffixes = [...Object.keys(SPECIAL), "limits", "cost", ...Object.keys(WEBHOOK_PROJECTS)];
   return {
     test: {
       // The worker's one-line-per-request info logs would drown the report; errors still show.
@@ -84,6 +106,11 @@ export default defineConfig(async () => {
         project("cost", ["test/**/*.cost.test.ts"], IN_NODE, { ...TEST_SECRETS, HEARTBEAT_TIMEOUT: "2s" }, {
           main: "./bench/metering/worker.ts",
         }),
+        ...Object.entries(WEBHOOK_PROJECTS).map(([suffix, settings]) =>
+          project(suffix, [`test/**/*.${suffix}.test.ts`], IN_NODE, { ...TEST_SECRETS, ...WEBHOOKS, ...settings }, {
+            miniflare: WEBHOOK_RECEIVER,
+          }),
+        ),
         nodeProject,
       ],
     },

@@ -8,3 +8,14 @@ export { MAX_UIDS_PER_STATUS_QUERY } from "./limits.js";
 export { Platform, PLATFORM_NAMES, type PlatformId, type PlatformName } from "./platforms.js";
 export { Route, type AppServerRouteName, type RouteName } from "./routes.js";
 export { CloseCode, PING, PONG } from "./socket.js";
+export {
+  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  SIGNATURE_HEADER,
+  signWebhook,
+  verifyWebhook,
+  type PresenceEvent,
+  type PresenceEventBody,
+  type PresenceEventReason,
+  type VerifyWebhookOptions,
+  type WebhookVerification,
+} from "./webhook.js";

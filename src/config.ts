@@ -12,6 +12,14 @@ export interface Settings {
   maxBodyBytes: number;
   loginPolicy: LoginPolicy;
   presenceShards: number;
+  webhooks: WebhookSettings;
+}
+
+export interface WebhookSettings {
+  /** Unset: presence events are not produced at all. */
+  url?: string;
+  graceMs: number;
+  retryDelayMs: number;
 }
 
 export interface SigningKeys {
@@ -30,6 +38,12 @@ export const VAR_DEFAULTS = {
   MAX_BODY_BYTES: "65536",
   MULTI_LOGIN_POLICY: "kick_same_platform",
   PRESENCE_SHARDS: "1",
+  /** Where presence events are POSTed (SPEC §5d); empty: no webhooks. */
+  PRESENCE_WEBHOOK_URL: "",
+  /** A platform that goes offline and comes back within this produces no events. */
+  PRESENCE_WEBHOOK_GRACE: "0s",
+  /** The first retry of a failed delivery waits this long; each next one twice as long, up to an hour. */
+  PRESENCE_WEBHOOK_RETRY_DELAY: "10s",
   /** "true" serves the dev console at /console; `npm run dev` sets it. */
   CONSOLE_ENABLED: "false",
   /** "true" means local development: weak dev secrets are allowed. Only `npm run dev` and the tests set it. */
@@ -37,7 +51,13 @@ export const VAR_DEFAULTS = {
 } as const;
 
 /** Every secret the worker reads. None has a default: a missing one fails closed (500 naming it). */
-export const SECRET_NAMES = ["IM_SECRET", "IM_SECRET_PREVIOUS", "TOKEN_SIGNING_KEY", "TOKEN_SIGNING_KEY_PREVIOUS"] as const;
+export const SECRET_NAMES = [
+  "IM_SECRET",
+  "IM_SECRET_PREVIOUS",
+  "TOKEN_SIGNING_KEY",
+  "TOKEN_SIGNING_KEY_PREVIOUS",
+  "PRESENCE_WEBHOOK_SECRET",
+] as const;
 
 export type VarName = keyof typeof VAR_DEFAULTS;
 export type SecretName = (typeof SECRET_NAMES)[number];
@@ -66,6 +86,22 @@ export function parseDuration(text: string): number | undefined {
   const unit = (match[2] ?? "s") as keyof typeof UNIT_MS;
   const ms = Number(match[1]) * UNIT_MS[unit];
   return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : undefined;
+}
+
+/** A duration that may be zero ("0s"): the grace off. */
+function durationOrZero(text: string): number | undefined {
+  return /^\s*0+(?:\.0+)?\s*(ms|s|m|h|d)?\s*$/.test(text) ? 0 : parseDuration(text);
+}
+
+/** Empty for off; otherwise an absolute http(s) URL. */
+function optionalUrl(text: string): { url?: string } | undefined {
+  if (text.trim() === "") return {};
+  try {
+    const url = new URL(text.trim());
+    return url.protocol === "https:" || url.protocol === "http:" ? { url: url.toString() } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function positiveInteger(text: string): number | undefined {
@@ -100,6 +136,11 @@ export function readSettings(env: WorkerEnv): Settings {
       maxBodyBytes: setting(env, "MAX_BODY_BYTES", positiveInteger),
       loginPolicy: setting(env, "MULTI_LOGIN_POLICY", parseLoginPolicy),
       presenceShards: setting(env, "PRESENCE_SHARDS", positiveInteger),
+      webhooks: {
+        ...setting(env, "PRESENCE_WEBHOOK_URL", optionalUrl),
+        graceMs: setting(env, "PRESENCE_WEBHOOK_GRACE", durationOrZero),
+        retryDelayMs: setting(env, "PRESENCE_WEBHOOK_RETRY_DELAY", parseDuration),
+      },
     };
     cache.set(env, settings);
   }
@@ -156,4 +197,26 @@ export function requireSigningKeys(env: WorkerEnv): SigningKeys {
     if (key === env.IM_SECRET_PREVIOUS) throw ApiError.misconfigured(name, "must differ from IM_SECRET_PREVIOUS");
   }
   return { current, previous };
+}
+
+const MIN_WEBHOOK_SECRET_LENGTH = 32;
+
+/**
+ * The webhook destination and its signing secret, or undefined when webhooks
+ * are off. With a URL set, a missing or short secret fails closed: every
+ * AppServer call and socket handshake is a 500 naming it (SPEC §5d). Outside
+ * local dev the URL must be https.
+ */
+export function requireWebhook(env: WorkerEnv): { url: string; secret: string } | undefined {
+  const { url } = readSettings(env).webhooks;
+  if (url === undefined) return undefined;
+  if (!isLocalDev(env) && !url.startsWith("https:")) {
+    throw ApiError.misconfigured("PRESENCE_WEBHOOK_URL", "must be an https URL");
+  }
+  const secret = env.PRESENCE_WEBHOOK_SECRET;
+  if (!secret) throw ApiError.misconfigured("PRESENCE_WEBHOOK_SECRET", "is not set (PRESENCE_WEBHOOK_URL is)");
+  if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
+    throw ApiError.misconfigured("PRESENCE_WEBHOOK_SECRET", `is shorter than ${MIN_WEBHOOK_SECRET_LENGTH} characters`);
+  }
+  return { url, secret };
 }

@@ -1,7 +1,10 @@
 import { Hono } from "hono";
 import { routePath } from "hono/route";
 import type { AppEnv } from "./app-env";
+import type { PresenceEvent } from "../protocol";
+import type { WorkerEnv } from "./config";
 import { ApiError, ErrCode, envelope } from "./errors";
+import { deliverPresenceEvents, isDeadLetterQueue, logDeadLettered } from "./events/deliver";
 import { operationIdForLog } from "./log-fields";
 import { requestLog } from "./middleware/request-log";
 import { factory } from "./routes/factory";
@@ -68,4 +71,13 @@ app.onError((error, c) => {
   return c.json(envelope(internal.errCode, internal.errMsg), 500);
 });
 
-export default app;
+/** The HTTP app, and the consumer of the presence-events queue and its dead-letter queue. */
+export default {
+  fetch: app.fetch,
+  async queue(batch: MessageBatch<PresenceEvent>, env: WorkerEnv): Promise<void> {
+    if (isDeadLetterQueue(batch.queue)) logDeadLettered(batch);
+    else await deliverPresenceEvents(batch, env);
+  },
+} satisfies ExportedHandler<WorkerEnv, PresenceEvent>;
+
+export { app };

@@ -39,6 +39,7 @@ describe("settings", () => {
       maxBodyBytes: 65_536,
       loginPolicy: { kind: "kick_same_platform" },
       presenceShards: 1,
+      webhooks: { graceMs: 0, retryDelayMs: 10_000 },
     });
   });
 

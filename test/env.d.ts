@@ -6,6 +6,8 @@ declare global {
     // The worker's env as the tests configure it (vitest.config.ts), plus the D1 migrations for the setup file.
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+      /** The webhook receiver worker, in the webhooks projects (test/events/receiver-worker.js). */
+      RECEIVER?: Fetcher;
     }
   }
 }

@@ -32,13 +32,17 @@ export async function postWithSettings(
   body: unknown,
   headers: Record<string, string> = {},
 ): Promise<ApiAnswer> {
-  const request = new Request(`${ORIGIN}${path}`, {
+  return fetchWithSettings(settings, path, {
     method: "POST",
     headers: { "Content-Type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
+}
+
+/** Any request through the worker's own fetch handler with some settings changed; answers the envelope. */
+export async function fetchWithSettings(settings: Partial<Env>, path: string, init: RequestInit = {}): Promise<ApiAnswer> {
   const ctx = createExecutionContext();
-  const response = await worker.fetch(request, { ...env, ...settings }, ctx);
+  const response = await worker.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...settings }, ctx);
   await waitOnExecutionContext(ctx);
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
@@ -71,6 +75,7 @@ export type StatusEntry = {
   userID: string;
   status: "online" | "offline";
   detailPlatformStatus?: { platform: string; status: string }[];
+  lastSeen?: number;
 };
 
 export async function onlineStatus(userIDList: string[]): Promise<StatusEntry[]> {

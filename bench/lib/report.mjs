@@ -151,7 +151,7 @@ const COST_ROWS = [
   ["UserSession.setAlarm", "user object: setAlarm (a row each)"],
   ["UserSession.rowsWritten", "user object: rows written (setAlarm included)"],
   ["PresenceIndex.request.publish", "shard: publishes from user objects"],
-  ["PresenceIndex.request.livePlatforms", "shard: status reads"],
+  ["PresenceIndex.request.read", "shard: status reads"],
   ["PresenceIndex.request.alarm", "shard: alarms"],
   ["PresenceIndex.setAlarm", "shard: setAlarm (a row each)"],
   ["PresenceIndex.rowsWritten", "shard: rows written (setAlarm included)"],

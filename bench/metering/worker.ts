@@ -6,7 +6,7 @@
  * shard's verify timing at this HEARTBEAT_TIMEOUT.
  */
 import { readSettings } from "../../src/config";
-import app, { PresenceIndex, UserSession } from "../../src/index";
+import worker, { PresenceIndex, UserSession } from "../../src/index";
 import { verifyTiming } from "../../src/presence/verification";
 import { meteredClass, meteredEnv, reset, snapshot } from "./meter";
 
@@ -25,6 +25,7 @@ export default {
       reset();
       return Response.json({});
     }
-    return app.fetch(request, meteredEnv(env, NAMESPACES), ctx);
+    return worker.fetch(request, meteredEnv(env, NAMESPACES), ctx);
   },
-} satisfies ExportedHandler<Env>;
+  queue: worker.queue,
+} satisfies ExportedHandler<Env, Parameters<typeof worker.queue>[0]["messages"][number]["body"]>;

@@ -35,6 +35,13 @@ export const onlineStatusEntrySchema = z.object({
     .array(z.object({ platform: platformName, status: z.literal("online") }))
     .optional()
     .meta({ description: "each live platform once; absent when offline" }),
+  lastSeen: z
+    .int()
+    .optional()
+    .meta({
+      description:
+        "offline users who have been online: Unix milliseconds of the moment their last live session ended; absent otherwise",
+    }),
 });
 
 export const onlineStatusAnswerSchema = successEnvelopeSchema.extend({

@@ -1,16 +1,12 @@
-import type { PlatformId } from "../platforms";
+import type { UserPresence } from "./presence-index";
 import { presenceShard, shardOf } from "./shards";
 
 /**
- * Live platforms for many uids, read from the presence index: one call per
- * shard that holds any of them, in parallel. Never touches (or creates) a
- * user's own object.
+ * What the presence shards know of many uids (live platforms, or lastSeen):
+ * one call per shard that holds any of them, in parallel. Never touches (or
+ * creates) a user's own object.
  */
-export async function livePlatformsOf(
-  env: Env,
-  uids: readonly string[],
-  shardCount: number,
-): Promise<Map<string, PlatformId[]>> {
+export async function presenceOf(env: Env, uids: readonly string[], shardCount: number): Promise<Map<string, UserPresence>> {
   const byShard = new Map<number, Set<string>>();
   for (const uid of uids) {
     const shard = shardOf(uid, shardCount);
@@ -19,7 +15,7 @@ export async function livePlatformsOf(
     members.add(uid);
   }
   const answers = await Promise.all(
-    [...byShard].map(([shard, members]) => presenceShard(env, shard, shardCount).livePlatforms([...members])),
+    [...byShard].map(([shard, members]) => presenceShard(env, shard, shardCount).read([...members])),
   );
-  return new Map(answers.flat().map(({ uid, platforms }) => [uid, platforms]));
+  return new Map(answers.flat().map((entry) => [entry.uid, entry]));
 }

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { readSettings } from "../config";
 import { PresenceTable } from "../storage/presence-table";
 import { ensureSchema, PRESENCE_INDEX_MIGRATIONS } from "../storage/schema";
-import { PresenceRoster, type LivePlatforms, type RosterWrite } from "./roster";
+import { PresenceRoster, type RosterWrite, type UserPresence } from "./roster";
 import { userSession } from "./user-sessions";
 import {
   MAX_VERIFIES_PER_ALARM,
@@ -11,7 +11,7 @@ import {
   type PresenceReport,
 } from "./verification";
 
-export type { LivePlatforms };
+export type { UserPresence };
 
 
 /** A verify that failed (object overloaded, a deploy) is tried again this soon. */
@@ -63,9 +63,15 @@ export class PresenceIndex extends DurableObject<Env> {
     await this.armAlarm();
   }
 
-  /** Live platforms of each uid that has any; uids with none are left out. */
-  livePlatforms(uids: string[]): LivePlatforms[] {
-    return this.roster.live(uids, Date.now());
+  /**
+   * What is known of each uid: its live platforms, or when it was last seen.
+   * Uids never online (or unknown) are left out. Online users come from
+   * memory; only the others cost a read of the lastSeen table.
+   */
+  read(uids: string[]): UserPresence[] {
+    const live = this.roster.live(uids, Date.now());
+    const online = new Set(live.map((entry) => entry.uid));
+    return [...live, ...this.table.lastSeen(uids.filter((uid) => !online.has(uid)))];
   }
 
   override async alarm(): Promise<void> {

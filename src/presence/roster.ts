@@ -8,8 +8,12 @@ const RESTORE_STEP_MS = 5;
 
 export interface LivePlatforms {
   uid: string;
+  seq: number;
   platforms: PlatformId[];
 }
+
+/** What a shard knows of a user: online with its platforms, or offline since lastSeen. */
+export type UserPresence = LivePlatforms | { uid: string; seq: number; lastSeenMs: number };
 
 interface OnlineEntry {
   seq: number;
@@ -147,7 +151,7 @@ export class PresenceRoster {
     const live: LivePlatforms[] = [];
     for (const uid of new Set(uids)) {
       const entry = this.online.get(uid);
-      if (entry && nowMs < entry.trustUntilMs) live.push({ uid, platforms: platformsOfMask(entry.platforms) });
+      if (entry && nowMs < entry.trustUntilMs) live.push({ uid, seq: entry.seq, platforms: platformsOfMask(entry.platforms) });
     }
     return live;
   }

@@ -1,11 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { readSettings, type LoginPolicy, type Settings } from "../config";
 import { envelope, envelopeResponse, ErrCode } from "../errors";
-import { platformMask, type PlatformId } from "../platforms";
+import type { PlatformId } from "../platforms";
 import { RevocationStore } from "../storage/revocations";
 import { ensureSchema, USER_SESSION_MIGRATIONS } from "../storage/schema";
-import { UserPresenceStore } from "../storage/user-presence";
+import { UserPresenceStore, type StoredPresence } from "../storage/user-presence";
 import type { ClientTokenClaims } from "../tokens";
+import { applyChange, flushHeld, nextHeldDue, type Ending } from "./changes";
 import { closeFloodingSocket, countFrame } from "./frame-budget";
 import { presenceShardFor, presenceShardName } from "./shards";
 import {
@@ -30,9 +31,10 @@ const KICKED_FRAME = JSON.stringify(
   envelope(ErrCode.tokenInvalidated, "kicked: a newer session opened on this platform"),
 );
 
-// A publish to the presence shard that failed is retried by an alarm this soon, then less often.
-const PUBLISH_RETRY_MS = 1_000;
-const PUBLISH_RETRY_MAX_MS = 30_000;
+// A publish to the shard, or a hand-over of events to the queue, that failed is retried by an alarm
+// this soon, then less often.
+const RETRY_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 /**
  * One object per user (idFromName(uid), so `ctx.id.name` is the uid). It holds
@@ -44,14 +46,20 @@ const PUBLISH_RETRY_MAX_MS = 30_000;
  * It keeps no clock of its own. Its presence shard asks it to `verify` once
  * per heartbeat deadline; it publishes to the shard only when its live
  * platforms change (or a connect may bring a deadline forward). So an
- * always-online user costs no alarm and no row (docs/presence.md).
+ * always-online user costs no alarm and no row (docs/presence.md). With
+ * webhooks on, each change also makes events (changes.ts), written with the
+ * change and handed to the queue; its alarm runs only to retry a failure or
+ * to send an offline held for the grace.
  */
 export class UserSession extends DurableObject<Env> {
   private readonly settings: Settings;
   private readonly revocations: RevocationStore;
   private readonly presence: UserPresenceStore;
   private publishQueue: Promise<void> = Promise.resolve();
-  private publishFailures = 0;
+  private handOverQueue: Promise<void> = Promise.resolve();
+  private failures = 0;
+  /** What ended sessions during the current event, by platform: the reason an offline event gives. */
+  private readonly endings = new Map<PlatformId, Ending>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -100,7 +108,7 @@ export class UserSession extends DurableObject<Env> {
 
     this.closeDeadSockets(now);
     // Published even when the platforms are unchanged: the new token may expire before the shard's next verify.
-    await this.publish(this.reconcile(now).report);
+    await this.settle(now, "always");
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -115,7 +123,7 @@ export class UserSession extends DurableObject<Env> {
       // Reconnecting with the same token must keep working; a different token is retired.
       if (displaced.jti !== session.jti) this.revocations.revokeToken(displaced.jti, displaced.tokenExpiresAtMs);
       sendQuietly(ws, KICKED_FRAME);
-      closeQuietly(ws, CloseCode.kicked, "kicked by a newer session");
+      this.endSession(ws, CloseCode.kicked, "kicked by a newer session", { reason: "kicked", atMs: now });
     }
   }
 
@@ -126,9 +134,10 @@ export class UserSession extends DurableObject<Env> {
     const now = Date.now();
     this.revocations.revokePlatformUpTo(platform, now);
     for (const ws of openSockets(this.ctx, platformTag(platform))) {
-      closeQuietly(ws, CloseCode.loggedOut, "logged out");
+      this.endSession(ws, CloseCode.loggedOut, "logged out", { reason: "logged_out", atMs: now });
     }
-    await this.publishIfChanged(now);
+    this.closeDeadSockets(now);
+    await this.settle(now, "on change");
   }
 
   /**
@@ -141,10 +150,10 @@ export class UserSession extends DurableObject<Env> {
     const now = Date.now();
     this.closeDeadSockets(now);
     this.revocations.prune(now);
-    const { report } = this.reconcile(now);
-    if (askedBy === presenceShardName(this.uid, this.settings.presenceShards)) return report;
-    await this.publish(report);
-    return { ...report, movedAway: true };
+    const moved = askedBy !== presenceShardName(this.uid, this.settings.presenceShards);
+    // The answer is the publish to the asking shard; a moved user publishes to its own shard instead.
+    const report = await this.settle(now, moved ? "always" : "never");
+    return moved ? { ...report, movedAway: true } : report;
   }
 
   /** The platforms with a live session, straight from the sockets (the source of truth). */
@@ -167,19 +176,31 @@ export class UserSession extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    const now = Date.now();
     // The runtime may already have answered the close; echoing it is best effort.
-    closeQuietly(ws, closeCodeToEcho(code), reason);
-    await this.publishIfChanged(Date.now());
+    this.endSession(ws, closeCodeToEcho(code), reason, { reason: "close", atMs: now });
+    this.closeDeadSockets(now);
+    await this.settle(now, "on change");
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    closeQuietly(ws, 1011, "socket error");
-    await this.publishIfChanged(Date.now());
+    const now = Date.now();
+    this.endSession(ws, 1011, "socket error", { reason: "close", atMs: now });
+    this.closeDeadSockets(now);
+    await this.settle(now, "on change");
   }
 
-  /** Set only after a failed publish: tries again, so the shard cannot miss a change for long. */
+  /**
+   * Set only when there is something to do later: an offline held for the
+   * webhook grace has run out, or a publish or hand-over to the queue failed.
+   */
   override async alarm(): Promise<void> {
-    await this.publish(this.reconcile(Date.now()).report);
+    const now = Date.now();
+    const flushed = flushHeld({ uid: this.uid, stored: this.presence.read(), nowMs: now, newId });
+    if (flushed.events.length) this.presence.write(flushed.stored);
+    await this.handOverEvents();
+    if (this.presence.read().publishPending) await this.publish(this.report(now, this.presence.read()));
+    await this.scheduleAlarm();
   }
 
   // ---- presence ----------------------------------------------------------------
@@ -199,12 +220,20 @@ export class UserSession extends DurableObject<Env> {
   private closeDeadSockets(now: number): void {
     for (const ws of openSockets(this.ctx)) {
       const attachment = readAttachment(ws);
-      if (now >= lastSeenMs(this.ctx, ws, attachment) + this.settings.heartbeatTimeoutMs) {
-        closeQuietly(ws, CloseCode.heartbeatTimeout, "heartbeat timeout");
+      const deadline = lastSeenMs(this.ctx, ws, attachment) + this.settings.heartbeatTimeoutMs;
+      // The session ended when it stopped being live, not when this noticed.
+      if (now >= deadline) {
+        this.endSession(ws, CloseCode.heartbeatTimeout, "heartbeat timeout", { reason: "heartbeat_timeout", atMs: deadline });
       } else if (now >= attachment.tokenExpiresAtMs) {
-        closeQuietly(ws, CloseCode.tokenExpired, "token expired");
+        this.endSession(ws, CloseCode.tokenExpired, "token expired", { reason: "token_expired", atMs: attachment.tokenExpiresAtMs });
       }
     }
+  }
+
+  /** Closes a socket and remembers why its platform may have gone offline. */
+  private endSession(ws: WebSocket, code: number, text: string, ending: Ending): void {
+    closeQuietly(ws, code, text);
+    this.endings.set(readAttachment(ws).platform, ending);
   }
 
   /** The live platforms and when they can next change by themselves; reads only. */
@@ -225,35 +254,70 @@ export class UserSession extends DurableObject<Env> {
   }
 
   /**
-   * Compares the live platforms with the last stored state; a change gets the
-   * next seq and is stored (one row). Returns the report for the shard.
+   * Brings the stored state up to date with the sockets: a change takes the
+   * next seq, is stored (one row) with the events it makes, and is published
+   * to the shard; its events go to the queue. Returns the report for the shard.
+   * `publish`: "always" also publishes an unchanged state (a connect), "never"
+   * leaves it to the caller (a verify's answer is itself the publish).
    */
-  private reconcile(now: number): { changed: boolean; report: PresenceReport } {
-    const { platforms, heartbeatDeadlineMs, tokenExpiresAtMs } = this.observe(now);
-    const mask = platformMask(platforms);
-    let stored = this.presence.read();
-    const changed = mask !== stored.platforms;
-    if (changed) {
-      stored = { seq: stored.seq + 1, platforms: mask, lastSeenMs: mask === 0 ? now : stored.lastSeenMs };
-      this.presence.write(stored);
-    }
-    const report: PresenceReport =
-      mask === 0
-        ? { seq: stored.seq, reportedAtMs: now, platforms, lastSeenMs: stored.lastSeenMs }
-        : { seq: stored.seq, reportedAtMs: now, platforms, heartbeatDeadlineMs, tokenExpiresAtMs };
-    return { changed, report };
+  private async settle(now: number, publish: "always" | "on change" | "never"): Promise<PresenceReport> {
+    const { url, graceMs } = this.settings.webhooks;
+    const change = applyChange({
+      uid: this.uid,
+      stored: this.presence.read(),
+      live: this.observe(now).platforms,
+      endings: this.endings,
+      nowMs: now,
+      webhooks: url === undefined ? undefined : { graceMs },
+      newId,
+    });
+    this.endings.clear();
+    if (change.changed) this.presence.write(change.stored);
+    const report = this.report(now, change.stored);
+    if (publish === "always" || (publish === "on change" && change.changed)) await this.publish(report);
+    await this.handOverEvents();
+    if (change.stored.held.length) await this.scheduleAlarm();
+    return report;
   }
 
-  private async publishIfChanged(now: number): Promise<void> {
-    this.closeDeadSockets(now);
-    const { changed, report } = this.reconcile(now);
-    if (changed) await this.publish(report);
+  private report(now: number, stored: StoredPresence): PresenceReport {
+    const { platforms, heartbeatDeadlineMs, tokenExpiresAtMs } = this.observe(now);
+    return platforms.length === 0
+      ? { seq: stored.seq, reportedAtMs: now, platforms, lastSeenMs: stored.lastSeenMs }
+      : { seq: stored.seq, reportedAtMs: now, platforms, heartbeatDeadlineMs, tokenExpiresAtMs };
+  }
+
+  /**
+   * Hands the unsent events to the queue (at least once: they were stored with
+   * their change). Hand-overs run one at a time, so two events of the object
+   * never send the same outbox twice.
+   */
+  private handOverEvents(): Promise<void> {
+    const next = this.handOverQueue.then(() => this.handOverNow());
+    this.handOverQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async handOverNow(): Promise<void> {
+    const stored = this.presence.read();
+    if (stored.outbox.length === 0) return;
+    try {
+      await this.env.PRESENCE_EVENTS.sendBatch(stored.outbox.map((event) => ({ body: event, contentType: "json" })));
+      // Events stored meanwhile stay for the next hand-over.
+      const sent = new Set(stored.outbox.map((event) => event.id));
+      const now = this.presence.read();
+      this.presence.write({ ...now, outbox: now.outbox.filter((event) => !sent.has(event.id)) });
+      this.failures = 0;
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", event: "presence_events_send_failed", error: String(error) }));
+      await this.retryLater();
+    }
   }
 
   /**
    * Sends a report to the user's presence shard. Publishes are serialised; the
-   * shard orders them by seq anyway. A failure is retried by an alarm with
-   * backoff, the only alarm this object ever sets.
+   * shard orders them by seq anyway. A failure is stored and retried by an
+   * alarm with backoff.
    */
   private publish(report: PresenceReport): Promise<void> {
     const next = this.publishQueue.then(() => this.publishNow(report));
@@ -264,13 +328,33 @@ export class UserSession extends DurableObject<Env> {
   private async publishNow(report: PresenceReport): Promise<void> {
     try {
       await presenceShardFor(this.env, this.uid, this.settings.presenceShards).publish(this.uid, report);
-      this.publishFailures = 0;
+      this.failures = 0;
+      const stored = this.presence.read();
+      if (stored.publishPending) this.presence.write({ ...stored, publishPending: false });
     } catch (error) {
-      this.publishFailures++;
       console.error(JSON.stringify({ level: "error", event: "presence_publish_failed", error: String(error) }));
-      const delay = Math.min(PUBLISH_RETRY_MAX_MS, PUBLISH_RETRY_MS * 2 ** (this.publishFailures - 1));
-      await this.ctx.storage.setAlarm(Date.now() + delay);
+      const stored = this.presence.read();
+      if (!stored.publishPending) this.presence.write({ ...stored, publishPending: true });
+      await this.retryLater();
     }
+  }
+
+  /** An alarm soon after a failure, later after each next one. */
+  private async retryLater(): Promise<void> {
+    this.failures++;
+    await this.setAlarmBy(Date.now() + Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** (this.failures - 1)));
+  }
+
+  /** The alarm for the next held offline, if any. */
+  private async scheduleAlarm(): Promise<void> {
+    const due = nextHeldDue(this.presence.read());
+    if (due !== undefined) await this.setAlarmBy(due);
+  }
+
+  /** Sets the alarm to `atMs` unless one is already set for that moment or sooner (each setAlarm is a billed row). */
+  private async setAlarmBy(atMs: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > atMs) await this.ctx.storage.setAlarm(atMs);
   }
 }
 
@@ -279,6 +363,8 @@ interface LiveState {
   heartbeatDeadlineMs: number;
   tokenExpiresAtMs: number;
 }
+
+const newId = () => crypto.randomUUID();
 
 function maxSessionsPerPlatform(policy: LoginPolicy): number {
   return policy.kind === "kick_same_platform" ? 1 : policy.max;

@@ -1,5 +1,6 @@
 import { ApiError, ErrCode } from "../errors";
 import { countHandshake } from "../middleware/abuse-limits";
+import { requireConfigured } from "../middleware/configured";
 import { validate } from "../middleware/validate";
 import { SESSION_CLAIMS_HEADER } from "../presence/user-session";
 import { userSession } from "../presence/user-sessions";
@@ -18,6 +19,7 @@ function isWebSocketUpgrade(request: Request): boolean {
  * and accepts.
  */
 export const connect = factory.createHandlers(
+  requireConfigured,
   async (c, next) => {
     if (!isWebSocketUpgrade(c.req.raw)) throw new ApiError(426, ErrCode.badRequest, "expected a WebSocket upgrade");
     const operationID = c.req.query("operationID");

@@ -96,12 +96,15 @@ export class PresenceTable {
     );
   }
 
-  /** lastSeen of each uid that has one. */
-  lastSeen(uids: readonly string[]): Map<string, number> {
-    const rows = this.sql.exec<{ uid: string; last_seen_ms: number }>(
-      "SELECT uid, last_seen_ms FROM offline_users WHERE uid IN (SELECT value FROM json_each(?1))",
-      JSON.stringify(uids),
-    );
-    return new Map([...rows].map((row) => [row.uid, row.last_seen_ms]));
+  /** When each of these users was last seen, for those who have been online. */
+  lastSeen(uids: readonly string[]): { uid: string; seq: number; lastSeenMs: number }[] {
+    if (uids.length === 0) return [];
+    return this.sql
+      .exec<{ uid: string; seq: number; last_seen_ms: number }>(
+        "SELECT uid, seq, last_seen_ms FROM offline_users WHERE uid IN (SELECT value FROM json_each(?1))",
+        JSON.stringify(uids),
+      )
+      .toArray()
+      .map((row) => ({ uid: row.uid, seq: row.seq, lastSeenMs: row.last_seen_ms }));
   }
 }

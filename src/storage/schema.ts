@@ -47,7 +47,7 @@ export const USER_SESSION_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description:
-      "revoked_tokens, logout_cutoffs (kept for good: no expiry column), presence_state (seq, live platforms, lastSeen); drops meta (the uid is ctx.id.name)",
+      "revoked_tokens, logout_cutoffs (kept for good: no expiry column), presence_state (seq, live platforms, lastSeen, held and unsent webhook events); drops meta (the uid is ctx.id.name)",
     apply(sql) {
       sql.exec(`CREATE TABLE IF NOT EXISTS revoked_tokens (
         jti TEXT PRIMARY KEY,
@@ -63,7 +63,10 @@ export const USER_SESSION_MIGRATIONS: readonly Migration[] = [
         id INTEGER PRIMARY KEY CHECK (id = 1),
         seq INTEGER NOT NULL,
         platforms INTEGER NOT NULL,
-        last_seen_ms INTEGER
+        last_seen_ms INTEGER,
+        held TEXT NOT NULL DEFAULT '[]',
+        outbox TEXT NOT NULL DEFAULT '[]',
+        publish_pending INTEGER NOT NULL DEFAULT 0
       )`);
       sql.exec("DROP TABLE IF EXISTS meta");
     },

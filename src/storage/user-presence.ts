@@ -1,14 +1,39 @@
+import type { PresenceEvent } from "../../protocol";
+import type { PlatformId } from "../platforms";
+
+/** An offline event held for the webhook grace: sent when `dueMs` passes, dropped if the platform comes back. */
+export interface HeldOffline {
+  platform: PlatformId;
+  reason: Exclude<PresenceEvent["reason"], "connect">;
+  atMs: number;
+  dueMs: number;
+}
+
 /** What a user's object last reported about itself: one row, written only on a change. */
 export interface StoredPresence {
-  /** +1 on every change of the live platforms. */
+  /** Per user, +1 on every change of a platform and every event sent after a hold; it only grows. */
   seq: number;
   /** platformMask of the live platforms. */
   platforms: number;
   /** When the last live session ended; absent until the user has been online. */
   lastSeenMs?: number;
+  held: HeldOffline[];
+  /** Events written with the change that made them and not yet handed to the queue (at least once). */
+  outbox: PresenceEvent[];
+  /** A publish to the shard failed; the object's alarm tries again. */
+  publishPending: boolean;
 }
 
-const NEVER_ONLINE: StoredPresence = { seq: 0, platforms: 0 };
+const NEVER_ONLINE: StoredPresence = { seq: 0, platforms: 0, held: [], outbox: [], publishPending: false };
+
+type Row = {
+  seq: number;
+  platforms: number;
+  last_seen_ms: number | null;
+  held: string;
+  outbox: string;
+  publish_pending: number;
+};
 
 export class UserPresenceStore {
   private cached?: StoredPresence;
@@ -18,22 +43,31 @@ export class UserPresenceStore {
   read(): StoredPresence {
     this.cached ??=
       this.sql
-        .exec<{ seq: number; platforms: number; last_seen_ms: number | null }>(
-          "SELECT seq, platforms, last_seen_ms FROM presence_state WHERE id = 1",
-        )
+        .exec<Row>("SELECT seq, platforms, last_seen_ms, held, outbox, publish_pending FROM presence_state WHERE id = 1")
         .toArray()
-        .map((row) => ({ seq: row.seq, platforms: row.platforms, lastSeenMs: row.last_seen_ms ?? undefined }))[0] ??
-      NEVER_ONLINE;
+        .map((row) => ({
+          seq: row.seq,
+          platforms: row.platforms,
+          lastSeenMs: row.last_seen_ms ?? undefined,
+          held: JSON.parse(row.held) as HeldOffline[],
+          outbox: JSON.parse(row.outbox) as PresenceEvent[],
+          publishPending: row.publish_pending === 1,
+        }))[0] ?? NEVER_ONLINE;
     return this.cached;
   }
 
+  /** One row, whatever changed in it. */
   write(state: StoredPresence): void {
     this.sql.exec(
-      `INSERT INTO presence_state (id, seq, platforms, last_seen_ms) VALUES (1, ?1, ?2, ?3)
-       ON CONFLICT (id) DO UPDATE SET seq = ?1, platforms = ?2, last_seen_ms = ?3`,
+      `INSERT INTO presence_state (id, seq, platforms, last_seen_ms, held, outbox, publish_pending)
+       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+       ON CONFLICT (id) DO UPDATE SET seq = ?1, platforms = ?2, last_seen_ms = ?3, held = ?4, outbox = ?5, publish_pending = ?6`,
       state.seq,
       state.platforms,
       state.lastSeenMs ?? null,
+      JSON.stringify(state.held),
+      JSON.stringify(state.outbox),
+      state.publishPending ? 1 : 0,
     );
     this.cached = state;
   }

@@ -98,7 +98,7 @@ describe("cost of presence (SPEC §5c)", () => {
     await resetMeter();
     await connectAndClose();
     const counts = await meter();
-    const { ["PresenceIndex.request.livePlatforms"]: _statusReadsByTheTest, ...billed } = counts;
+    const { ["PresenceIndex.request.read"]: _statusReadsByTheTest, ...billed } = counts;
     expect(billed).toEqual({
       // handshake, close event
       "UserSession.request.fetch": 1,

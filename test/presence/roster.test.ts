@@ -125,7 +125,7 @@ describe("PresenceRoster", () => {
     expect(after.takeDue(now, 100)).toEqual([]);
     expect(after.takeDue(now + timing.closesAfterMs + timing.opensAfterMs, 100).sort()).toEqual(["changed", "new", "overdue", "published"]);
     expect(after.nextDue()).toBe(30_000 + timing.closesAfterMs);
-    expect(after.live(["kept"], 30_000 + OFFLINE_GRACE_MS - 1)).toEqual([{ uid: "kept", platforms: [1] }]);
+    expect(after.live(["kept"], 30_000 + OFFLINE_GRACE_MS - 1)).toEqual([{ uid: "kept", seq: 1, platforms: [1] }]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Route } from "../../protocol";
-import app from "../../src/index";
+import { app } from "../../src/index";
 import type { OpenApiDocument } from "../../src/openapi/document";
 import { ROUTE_TABLE } from "../../src/routes/table";
 

@@ -1,7 +1,7 @@
 import { env, listDurableObjectIds } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { PLATFORM_NAMES } from "../../src/platforms";
-import { connect, freshUid, onlineStatus, post, register, SECRET, tokenFor } from "../helpers";
+import { connect, expectPlatformsWithin, freshUid, onlineStatus, post, register, SECRET, tokenFor } from "../helpers";
 
 describe("POST /user/get_users_online_status", () => {
   it("answers one entry per requested id, in request order, duplicates kept, with no data field", async () => {
@@ -83,5 +83,34 @@ describe("POST /user/get_users_online_status", () => {
     const before = (await listDurableObjectIds(env.USER_SESSIONS)).length;
     await onlineStatus(Array.from({ length: 50 }, (_, i) => freshUid(`cold-${i}`)));
     expect((await listDurableObjectIds(env.USER_SESSIONS)).length).toBe(before);
+  });
+});
+
+describe("lastSeen (SPEC §4)", () => {
+  it("is the moment an offline user's last session ended, absent for online and never-online users", async () => {
+    const uid = freshUid("seen");
+    const never = freshUid("never");
+    await register(never);
+    const ios = await connect(uid, (await register(uid)).token, 1);
+    const web = await connect(uid, await tokenFor(uid, 5), 5);
+    ios.close();
+    await expectPlatformsWithin(uid, ["Web"], 1_000);
+    expect((await onlineStatus([uid]))[0]).not.toHaveProperty("lastSeen");
+
+    const before = Date.now();
+    web.close();
+    await expectPlatformsWithin(uid, [], 1_000);
+    const [seen, unseen] = await onlineStatus([uid, never]);
+    expect(seen).toEqual({ userID: uid, status: "offline", lastSeen: expect.any(Number) });
+    expect(seen!.lastSeen).toBeGreaterThanOrEqual(before - 50);
+    expect(seen!.lastSeen).toBeLessThanOrEqual(Date.now());
+    expect(unseen).toEqual({ userID: never, status: "offline" });
+
+    // Online again: no lastSeen; offline again: the new moment.
+    const again = await connect(uid, await tokenFor(uid, 1), 1);
+    expect((await onlineStatus([uid]))[0]).not.toHaveProperty("lastSeen");
+    again.close();
+    await expectPlatformsWithin(uid, [], 1_000);
+    expect((await onlineStatus([uid]))[0]!.lastSeen).toBeGreaterThan(seen!.lastSeen!);
   });
 });

@@ -1,0 +1,18 @@
+/** Every errCode the service answers with (SPEC §1, §5): the HTTP envelope's and the socket frames'. */
+export const ErrCode = {
+    ok: 0,
+    badRequest: 400,
+    notAuthorized: 401,
+    notFound: 404,
+    methodNotAllowed: 405,
+    tooLarge: 413,
+    rateLimited: 429,
+    internal: 500,
+    alreadyRegistered: 601,
+    notRegistered: 602,
+    tokenExpired: 701,
+    tokenInvalidated: 702,
+    tokenMalformed: 703,
+    tokenNotActiveYet: 704,
+    tokenUnknown: 705,
+};

@@ -1,0 +1,20 @@
+/**
+ * Every route's method and path, spelled once. The worker registers its
+ * routes from these (src/routes/table.ts), answers 405 from them, and builds
+ * its OpenAPI document from them; the SDKs call them.
+ */
+export const Route = {
+    registerUser: { method: "POST", path: "/auth/user_register" },
+    userToken: { method: "POST", path: "/auth/user_token" },
+    forceLogout: { method: "POST", path: "/auth/force_logout" },
+    onlineStatus: { method: "POST", path: "/user/get_users_online_status" },
+    /** The client's WebSocket, at OpenIM's root path and at /ws. */
+    connect: { method: "GET", path: "/" },
+    connectWs: { method: "GET", path: "/ws" },
+    health: { method: "GET", path: "/healthz" },
+    openApi: { method: "GET", path: "/openapi.json" },
+    docs: { method: "GET", path: "/docs" },
+    /** The dev console (local development only). */
+    consolePage: { method: "GET", path: "/console" },
+    consoleScript: { method: "GET", path: "/console/app.js" },
+};

@@ -1,0 +1,12 @@
+/** The heartbeat: the client sends exactly this text, the server answers PONG without waking the user's object. */
+export const PING = "ping";
+export const PONG = "pong";
+/** Close codes the server sends on a session socket. */
+export const CloseCode = {
+    kicked: 4001,
+    loggedOut: 4002,
+    heartbeatTimeout: 4003,
+    tokenExpired: 4004,
+    /** Policy violation (a standard code): the socket sent more frames than its budget allows. */
+    tooManyFrames: 1008,
+};

@@ -1,0 +1,127 @@
+import type { PresenceEvent, PresenceEventReason } from "../../protocol";
+import { platformMask, platformName, platformsOfMask, type PlatformId } from "../platforms";
+import type { HeldOffline, StoredPresence } from "../storage/user-presence";
+
+/** Why a platform's last session ended, and when. */
+export interface Ending {
+  reason: Exclude<PresenceEventReason, "connect">;
+  atMs: number;
+}
+
+export interface ChangeInput {
+  uid: string;
+  stored: StoredPresence;
+  /** The platforms live right now. */
+  live: readonly PlatformId[];
+  /** What ended sessions during this event, by platform; a platform that vanished without one ended by "close". */
+  endings: ReadonlyMap<PlatformId, Ending>;
+  nowMs: number;
+  /** Webhooks on, with their flap grace; undefined: no events are built at all. */
+  webhooks?: { graceMs: number };
+  newId: () => string;
+}
+
+export interface ChangeResult {
+  stored: StoredPresence;
+  /** Events to deliver now (they are in `stored.outbox` too). */
+  events: PresenceEvent[];
+  changed: boolean;
+}
+
+/**
+ * What a change of the user's live platforms means: the next stored state
+ * (one row), and the webhook events it produces (SPEC §5d). Every platform
+ * that changes takes the next `seq`, so `seq` only grows. With a grace, an
+ * offline is held instead of sent; the platform coming back within it
+ * cancels both events, and an expired hold is sent by flushHeld with a fresh
+ * `seq`. Events list the platforms a receiver believes live: held ones too.
+ */
+export function applyChange(input: ChangeInput): ChangeResult {
+  const { stored, nowMs, webhooks } = input;
+  const before = stored.platforms;
+  const after = platformMask(input.live);
+  if (before === after) return { stored, events: [], changed: false };
+
+  let seq = stored.seq;
+  let held = [...stored.held];
+  const events: PresenceEvent[] = [];
+  // What receivers believe live: the platforms before this change, and the ones whose offline is held.
+  let believed = before | platformMask(held.map((h) => h.platform));
+  const emit = (platform: PlatformId, type: PresenceEvent["type"], reason: PresenceEventReason, time: number) =>
+    events.push(event(input, { platform, type, reason, time, seq, believed }));
+
+  for (const platform of platformsOfMask(before & ~after)) {
+    seq++;
+    const ending = input.endings.get(platform) ?? { reason: "close", atMs: nowMs };
+    if (!webhooks) continue;
+    if (webhooks.graceMs > 0) {
+      held.push({ platform, reason: ending.reason, atMs: ending.atMs, dueMs: nowMs + webhooks.graceMs });
+    } else {
+      believed &= ~(1 << platform);
+      emit(platform, "offline", ending.reason, ending.atMs);
+    }
+  }
+  for (const platform of platformsOfMask(after & ~before)) {
+    seq++;
+    if (!webhooks) continue;
+    if (held.some((h) => h.platform === platform)) {
+      held = held.filter((h) => h.platform !== platform); // back within the grace: no offline, no online
+    } else {
+      believed |= 1 << platform;
+      emit(platform, "online", "connect", nowMs);
+    }
+  }
+
+  const lastSeenMs = after === 0 ? lastEnding(before, input.endings, nowMs) : stored.lastSeenMs;
+  return {
+    stored: { ...stored, seq, platforms: after, lastSeenMs, held, outbox: [...stored.outbox, ...events] },
+    events,
+    changed: true,
+  };
+}
+
+/** Sends the held offlines whose grace has run out, each with the next `seq`. */
+export function flushHeld(
+  input: Pick<ChangeInput, "uid" | "stored" | "nowMs" | "newId">,
+): { stored: StoredPresence; events: PresenceEvent[] } {
+  const { stored, nowMs } = input;
+  const due = stored.held.filter((h) => h.dueMs <= nowMs).sort((a, b) => a.atMs - b.atMs);
+  if (due.length === 0) return { stored, events: [] };
+  let seq = stored.seq;
+  let held = stored.held;
+  const events: PresenceEvent[] = [];
+  for (const hold of due) {
+    held = held.filter((h) => h !== hold);
+    const believed = stored.platforms | platformMask(held.map((h) => h.platform));
+    seq++;
+    events.push(event(input, { platform: hold.platform, type: "offline", reason: hold.reason, time: hold.atMs, seq, believed }));
+  }
+  return { stored: { ...stored, seq, held, outbox: [...stored.outbox, ...events] }, events };
+}
+
+/** When the next held offline is due, if any. */
+export function nextHeldDue(stored: StoredPresence): number | undefined {
+  return stored.held.length ? Math.min(...stored.held.map((h: HeldOffline) => h.dueMs)) : undefined;
+}
+
+/** The moment the user's last live session ended: the latest ending among the platforms that went. */
+function lastEnding(before: number, endings: ReadonlyMap<PlatformId, Ending>, nowMs: number): number {
+  return Math.max(...platformsOfMask(before).map((p) => endings.get(p)?.atMs ?? nowMs));
+}
+
+function event(
+  input: Pick<ChangeInput, "uid" | "newId">,
+  change: { platform: PlatformId; type: PresenceEvent["type"]; reason: PresenceEventReason; time: number; seq: number; believed: number },
+): PresenceEvent {
+  return {
+    id: input.newId(),
+    type: change.type,
+    userID: input.uid,
+    platformID: change.platform,
+    platform: platformName(change.platform),
+    reason: change.reason,
+    platforms: platformsOfMask(change.believed).map(platformName),
+    seq: change.seq,
+    time: change.time,
+  };
+}

@@ -1,0 +1,36 @@
+// Runs with PRESENCE_WEBHOOK_GRACE=1500ms (vitest.config.ts), webhooks delivered to the receiver worker.
+import { describe, expect, it } from "vitest";
+import { connect, freshUid, register, sleep, tokenFor } from "../helpers";
+import { eventsOf, summary, waitForEvents } from "./receiver";
+
+describe("PRESENCE_WEBHOOK_GRACE", () => {
+  it("sends no events for a platform that goes offline and comes back within the grace", async () => {
+    const uid = freshUid();
+    await register(uid);
+    const token = await tokenFor(uid, 5);
+    const first = await connect(uid, token, 5);
+    await waitForEvents(uid, (e) => e.length === 1);
+    first.close();
+    await first.closed;
+    const again = await connect(uid, token, 5);
+    again.send("ping");
+    await sleep(2_500);
+    expect(summary(await eventsOf(uid))).toEqual(["online Web connect [Web]"]);
+    again.close();
+  });
+
+  it("sends the offline once the grace has run out, with the time it happened", async () => {
+    const uid = freshUid();
+    await register(uid);
+    const socket = await connect(uid, await tokenFor(uid, 2), 2);
+    await waitForEvents(uid, (e) => e.length === 1);
+    const closedAt = Date.now();
+    socket.close();
+    const events = await waitForEvents(uid, (e) => e.length === 2);
+    expect(summary(events)).toEqual(["online Android connect [Android]", "offline Android close []"]);
+    const offline = events.find((e) => e.type === "offline")!;
+    expect(offline.time).toBeGreaterThanOrEqual(closedAt - 50);
+    expect(offline.time).toBeLessThan(closedAt + 1_000);
+    expect(offline.seq).toBeGreaterThan(events.find((e) => e.type === "online")!.seq);
+  });
+});

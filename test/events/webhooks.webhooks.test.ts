@@ -1,0 +1,147 @@
+// Runs with PRESENCE_WEBHOOK_URL pointing at a second worker (test/events/receiver-worker.js), the
+// real (miniflare) queue between them, HEARTBEAT_TIMEOUT=2s and two retries before dead-lettering.
+import { env, evictDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { verifyWebhook, type PresenceEventBody } from "../../protocol";
+import { issueClientToken } from "../../src/tokens";
+import { connect, freshUid, onlineStatus, post, register, SECRET, sleep, tokenFor } from "../helpers";
+import { keepAlive, sessionStub } from "../presence/helpers";
+import { deliveries, eventsOf, respondWith, summary, waitForEvents } from "./receiver";
+
+const WEBHOOK_SECRET = env.PRESENCE_WEBHOOK_SECRET ?? "";
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("presence webhooks: one event per platform that changed, with its reason (SPEC §5d)", () => {
+  it("connect, close and heartbeat timeout, each with the platforms live after it, in seq order", async () => {
+    const uid = freshUid();
+    await register(uid);
+    const ios = await connect(uid, await tokenFor(uid, 1), 1);
+    const web = await connect(uid, await tokenFor(uid, 5), 5);
+    const stopIos = keepAlive(ios);
+    await waitForEvents(uid, (e) => e.length === 2);
+    stopIos();
+    ios.close();
+    // Web never pings: it times out, after which the user has no platform left.
+    const events = await waitForEvents(uid, (e) => e.length === 4);
+    expect(summary(events)).toEqual([
+      "online IOS connect [IOS]",
+      "online Web connect [IOS,Web]",
+      "offline IOS close [Web]",
+      "offline Web heartbeat_timeout []",
+    ]);
+    const seqs = events.map((e) => e.seq).sort((a, b) => a - b);
+    expect(new Set(seqs).size).toBe(4);
+    for (const e of events) {
+      expect(e).toMatchObject({ userID: uid, id: expect.any(String), time: expect.any(Number) });
+      expect(e.platformID).toBe(e.platform === "IOS" ? 1 : 5);
+    }
+    // lastSeen is the moment the last session ended: the timed-out socket's deadline.
+    const [entry] = await onlineStatus([uid]);
+    expect(entry).toEqual({ userID: uid, status: "offline", lastSeen: events.find((e) => e.reason === "heartbeat_timeout")?.time });
+  });
+
+  it("logged_out for force_logout and token_expired for a token that ran out while connected", async () => {
+    const uid = freshUid();
+    await register(uid);
+    const ios = await connect(uid, await tokenFor(uid, 1), 1);
+    const stop = keepAlive(ios);
+    const { token } = await issueClientToken(env, uid, 2, 2);
+    const android = await connect(uid, token, 2);
+    const stopAndroid = keepAlive(android);
+    expect((await post("/auth/force_logout", { secret: SECRET, uid, platform: 1 })).status).toBe(200);
+    const events = await waitForEvents(uid, (e) => e.length === 4);
+    stop();
+    stopAndroid();
+    expect(summary(events)).toEqual([
+      "online IOS connect [IOS]",
+      "online Android connect [IOS,Android]",
+      "offline IOS logged_out [Android]",
+      "offline Android token_expired []",
+    ]);
+  });
+
+  it("sends nothing for a same-platform kick: the platform stays online", async () => {
+    const uid = freshUid();
+    await register(uid);
+    const first = await connect(uid, await tokenFor(uid, 1), 1);
+    await waitForEvents(uid, (e) => e.length === 1);
+    const second = await connect(uid, await tokenFor(uid, 1), 1);
+    expect(await first.closedWithin(2_000)).toMatchObject({ code: 4001 });
+    await sleep(1_500);
+    expect(summary(await eventsOf(uid))).toEqual(["online IOS connect [IOS]"]);
+    second.close();
+    await waitForEvents(uid, (e) => e.length === 2);
+  });
+
+  it("keeps seq strictly increasing across the user object's eviction", async () => {
+    const uid = freshUid();
+    await register(uid);
+    const token = await tokenFor(uid, 5);
+    const before = await connect(uid, token, 5);
+    before.close();
+    await waitForEvents(uid, (e) => e.length === 2);
+    await evictDurableObject(sessionStub(uid), { webSockets: "close" });
+    const after = await connect(uid, token, 5);
+    after.close();
+    const events = await waitForEvents(uid, (e) => e.length === 4);
+    const inArrival = events.map((e) => e.seq);
+    expect(inArrival).toEqual([...inArrival].sort((a, b) => a - b));
+    expect(new Set(inArrival).size).toBe(4);
+  });
+});
+
+describe("delivery through the queue", () => {
+  it("signs each body: the SDK's verifyWebhook accepts it, refuses a tampered body and an old timestamp", async () => {
+    const uid = freshUid();
+    await register(uid);
+    (await connect(uid, await tokenFor(uid, 1), 1)).close();
+    await waitForEvents(uid, (e) => e.length === 2);
+    const delivery = (await deliveries()).find((d) => d.body.includes(uid));
+    expect(delivery?.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    const { body, signature } = delivery!;
+    expect(await verifyWebhook(body, signature, WEBHOOK_SECRET)).toMatchObject({ ok: true });
+    expect(await verifyWebhook(body.replace(uid, `${uid}x`), signature, WEBHOOK_SECRET)).toEqual({ ok: false, reason: "mismatch" });
+    expect(await verifyWebhook(body, signature, "another-secret-0123456789abcdef012345")).toEqual({ ok: false, reason: "mismatch" });
+    const signedAt = Number(/t=(\d+)/.exec(signature!)?.[1]);
+    expect(await verifyWebhook(body, signature, WEBHOOK_SECRET, { nowSeconds: signedAt + 301 })).toEqual({ ok: false, reason: "stale" });
+    expect(await verifyWebhook(body, "v1=abcd", WEBHOOK_SECRET)).toEqual({ ok: false, reason: "malformed" });
+  });
+
+  it("retries a body the receiver refused, with the same event ids", async () => {
+    const uid = freshUid();
+    await register(uid);
+    await respondWith(uid, [500]);
+    const socket = await connect(uid, await tokenFor(uid, 3), 3);
+    const accepted = await waitForEvents(uid, (e) => e.length === 1);
+    const attempts = (await deliveries()).filter((d) => d.body.includes(uid));
+    expect(attempts.map((d) => d.status)).toEqual([500, 200]);
+    const ids = attempts.map((d) => (JSON.parse(d.body) as PresenceEventBody).events.map((e) => e.id));
+    expect(ids[1]).toEqual(ids[0]);
+    expect(accepted[0]?.id).toBe(ids[0]?.[0]);
+    // The retry waited for PRESENCE_WEBHOOK_RETRY_DELAY (1 s here).
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(900);
+    socket.close();
+  });
+
+  it("dead-letters a body that keeps failing after its retries, and logs one line for it", async () => {
+    const logged = vi.spyOn(console, "error");
+    const uid = freshUid();
+    await register(uid);
+    await respondWith(uid, [500, 500, 500]);
+    // Pinging, so the user makes one event only: the online one.
+    const socket = await connect(uid, await tokenFor(uid, 4), 4);
+    const stop = keepAlive(socket);
+    const deadline = Date.now() + 15_000;
+    const deadLettered = () =>
+      logged.mock.calls.map(([line]) => String(line)).filter((line) => line.includes("presence_webhook_dead_lettered"));
+    while (deadLettered().length === 0 && Date.now() < deadline) await sleep(200);
+    const [event] = await eventsOf(uid, { acceptedOnly: false });
+    const ours = deadLettered().filter((line) => line.includes(event!.id));
+    expect(ours).toHaveLength(1);
+    expect(JSON.parse(ours[0]!)).toMatchObject({ level: "error", ids: expect.arrayContaining([event!.id]) });
+    expect((await deliveries()).filter((d) => d.body.includes(uid)).map((d) => d.status)).toEqual([500, 500, 500]);
+    stop();
+    socket.close();
+  });
+});

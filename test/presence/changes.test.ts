@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { applyChange, flushHeld, nextHeldDue, type Ending } from "../../src/presence/changes";
+import type { PlatformId } from "../../src/platforms";
+import type { StoredPresence } from "../../src/storage/user-presence";
+
+const NEVER: StoredPresence = { seq: 0, platforms: 0, held: [], outbox: [], publishPending: false };
+let ids = 0;
+const base = { uid: "u", newId: () => `e${++ids}` };
+const change = (stored: StoredPresence, live: PlatformId[], nowMs: number, graceMs?: number, endings = new Map<PlatformId, Ending>()) =>
+  applyChange({ ...base, stored, live, endings, nowMs, webhooks: graceMs === undefined ? undefined : { graceMs } });
+const brief = (r: { events: { type: string; platform: string; reason: string; platforms: string[]; seq: number }[] }) =>
+  r.events.map((e) => `${e.seq} ${e.type} ${e.platform} ${e.reason} [${e.platforms.join(",")}]`);
+
+describe("applyChange", () => {
+  it("gives each platform that changed the next seq, and lists the platforms live after it", () => {
+    const a = change(NEVER, [1, 5], 1_000, 0);
+    expect(brief(a)).toEqual(["1 online IOS connect [IOS]", "2 online Web connect [IOS,Web]"]);
+    const b = change(a.stored, [5, 7], 2_000, 0, new Map([[1, { reason: "logged_out", atMs: 1_900 }]]));
+    expect(brief(b)).toEqual(["3 offline IOS logged_out [Web]", "4 online Linux connect [Web,Linux]"]);
+    expect(b.events[0]?.time).toBe(1_900);
+    expect(b.stored.outbox).toHaveLength(4);
+  });
+
+  it("changes nothing, and writes nothing, when the live platforms are the same", () => {
+    const a = change(NEVER, [2], 1_000, 0);
+    expect(change(a.stored, [2], 2_000, 0)).toEqual({ stored: a.stored, events: [], changed: false });
+  });
+
+  it("records lastSeen as the moment the last session ended, only when no platform is left", () => {
+    const a = change(NEVER, [1, 2], 1_000, 0);
+    const b = change(a.stored, [2], 2_000, 0);
+    expect(b.stored.lastSeenMs).toBeUndefined();
+    const c = change(b.stored, [], 9_000, 0, new Map([[2, { reason: "heartbeat_timeout", atMs: 8_000 }]]));
+    expect(c.stored.lastSeenMs).toBe(8_000);
+    expect(brief(c)).toEqual(["4 offline Android heartbeat_timeout []"]);
+  });
+
+  it("without webhooks, keeps seq and lastSeen but builds no event", () => {
+    const a = change(NEVER, [1], 1_000);
+    const b = change(a.stored, [], 2_000);
+    expect([a.events, b.events, b.stored.outbox]).toEqual([[], [], []]);
+    expect(b.stored).toMatchObject({ seq: 2, platforms: 0, lastSeenMs: 2_000 });
+  });
+});
+
+describe("the webhook grace", () => {
+  it("holds an offline; the platform coming back within the grace cancels both events", () => {
+    const a = change(NEVER, [5], 1_000, 3_000);
+    const b = change(a.stored, [], 2_000, 3_000);
+    expect(b.events).toEqual([]);
+    expect(b.stored.held).toEqual([{ platform: 5, reason: "close", atMs: 2_000, dueMs: 5_000 }]);
+    expect(nextHeldDue(b.stored)).toBe(5_000);
+    const c = change(b.stored, [5], 3_000, 3_000);
+    expect(c.events).toEqual([]);
+    expect(c.stored.held).toEqual([]);
+    expect(c.stored.seq).toBeGreaterThan(b.stored.seq);
+  });
+
+  it("sends a held offline once the grace ran out, with the next seq, the time it happened and the platforms still believed live", () => {
+    const a = change(NEVER, [1, 5], 1_000, 3_000);
+    const b = change(a.stored, [5], 2_000, 3_000);
+    // While IOS is held, receivers still believe it live.
+    const c = change(b.stored, [5, 7], 2_500, 3_000);
+    expect(brief(c)).toEqual([`${c.stored.seq} online Linux connect [IOS,Web,Linux]`]);
+    expect(flushHeld({ ...base, stored: c.stored, nowMs: 4_999 }).events).toEqual([]);
+    const flushed = flushHeld({ ...base, stored: c.stored, nowMs: 5_000 });
+    expect(brief(flushed)).toEqual([`${c.stored.seq + 1} offline IOS close [Web,Linux]`]);
+    expect(flushed.events[0]?.time).toBe(2_000);
+    expect(flushed.stored.held).toEqual([]);
+  });
+});
