@@ -18,7 +18,10 @@ function devDependencyNode(): string[] {
  * devDependency's first, so the system's comes later), the usual system places, the devDependency.
  */
 function candidates(): string[] {
-  const onPath = (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, "node"));
+  const onPath = (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, "node"));
   return [process.execPath, ...onPath, "/usr/bin/node", "/usr/local/bin/node", ...devDependencyNode()];
 }
 

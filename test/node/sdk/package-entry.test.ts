@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freshUid, workerUrl } from "../helpers";
 import { nodeBinariesByMajor } from "../node-binaries";
-import { filesUnder, installPackedSdk, SDK_NAME, type InstalledSdk } from "./packed-sdk";
+import { filesUnder, type InstalledSdk, installPackedSdk, SDK_NAME } from "./packed-sdk";
 
 const TSC = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
@@ -103,7 +103,9 @@ describe(`${SDK_NAME}, packed and installed into a fresh project`, () => {
       ]),
     );
     expect(files.filter((file) => !PACKAGE_FILE.test(file))).toEqual([]);
-    expect(files.filter((file) => SERVER_DEPENDENCY.test(readFileSync(join(sdk.packageDir, file), "utf8")))).toEqual([]);
+    expect(files.filter((file) => SERVER_DEPENDENCY.test(readFileSync(join(sdk.packageDir, file), "utf8")))).toEqual(
+      [],
+    );
   });
 
   it("gives a TypeScript consumer the types of both entry points", () => {
@@ -115,15 +117,17 @@ describe(`${SDK_NAME}, packed and installed into a fresh project`, () => {
 
   it("works from plain Node 22: register, connect, pong, status", () => {
     const node22 = nodes.get(22);
-    expect(node22, `no Node 22 found (looked at ${process.execPath}, PATH and the node devDependency)`).toBeDefined();
-    const { uid, status } = runProgram(node22!, 22);
+    if (!node22) throw new Error(`no Node 22 found (looked at ${process.execPath}, PATH and the node devDependency)`);
+    const { uid, status } = runProgram(node22, 22);
     expect(status).toEqual(onlineOnWeb(uid));
   });
 
   it("works from plain Node 20: register, connect, pong, status", (context) => {
     const node20 = nodes.get(20);
-    if (!node20) context.skip("no Node 20 on this machine (PATH, /usr/bin, /usr/local/bin): the Node 20 half did not run");
-    const { uid, status } = runProgram(node20!, 20);
+    if (!node20) {
+      return context.skip("no Node 20 on this machine (PATH, /usr/bin, /usr/local/bin): the Node 20 half did not run");
+    }
+    const { uid, status } = runProgram(node20, 20);
     expect(status).toEqual(onlineOnWeb(uid));
   });
 });
