@@ -17,6 +17,9 @@ export const Route = {
   /** The dev console (local development only). */
   consolePage: { method: "GET", path: "/console" },
   consoleScript: { method: "GET", path: "/console/app.js" },
+  /** The console's own webhook receiver (npm run dev points PRESENCE_WEBHOOK_URL here), and what it got. */
+  consoleWebhook: { method: "POST", path: "/console/webhook" },
+  consoleEvents: { method: "GET", path: "/console/events" },
 } as const;
 
 export type RouteName = keyof typeof Route;

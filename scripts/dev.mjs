@@ -3,7 +3,7 @@
 // Extra arguments pass through: `npm run dev -- --port 9000 --ip 127.0.0.1`.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 
 const args = process.argv.slice(2);
 const DEV_VARS = ".dev.vars";
@@ -22,6 +22,11 @@ if (!existsSync(DEV_VARS)) {
   );
   console.log(`[dev] wrote ${DEV_VARS}: IM_SECRET=tuoyun and a generated TOKEN_SIGNING_KEY`);
 }
+// Added to older .dev.vars too: the dev console's webhook receiver checks signatures with it.
+if (!/^PRESENCE_WEBHOOK_SECRET=/m.test(readFileSync(DEV_VARS, "utf8"))) {
+  appendFileSync(DEV_VARS, `PRESENCE_WEBHOOK_SECRET=dev-${randomBytes(24).toString("hex")}\n`);
+  console.log(`[dev] added a generated PRESENCE_WEBHOOK_SECRET to ${DEV_VARS}`);
+}
 
 // Migrations must land in the same local state that `wrangler dev` reads.
 const persistAt = args.indexOf("--persist-to");
@@ -35,10 +40,16 @@ if (migrate.status !== 0) {
   process.exit(migrate.status ?? 1);
 }
 
-const portArgs = args.some((a) => a === "--port" || a.startsWith("--port=")) ? [] : ["--port", "8787"];
+const portAt = args.findIndex((a) => a === "--port" || a.startsWith("--port="));
+const port = portAt < 0 ? "8787" : args[portAt].includes("=") ? args[portAt].split("=")[1] : args[portAt + 1];
+const portArgs = portAt < 0 ? ["--port", port] : [];
 // Local development only, never in wrangler.toml: LOCAL_DEV lets the short dev secret above through,
-// and the dev console (/console) is served; deployments leave both unset.
-const localArgs = ["--var", "LOCAL_DEV:true", "--var", "CONSOLE_ENABLED:true"];
+// the dev console (/console) is served, and presence webhooks go to the console's own receiver
+// unless you name another URL (`npm run dev -- --var PRESENCE_WEBHOOK_URL:https://…`).
+const ownWebhook = args.some((a) => a.startsWith("PRESENCE_WEBHOOK_URL:"))
+  ? []
+  : ["--var", `PRESENCE_WEBHOOK_URL:http://localhost:${port}/console/webhook`];
+const localArgs = ["--var", "LOCAL_DEV:true", "--var", "CONSOLE_ENABLED:true", ...ownWebhook];
 const dev = spawn("wrangler", ["dev", ...portArgs, ...localArgs, ...args], { stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -3,6 +3,17 @@ import { ImApiError, ImNetworkError, isImApiError } from "./errors.js";
 import { ErrCode, MAX_UIDS_PER_STATUS_QUERY, Route, type PlatformId, type PlatformName } from "../protocol/index.js";
 
 export { ErrCode, Platform, PLATFORM_NAMES, type PlatformId, type PlatformName } from "../protocol/index.js";
+// Presence webhooks (docs/webhooks.md): check a delivery's X-IM-Signature before trusting its body.
+export {
+  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  SIGNATURE_HEADER,
+  verifyWebhook,
+  type PresenceEvent,
+  type PresenceEventBody,
+  type PresenceEventReason,
+  type VerifyWebhookOptions,
+  type WebhookVerification,
+} from "../protocol/index.js";
 export { ImApiError, ImNetworkError, isImApiError } from "./errors.js";
 
 /** The subset of fetch the client uses: the global fetch of browsers, Node 18+ and Workers fits. */
@@ -58,7 +69,8 @@ export interface IssuedToken {
 
 export type UserOnlineStatus =
   | { userID: string; status: "online"; detailPlatformStatus: { platform: PlatformName; status: "online" }[] }
-  | { userID: string; status: "offline" };
+  /** `lastSeen`: Unix ms when the last session ended; only for users who have been online. */
+  | { userID: string; status: "offline"; lastSeen?: number };
 
 export type RegisterOutcome =
   /** This call created the user. */

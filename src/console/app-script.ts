@@ -168,6 +168,34 @@ async function refresh() {
   }
 }
 
+// The webhook deliveries the console's own receiver got (dev only), newest first.
+async function refreshEvents() {
+  const deliveries = await (await fetch("/console/events")).json();
+  const rows = deliveries.flatMap((delivery) =>
+    delivery.events.map((event) => {
+      const row = document.createElement("tr");
+      row.dataset.user = event.userID;
+      row.dataset.type = event.type;
+      const cells = [
+        new Date(delivery.receivedAt).toLocaleTimeString(),
+        String(event.seq),
+        event.userID,
+        event.type + " " + event.platform + " (" + event.reason + ")",
+        event.platforms.join(", ") || "none",
+        delivery.verified ? "verified" : "BAD",
+      ];
+      for (const text of cells) {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        row.append(cell);
+      }
+      return row;
+    }),
+  );
+  $("events-table").tBodies[0].replaceChildren(...rows);
+}
+setInterval(() => refreshEvents().catch(() => {}), 2 * REFRESH_MS);
+
 // Another console tab may change the watch list.
 addEventListener("storage", (event) => {
   if (event.key !== WATCH_KEY) return;

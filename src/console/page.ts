@@ -46,6 +46,10 @@ export function renderConsolePage(): string {
 <span id="status-note" class="note"></span>
 <table id="status-table"><thead><tr><th>uid</th><th>status</th>${platformHeaders}<th></th></tr></thead><tbody></tbody></table>
 </fieldset>
+<fieldset><legend>Presence webhooks (what <code>/console/webhook</code> received)</legend>
+<p class="note">npm run dev points PRESENCE_WEBHOOK_URL here; with another URL this list stays empty.</p>
+<table id="events-table"><thead><tr><th>received</th><th>seq</th><th>user</th><th>event</th><th>platforms after</th><th>signature</th></tr></thead><tbody></tbody></table>
+</fieldset>
 <h2>Log</h2><div id="log"></div>
 <script type="module" src="/console/app.js"></script>
 </body></html>`;

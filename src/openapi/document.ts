@@ -8,7 +8,8 @@ import type { NamedSchema, OperationDoc, RouteEntry } from "../routes/route-entr
 import { connectQuery, LIMITS } from "../schemas";
 import { ERROR_CODE_DOCS, errorCodeDoc, type ErrorCodeDoc } from "./error-codes";
 import { requestJsonSchema, responseJsonSchema } from "./json-schema";
-import { errorEnvelopeSchema } from "./responses";
+import { DEFAULT_SIGNATURE_TOLERANCE_SECONDS, SIGNATURE_HEADER } from "../../protocol";
+import { errorEnvelopeSchema, presenceEventBodySchema } from "./responses";
 
 type Json = Record<string, unknown>;
 
@@ -48,6 +49,7 @@ export interface OpenApiDocument {
   servers: { url: string }[];
   tags: { name: string; description: string }[];
   paths: Record<string, { get?: OpenApiOperation; post?: OpenApiOperation }>;
+  webhooks: Record<string, { post: OpenApiOperation }>;
   components: { schemas: Record<string, Json> };
   "x-error-codes": ErrorCodeDoc[];
   "x-limits": Record<string, number>;
@@ -211,6 +213,29 @@ function connectOperation(operationId: string, path: string, settings: Settings)
   };
 }
 
+/** What the worker POSTs to PRESENCE_WEBHOOK_URL (SPEC §5d), as an OpenAPI 3.1 webhook. */
+function presenceWebhookOperation(settings: Settings): OpenApiOperation {
+  const state = settings.webhooks.url === undefined ? "off on this deployment" : "on on this deployment";
+  return {
+    operationId: "presenceEvents",
+    tags: ["Webhooks"],
+    summary: "Presence events, POSTed to PRESENCE_WEBHOOK_URL",
+    description: [
+      `Sent when PRESENCE_WEBHOOK_URL is set (${state}). Each change of a user's live platforms makes one event per platform that changed; a body carries at most 100.`,
+      "",
+      `- **Signature**: \`${SIGNATURE_HEADER}: t=<Unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with PRESENCE_WEBHOOK_SECRET>\`. Check it on the raw body before parsing, and refuse a \`t\` older than ${DEFAULT_SIGNATURE_TOLERANCE_SECONDS / 60} minutes (the SDK's \`verifyWebhook\` does both).`,
+      "- **Delivery**: at least once. Answer 2xx within 10 s; anything else is retried with backoff (the same event ids) for about four and a half hours, then dead-lettered.",
+      "- **Order**: keep the highest `seq` per user and ignore older events; the latest event's `platforms` is the user's whole state.",
+      `- **Grace**: a platform that goes offline and comes back within PRESENCE_WEBHOOK_GRACE (${settings.webhooks.graceMs / 1000} s here) sends nothing.`,
+    ].join("\n"),
+    parameters: [
+      { name: SIGNATURE_HEADER, in: "header", required: true, schema: { type: "string", pattern: "^t=\\d+,v1=[0-9a-f]{64}$" } },
+    ],
+    requestBody: { required: true, content: { "application/json": { schema: ref("PresenceEventBody") } } },
+    responses: { 200: { description: "Any 2xx within 10 s acknowledges every event in the body." } },
+  };
+}
+
 export interface DocumentOptions {
   serverUrl: string;
   settings: Settings;
@@ -264,9 +289,11 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
       { name: "AppServer", description: "Called by your backend with the shared secret." },
       { name: "Client sessions", description: "WebSocket sessions held by client SDKs, one per platform." },
       { name: "Operations", description: "For load balancers and monitors." },
+      { name: "Webhooks", description: "What the worker sends to your AppServer." },
     ],
     paths,
-    components: { schemas },
+    webhooks: { presenceEvents: { post: presenceWebhookOperation(settings) } },
+    components: { schemas: { ...schemas, PresenceEventBody: responseJsonSchema(presenceEventBodySchema) } },
     "x-error-codes": ERROR_CODE_DOCS,
     "x-limits": { ...LIMITS, maxBodyBytes: settings.maxBodyBytes },
     "x-platforms": PLATFORM_NAMES,

@@ -52,3 +52,25 @@ export const onlineStatusAnswerSchema = successEnvelopeSchema.extend({
 
 /** force_logout's answer, and /healthz's: the success envelope alone. */
 export const emptyAnswerSchema = successEnvelopeSchema;
+
+const presenceReason = z.enum(["connect", "close", "kicked", "logged_out", "heartbeat_timeout", "token_expired"]);
+
+/** One presence event (SPEC §5d), as the webhook body carries it. */
+export const presenceEventSchema = z.object({
+  id: z.string().meta({ description: "unique, and the same on every retry: deduplicate on it" }),
+  type: z.enum(["online", "offline"]),
+  userID: z.string(),
+  platformID: z.int().min(1).max(7),
+  platform: platformName,
+  reason: presenceReason.meta({
+    description:
+      "connect for online; close, kicked, logged_out, heartbeat_timeout or token_expired for offline. A same-platform kick leaves the platform online and sends nothing.",
+  }),
+  platforms: z.array(platformName).meta({ description: "the user's live platforms right after this change" }),
+  seq: z.int().meta({ description: "per user, strictly increasing across all of that user's events" }),
+  time: z.int().meta({ description: "Unix milliseconds of the change" }),
+});
+
+export const presenceEventBodySchema = z.object({
+  events: z.array(presenceEventSchema).min(1).max(100),
+});

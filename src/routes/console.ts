@@ -1,6 +1,8 @@
+import { SIGNATURE_HEADER, verifyWebhook, type PresenceEventBody } from "../../protocol";
 import type { AppEnv } from "../app-env";
 import { isOn } from "../config";
 import { CONSOLE_SCRIPT } from "../console/app-script";
+import { recentDeliveries, recordDelivery } from "../console/event-log";
 import { renderConsolePage } from "../console/page";
 import { factory } from "./factory";
 
@@ -29,4 +31,30 @@ export const consolePage = factory.createHandlers(consoleHeaders, (c) => {
 export const consoleScript = factory.createHandlers(consoleHeaders, (c) => {
   c.set("errCode", 0);
   return c.body(CONSOLE_SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8" });
+});
+
+/**
+ * POST /console/webhook: a receiver for the worker's own presence webhooks,
+ * so a developer sees the payloads while trying the service. It checks the
+ * signature as an AppServer would (the SDK's verifyWebhook) and keeps the
+ * last deliveries; a body it cannot read is refused, which the queue retries.
+ */
+export const consoleWebhook = factory.createHandlers(async (c) => {
+  const raw = await c.req.text();
+  const verified = (await verifyWebhook(raw, c.req.header(SIGNATURE_HEADER), c.env.PRESENCE_WEBHOOK_SECRET ?? "")).ok;
+  let body: PresenceEventBody;
+  try {
+    body = JSON.parse(raw) as PresenceEventBody;
+  } catch {
+    return c.text("not JSON", 400);
+  }
+  recordDelivery({ receivedAt: Date.now(), verified, events: body.events ?? [] });
+  c.set("errCode", 0);
+  return c.text("ok");
+});
+
+/** GET /console/events: what /console/webhook received, newest first. */
+export const consoleEvents = factory.createHandlers(consoleHeaders, (c) => {
+  c.set("errCode", 0);
+  return c.json(recentDeliveries());
 });

@@ -4,7 +4,7 @@ import { emptyAnswerSchema, onlineStatusAnswerSchema, tokenAnswerSchema } from "
 import { forceLogoutBody, onlineStatusBody, registerUserBody, userTokenBody } from "../schemas";
 import { forceLogout, registerUser, userToken } from "./auth";
 import { connect } from "./connect";
-import { consoleEnabled, consolePage, consoleScript } from "./console";
+import { consoleEnabled, consoleEvents, consolePage, consoleScript, consoleWebhook } from "./console";
 import { docsPage, openApiJson } from "./docs";
 import { health } from "./health";
 import type { RouteEntry } from "./route-entry";
@@ -92,4 +92,6 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   { route: Route.docs, handlers: docsPage(() => ROUTE_TABLE) },
   { route: Route.consolePage, handlers: consolePage, enabled: consoleEnabled },
   { route: Route.consoleScript, handlers: consoleScript, enabled: consoleEnabled },
+  { route: Route.consoleWebhook, handlers: consoleWebhook, enabled: consoleEnabled },
+  { route: Route.consoleEvents, handlers: consoleEvents, enabled: consoleEnabled },
 ];

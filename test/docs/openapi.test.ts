@@ -221,3 +221,14 @@ describe("an unknown path next to the docs", () => {
     expect(await response.json()).toMatchObject({ errCode: 404 });
   });
 });
+
+describe("the webhooks section (OpenAPI 3.1)", () => {
+  it("describes the presence events POST: its signature header and its body", async () => {
+    const doc = await fetchDocument();
+    const op = doc.webhooks.presenceEvents!.post;
+    expect(op.parameters?.map((p) => p.name)).toEqual(["X-IM-Signature"]);
+    expect(op.requestBody?.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/PresenceEventBody" });
+    const body = doc.components.schemas.PresenceEventBody as { properties: { events: { maxItems: number } } };
+    expect(body.properties.events.maxItems).toBe(100);
+  });
+});

@@ -3,6 +3,7 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyWebhook, type PresenceEventBody } from "../../protocol";
+import { presenceEventBodySchema } from "../../src/openapi/responses";
 import { issueClientToken } from "../../src/tokens";
 import { connect, freshUid, onlineStatus, post, register, SECRET, sleep, tokenFor } from "../helpers";
 import { keepAlive, sessionStub } from "../presence/helpers";
@@ -99,6 +100,8 @@ describe("delivery through the queue", () => {
     await waitForEvents(uid, (e) => e.length === 2);
     const delivery = (await deliveries()).find((d) => d.body.includes(uid));
     expect(delivery?.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    // Every body is what the OpenAPI document's webhooks section describes.
+    for (const { body } of await deliveries()) expect(presenceEventBodySchema.safeParse(JSON.parse(body)).success, body).toBe(true);
     const { body, signature } = delivery!;
     expect(await verifyWebhook(body, signature, WEBHOOK_SECRET)).toMatchObject({ ok: true });
     expect(await verifyWebhook(body.replace(uid, `${uid}x`), signature, WEBHOOK_SECRET)).toEqual({ ok: false, reason: "mismatch" });

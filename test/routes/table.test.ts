@@ -20,7 +20,14 @@ describe("the route table", () => {
     );
     const pages = new Set(ROUTE_TABLE.filter((entry) => !entry.doc).map((e) => `${e.route.method} ${e.route.path}`));
     expect(registeredRoutes()).toEqual(new Set([...documented, ...pages]));
-    expect([...pages].sort()).toEqual(["GET /console", "GET /console/app.js", "GET /docs", "GET /openapi.json"]);
+    expect([...pages].sort()).toEqual([
+      "GET /console",
+      "GET /console/app.js",
+      "GET /console/events",
+      "GET /docs",
+      "GET /openapi.json",
+      "POST /console/webhook",
+    ]);
   });
 
   it("declares every route of the shared protocol module, once", () => {

@@ -4,13 +4,27 @@ import { ErrCode } from "../../src/errors";
 import { PLATFORM_NAMES } from "../../src/platforms";
 import { CloseCode, PING, PONG } from "../../src/presence/sockets";
 import { LIMITS, type RegisterUserBody, type UserTokenBody } from "../../src/schemas";
-import type { RegisterUserInput, UserPlatformInput } from "../../sdk/appserver";
+import type { z } from "zod";
+import type { IssuedToken, RegisterUserInput, UserOnlineStatus, UserPlatformInput } from "../../sdk/appserver";
+import type { PresenceEvent } from "../../protocol";
+import type { onlineStatusEntrySchema, presenceEventSchema, tokenAnswerSchema } from "../../src/openapi/responses";
 
 // Compile-time: every SDK input is a valid request body once the secret is added, and covers every body field.
-type Assignable<From, To> = From extends To ? true : false;
+// Wrapped in a tuple so a union is checked whole, not member by member.
+type Assignable<From, To> = [From] extends [To] ? true : false;
 const registerFits: Assignable<RegisterUserInput & { secret: string }, RegisterUserBody> = true;
 const registerCovers: Assignable<keyof RegisterUserBody, keyof RegisterUserInput | "secret"> = true;
 const tokenFits: Assignable<UserPlatformInput & { secret: string }, UserTokenBody> = true;
+// ...and every answer the SDK types is one the worker documents, field for field.
+type StatusEntry = z.infer<typeof onlineStatusEntrySchema>;
+type KeysOfEither<T> = T extends unknown ? keyof T : never;
+const statusFits: Assignable<UserOnlineStatus, StatusEntry> = true;
+const statusCovers: Assignable<keyof StatusEntry, KeysOfEither<UserOnlineStatus>> = true;
+const tokenAnswerSame: Assignable<IssuedToken, z.infer<typeof tokenAnswerSchema>["data"]> &
+  Assignable<z.infer<typeof tokenAnswerSchema>["data"], IssuedToken> = true;
+// The webhook event the SDK types is the one the OpenAPI document describes.
+const eventFits: Assignable<PresenceEvent, z.infer<typeof presenceEventSchema>> = true;
+const eventCovers: Assignable<keyof z.infer<typeof presenceEventSchema>, keyof PresenceEvent> = true;
 
 describe("the shared protocol module", () => {
   it("is what the worker answers with: error codes, close codes, platforms, heartbeat text and status batch limit", () => {
@@ -25,7 +39,9 @@ describe("the shared protocol module", () => {
     expect(Object.fromEntries(Object.entries(sdk.Platform).map(([name, id]) => [id, name]))).toEqual(PLATFORM_NAMES);
   });
 
-  it("keeps every SDK input a valid request body once the secret is added", () => {
-    expect([registerFits, registerCovers, tokenFits]).toEqual([true, true, true]);
+  it("keeps every SDK input a valid request body, and every SDK answer type what the worker documents", () => {
+    expect([registerFits, registerCovers, tokenFits, statusFits, statusCovers, tokenAnswerSame, eventFits, eventCovers]).toEqual(
+      Array(8).fill(true),
+    );
   });
 });
