@@ -1,0 +1,86 @@
+/// <reference types="node" />
+/**
+ * The README's webhook receiver, run exactly as written: the ```js block after
+ * `<!-- receiver -->`, in a fresh project with the packed SDK installed, under
+ * Node. It must take a signed body, skip a repeated one, and refuse a tampered
+ * or stale one.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { signWebhook, type PresenceEvent } from "../../protocol";
+import { freePort } from "./free-port";
+import { sleep } from "./helpers";
+import { installPackedSdk, type InstalledSdk } from "./sdk/packed-sdk";
+
+const README = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "README.md"), "utf8");
+const SECRET = "readme-receiver-secret-0123456789abcdef";
+
+let sdk: InstalledSdk;
+let receiver: ChildProcess;
+let url: string;
+let output = "";
+
+beforeAll(async () => {
+  const code = /<!-- receiver -->\s*\n```js\n([\s\S]*?)\n```/.exec(README)?.[1];
+  expect(code, "README.md has no <!-- receiver --> js block").toBeTruthy();
+  sdk = installPackedSdk();
+  writeFileSync(join(sdk.project, "receiver.mjs"), code!);
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}/`;
+  receiver = spawn(process.execPath, ["receiver.mjs"], {
+    cwd: sdk.project,
+    env: { ...process.env, PORT: String(port), PRESENCE_WEBHOOK_SECRET: SECRET },
+  });
+  receiver.stdout?.on("data", (chunk) => (output += String(chunk)));
+  receiver.stderr?.on("data", (chunk) => (output += String(chunk)));
+  for (let i = 0; i < 100 && !(await fetch(url).then(() => true, () => false)); i++) await sleep(100);
+}, 180_000);
+
+afterAll(() => {
+  receiver?.kill();
+  sdk?.cleanup();
+});
+
+const event = (seq: number, type: PresenceEvent["type"] = "online"): PresenceEvent => ({
+  id: `e${seq}`,
+  type,
+  userID: "ada",
+  platformID: 5,
+  platform: "Web",
+  reason: type === "online" ? "connect" : "close",
+  platforms: type === "online" ? ["Web"] : [],
+  seq,
+  time: 1_764_300_000_000 + seq,
+});
+
+async function deliver(body: string, signature: string): Promise<{ status: number; text: string }> {
+  const response = await fetch(url, { method: "POST", headers: { "X-IM-Signature": signature }, body });
+  return { status: response.status, text: await response.text() };
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+it("applies a signed body, skips an event it already has, and refuses tampered or stale bodies", async () => {
+  const first = JSON.stringify({ events: [event(1)] });
+  expect(await deliver(first, await signWebhook(first, SECRET, now()))).toEqual({ status: 204, text: "" });
+  // A retry of the same body: acknowledged, not applied twice.
+  expect((await deliver(first, await signWebhook(first, SECRET, now()))).status).toBe(204);
+  const second = JSON.stringify({ events: [event(2, "offline")] });
+  expect((await deliver(second, await signWebhook(second, SECRET, now()))).status).toBe(204);
+
+  expect(await deliver(second.replace("ada", "eve"), await signWebhook(second, SECRET, now()))).toEqual({
+    status: 401,
+    text: "mismatch",
+  });
+  expect(await deliver(second, await signWebhook(second, SECRET, now() - 600))).toEqual({ status: 401, text: "stale" });
+  expect(await deliver(second, "nonsense")).toEqual({ status: 401, text: "malformed" });
+
+  await sleep(100);
+  expect(output.trim().split("\n")).toEqual([
+    "ada online on Web (connect): now [Web]",
+    "ada offline on Web (close): now []",
+  ]);
+});
