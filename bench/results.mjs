@@ -39,7 +39,6 @@ export function writeResults(results, file, command) {
     sections.push(`## Targets\n\n${targetTable(targets(results))}`);
   }
   if (results.cost) {
-    const coalesceMsOf = (timeout) => results.cost.find((c) => c.heartbeatTimeoutMs === timeout).timing.coalesceMs;
     sections.push(
       [
         "## Cost of presence, counted",
@@ -49,9 +48,9 @@ export function writeResults(results, file, command) {
         "",
         costTables(results.cost),
         "",
-        "**In dollars** (Workers Paid list prices: $0.15 per million requests, $1.00 per million rows written; included allowances ignored). The Free plan column divides its daily 100,000 requests and 100,000 rows, after one shard's fixed cost at its ceiling, by the marginal cost of a user.",
+        "**In dollars** (Workers Paid list prices: $0.15 per million requests, $1.00 per million rows written; included allowances ignored). The Free plan column divides its daily 100,000 requests and 100,000 rows, after one shard's fixed cost at its ceiling (an alarm and a setAlarm row per verify window, a snapshot row per idle gap), by the marginal cost of a user.",
         "",
-        dollarTable(results.cost, coalesceMsOf),
+        dollarTable(results.cost),
       ].join("\n"),
     );
   }

@@ -85,9 +85,12 @@ async function main() {
   if (runs("cost")) {
     // Each timeout on a metered worker of its own, side by side: counts do not depend on the CPU they share.
     log("cost: counting billable operations (metered worker)");
+    // The default timeout also runs with webhooks on: still nothing while nothing changes, and a pair's queue operations.
+    const variants = Object.entries(opts.costWindows).map(([timeout, windowMs]) => ({ heartbeatTimeoutMs: Number(timeout), windowMs }));
+    const defaults = variants.find((v) => v.heartbeatTimeoutMs === 30_000);
     results.cost = await Promise.all(
-      Object.entries(opts.costWindows).map(([timeout, windowMs]) =>
-        measureCost(ctx, { heartbeatTimeoutMs: Number(timeout), users: opts.costUsers, windowMs, pairsAndIdle: Number(timeout) === 30_000 }),
+      [...variants, { ...defaults, webhooks: true }].map((variant) =>
+        measureCost(ctx, { ...variant, users: opts.costUsers, pairsAndIdle: variant.heartbeatTimeoutMs === 30_000 }),
       ),
     );
   }

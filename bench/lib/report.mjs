@@ -155,20 +155,25 @@ const COST_ROWS = [
   ["PresenceIndex.request.alarm", "shard: alarms"],
   ["PresenceIndex.setAlarm", "shard: setAlarm (a row each)"],
   ["PresenceIndex.rowsWritten", "shard: rows written (setAlarm included)"],
+  ["Queue.PresenceEvents.written", "queue: events written"],
+  ["Queue.PresenceEvents.delivered", "queue: events read by the consumer"],
+  ["Queue.PresenceEvents.acked", "queue: events acknowledged (deleted)"],
 ];
 
 const num = (v, digits = 1) => (Number.isFinite(v) ? (Math.abs(v) < 0.05 ? "0" : v.toFixed(digits)) : "–");
 
-/** Billed requests and rows of a counts object (WebSocket messages at 20:1). */
+/** Billed Durable Object requests and rows (WebSocket messages at 20:1), and queue operations (write, read, delete), of a counts object. */
 export function billedOf(counts) {
   let requests = 0;
   let rows = 0;
+  let queueOperations = 0;
   for (const [key, n] of Object.entries(counts)) {
     if (key.endsWith(".rowsWritten")) rows += n;
     else if (key.endsWith(".request.webSocketMessage")) requests += n / MESSAGES_PER_REQUEST;
     else if (key.includes(".request.")) requests += n;
+    else if (key.startsWith("Queue.") && /\.(written|delivered|acked)$/.test(key)) queueOperations += n;
   }
-  return { requests, rows };
+  return { requests, rows, queueOperations };
 }
 
 /** Dollars per 1,000 always-online users a month, and always-online users that fit the Free plan. */
@@ -198,16 +203,20 @@ export function dollars({ marginal, fixedPerShardHour, pingsPerUserHour }) {
   };
 }
 
-/** The shard's fixed cost at its ceiling: one alarm and one setAlarm per `coalesceMs`. */
-export function shardCeilingPerHour(coalesceMs) {
-  const alarms = 3_600_000 / coalesceMs;
-  return { "PresenceIndex.request.alarm": alarms, "PresenceIndex.setAlarm": alarms, "PresenceIndex.rowsWritten": alarms };
+/**
+ * The shard's fixed cost at its ceiling: its alarms are at least one verify window apart (a
+ * request and a setAlarm row each), and it saves a snapshot row at most once per idle gap.
+ */
+export function shardCeilingPerHour(timing) {
+  const alarms = 3_600_000 / (timing.closesAfterMs - timing.opensAfterMs);
+  const snapshots = 3_600_000 / timing.idleAfterMs;
+  return { "PresenceIndex.request.alarm": alarms, "PresenceIndex.rowsWritten": alarms + snapshots };
 }
 
 export function costTables(costs) {
-  const byTimeout = [...costs].sort((a, b) => a.heartbeatTimeoutMs - b.heartbeatTimeoutMs);
+  const byTimeout = [...costs].sort((a, b) => a.heartbeatTimeoutMs - b.heartbeatTimeoutMs || Number(a.webhooks) - Number(b.webhooks));
   const head = (first) => [
-    `| ${first} | ${byTimeout.map((c) => `HEARTBEAT_TIMEOUT ${c.heartbeatTimeoutMs / 1000} s`).join(" | ")} |`,
+    `| ${first} | ${byTimeout.map((c) => `HEARTBEAT_TIMEOUT ${c.label}`).join(" | ")} |`,
     `|---|${byTimeout.map(() => "---:").join("|")}|`,
   ];
   const sections = [];
@@ -233,7 +242,7 @@ export function costTables(costs) {
       const hours = w.ms / 3_600_000;
       const all = billedOf(w.counts);
       windows.push(
-        `| ${c.heartbeatTimeoutMs / 1000} s | ${w.users} | ${(w.ms / 1000).toFixed(0)} s | ${num(perUser.requests)} | ${num(perUser.rows)} | ${num(all.requests / hours, 0)} / ${num(all.rows / hours, 0)} |`,
+        `| ${c.label} | ${w.users} | ${(w.ms / 1000).toFixed(0)} s | ${num(perUser.requests)} | ${num(perUser.rows)} | ${num(all.requests / hours, 0)} / ${num(all.rows / hours, 0)} |`,
       );
     }
   }
@@ -245,11 +254,10 @@ export function costTables(costs) {
   }
   sections.push(fixed.join("\n"));
 
-  const withIdle = byTimeout.find((c) => c.idle);
-  if (withIdle) {
+  for (const withIdle of byTimeout.filter((c) => c.idle)) {
     const idle = Object.entries(withIdle.idle.counts);
     sections.push(
-      `**Nobody online** (HEARTBEAT_TIMEOUT ${withIdle.heartbeatTimeoutMs / 1000} s, ${withIdle.idle.ms / 1000} s after everyone closed and the last scheduled verify fired): ${
+      `**Nobody online** (HEARTBEAT_TIMEOUT ${withIdle.label}, ${withIdle.idle.ms / 1000} s after everyone closed and the last scheduled verify fired): ${
         idle.length === 0 ? "**no operation at all** (every counter 0)" : `**${idle.map(([k, n]) => `${k} ${n}`).join(", ")}**`
       }.`,
     );
@@ -257,7 +265,7 @@ export function costTables(costs) {
     const perPair = billedOf(pair.perPair);
     sections.push(
       [
-        `**One connect followed by a clean close** (mean of ${pair.pairs}, users whose objects exist): ${num(perPair.requests)} billed requests and ${num(perPair.rows)} rows written.`,
+        `**One connect followed by a clean close** (HEARTBEAT_TIMEOUT ${withIdle.label}; mean of ${pair.pairs}, users whose objects exist): ${num(perPair.requests)} billed Durable Object requests, ${num(perPair.rows)} rows written${withIdle.webhooks ? `, ${num(perPair.queueOperations)} queue operations` : ""}.`,
         "",
         "| counter | per pair |",
         "|---|---:|",
@@ -268,16 +276,16 @@ export function costTables(costs) {
   return sections.join("\n\n");
 }
 
-export function dollarTable(costs, coalesceMsOf) {
+export function dollarTable(costs) {
   const byTimeout = [...costs].sort((a, b) => a.heartbeatTimeoutMs - b.heartbeatTimeoutMs);
   const lines = [
     "| HEARTBEAT_TIMEOUT | billed requests / rows per user-hour | $ per 1,000 always-online users a month | same, if pings are billed (20:1) | fixed per shard a month (at its ceiling) | always-online users on the Free plan (1 shard) | same, if pings are billed |",
     "|---:|---:|---:|---:|---:|---:|---:|",
   ];
-  for (const c of byTimeout) {
+  for (const c of byTimeout.filter((variant) => !variant.webhooks)) {
     const d = dollars({
       marginal: c.marginalPerUserHour,
-      fixedPerShardHour: shardCeilingPerHour(coalesceMsOf(c.heartbeatTimeoutMs)),
+      fixedPerShardHour: shardCeilingPerHour(c.timing),
       pingsPerUserHour: c.pingsPerUserHour,
     });
     lines.push(

@@ -54,14 +54,56 @@ function meteredNamespace<T extends object>(namespace: DurableObjectNamespace, c
   }) as unknown as T;
 }
 
-/** The env with each Durable Object namespace (binding name → class name) metered. */
-export function meteredEnv<E extends object>(env: E, namespaces: Record<string, string>): E {
+/** A queue producer whose messages are counted as written (Cloudflare bills a write, a read and a delete per message). */
+function meteredQueue(queue: Queue, name: string): Queue {
+  return new Proxy(queue, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (property === "send") {
+        return (...args: unknown[]) => (count(`Queue.${name}.written`), Reflect.apply(value as () => unknown, target, args));
+      }
+      if (property === "sendBatch") {
+        return (messages: unknown[], ...rest: unknown[]) => {
+          count(`Queue.${name}.written`, messages.length);
+          return Reflect.apply(value as () => unknown, target, [messages, ...rest]);
+        };
+      }
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** The env with each Durable Object namespace (binding name → class name) and queue producer metered. */
+export function meteredEnv<E extends object>(env: E, namespaces: Record<string, string>, queues: Record<string, string> = {}): E {
   const wrapped: Record<string, unknown> = { ...(env as Record<string, unknown>) };
   for (const [binding, className] of Object.entries(namespaces)) {
     const namespace = (env as Record<string, unknown>)[binding];
     if (namespace) wrapped[binding] = meteredNamespace(namespace as DurableObjectNamespace, className);
   }
+  for (const [binding, name] of Object.entries(queues)) {
+    const queue = (env as Record<string, unknown>)[binding];
+    if (queue) wrapped[binding] = meteredQueue(queue as Queue, name);
+  }
   return wrapped as E;
+}
+
+/** A delivered batch whose reads, acknowledgements and retries are counted. */
+export function meteredBatch<T>(batch: MessageBatch<T>, name: string): MessageBatch<T> {
+  count(`Queue.${name}.delivered`, batch.messages.length);
+  return {
+    queue: batch.queue,
+    metadata: batch.metadata,
+    messages: batch.messages.map((message) => ({
+      id: message.id,
+      timestamp: message.timestamp,
+      body: message.body,
+      attempts: message.attempts,
+      ack: () => (count(`Queue.${name}.acked`), message.ack()),
+      retry: (options?: QueueRetryOptions) => (count(`Queue.${name}.retried`), message.retry(options)),
+    })),
+    ackAll: () => (count(`Queue.${name}.acked`, batch.messages.length), batch.ackAll()),
+    retryAll: (options?: QueueRetryOptions) => (count(`Queue.${name}.retried`, batch.messages.length), batch.retryAll(options)),
+  };
 }
 
 function meteredSql(sql: SqlStorage, className: string): SqlStorage {
@@ -120,10 +162,11 @@ export function meteredClass<E extends object, C extends ObjectClass<E>>(
   Base: C,
   className: string,
   namespaces: Record<string, string>,
+  queues: Record<string, string> = {},
 ): C {
   const Metered = class extends (Base as ObjectClass<E>) {
     constructor(ctx: DurableObjectState, env: E) {
-      super(meterState(ctx, className), meteredEnv(env, namespaces));
+      super(meterState(ctx, className), meteredEnv(env, namespaces, queues));
     }
   };
   for (const handler of HANDLERS) {

@@ -8,12 +8,13 @@
 import { readSettings } from "../../src/config";
 import worker, { PresenceIndex, UserSession } from "../../src/index";
 import { verifyTiming } from "../../src/presence/verification";
-import { meteredClass, meteredEnv, reset, snapshot } from "./meter";
+import { meteredBatch, meteredClass, meteredEnv, reset, snapshot } from "./meter";
 
 const NAMESPACES = { USER_SESSIONS: "UserSession", PRESENCE_INDEX: "PresenceIndex" };
+const QUEUES = { PRESENCE_EVENTS: "PresenceEvents" };
 
-const MeteredUserSession = meteredClass<Env, typeof UserSession>(UserSession, "UserSession", NAMESPACES);
-const MeteredPresenceIndex = meteredClass<Env, typeof PresenceIndex>(PresenceIndex, "PresenceIndex", NAMESPACES);
+const MeteredUserSession = meteredClass<Env, typeof UserSession>(UserSession, "UserSession", NAMESPACES, QUEUES);
+const MeteredPresenceIndex = meteredClass<Env, typeof PresenceIndex>(PresenceIndex, "PresenceIndex", NAMESPACES, QUEUES);
 export { MeteredPresenceIndex as PresenceIndex, MeteredUserSession as UserSession };
 
 export default {
@@ -25,7 +26,7 @@ export default {
       reset();
       return Response.json({});
     }
-    return worker.fetch(request, meteredEnv(env, NAMESPACES), ctx);
+    return worker.fetch(request, meteredEnv(env, NAMESPACES, QUEUES), ctx);
   },
-  queue: worker.queue,
+  queue: (batch, env) => worker.queue(meteredBatch(batch, batch.queue.endsWith("-dlq") ? "DeadLetters" : "PresenceEvents"), env),
 } satisfies ExportedHandler<Env, Parameters<typeof worker.queue>[0]["messages"][number]["body"]>;

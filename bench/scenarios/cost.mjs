@@ -1,6 +1,8 @@
 // What presence costs, counted: the metered worker (bench/metering) counts
 // every billable Durable Object operation while simulated clients stay online
 // and ping every 10 s, as the SDK does. Nothing here is estimated.
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Api } from "../lib/api.mjs";
@@ -45,6 +47,22 @@ function perUserHour(counts, users, ms) {
   return Object.fromEntries(Object.entries(counts).map(([key, n]) => [key, n / users / hours]));
 }
 
+/** A webhook receiver on loopback that acknowledges every body at once, and counts what it got. */
+async function startReceiver() {
+  const received = { bodies: 0, events: 0 };
+  const server = createServer((request, response) => {
+    const chunks = [];
+    request.on("data", (chunk) => chunks.push(chunk));
+    request.on("end", () => {
+      received.bodies++;
+      received.events += JSON.parse(Buffer.concat(chunks).toString("utf8")).events.length;
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { received, url: `http://127.0.0.1:${server.address().port}/hook`, close: () => server.close() };
+}
+
 /** A metered worker of its own, for one HEARTBEAT_TIMEOUT. */
 async function startMetered(ctx, name, vars) {
   const persistDir = join(ctx.workDir, `cost-${name}`);
@@ -80,10 +98,22 @@ async function window(server, sessionsPinger, windowMs) {
  * fixed cost. With `pairsAndIdle`, also the cost when nobody is online and
  * per connect + clean close.
  */
-export async function measureCost(ctx, { heartbeatTimeoutMs, users, windowMs, pairsAndIdle = false }) {
-  const name = `${heartbeatTimeoutMs / 1000}s`;
-  const { server, api } = await startMetered(ctx, name, { HEARTBEAT_TIMEOUT: `${heartbeatTimeoutMs / 1000}s` });
-  const result = { heartbeatTimeoutMs, users, windowMs, timing: await (await fetch(`${server.url}/__meter/timing`)).json() };
+export async function measureCost(ctx, { heartbeatTimeoutMs, users, windowMs, pairsAndIdle = false, webhooks = false }) {
+  const name = `${heartbeatTimeoutMs / 1000}s${webhooks ? "-webhooks" : ""}`;
+  // Webhooks to a receiver on plain-http loopback, which only local dev allows (LOCAL_DEV).
+  const receiver = webhooks ? await startReceiver() : undefined;
+  const vars = receiver
+    ? { LOCAL_DEV: "true", PRESENCE_WEBHOOK_URL: receiver.url, PRESENCE_WEBHOOK_SECRET: randomBytes(24).toString("hex") }
+    : {};
+  const { server, api } = await startMetered(ctx, name, { HEARTBEAT_TIMEOUT: `${heartbeatTimeoutMs / 1000}s`, ...vars });
+  const result = {
+    label: `${heartbeatTimeoutMs / 1000} s${webhooks ? ", webhooks on" : ""}`,
+    heartbeatTimeoutMs,
+    webhooks,
+    users,
+    windowMs,
+    timing: await (await fetch(`${server.url}/__meter/timing`)).json(),
+  };
   try {
     const first = Array.from({ length: users }, (_, i) => `${ctx.runId}-cost${name}-a${i}`);
     const second = Array.from({ length: users }, (_, i) => `${ctx.runId}-cost${name}-b${i}`);
@@ -126,8 +156,10 @@ export async function measureCost(ctx, { heartbeatTimeoutMs, users, windowMs, pa
       result.idle = { ms: idleMs, counts: await readMeter(server) };
       result.pair = await connectClosePairs(ctx, server, api, name, heartbeatTimeoutMs);
     }
+    if (receiver) result.received = { ...receiver.received };
   } finally {
     api.client.close();
+    receiver?.close();
     await server.stop();
   }
   return result;
