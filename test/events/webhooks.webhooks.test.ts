@@ -75,6 +75,17 @@ describe("presence webhooks: one event per platform that changed, with its reaso
     await waitForEvents(uid, (e) => e.length === 2);
   });
 
+  it("sends nothing while nothing changes: a pinging user over several timeouts makes one event", async () => {
+    const uid = freshUid();
+    await register(uid);
+    const socket = await connect(uid, await tokenFor(uid, 6), 6);
+    const stop = keepAlive(socket);
+    await sleep(4 * 2_000);
+    expect(summary(await eventsOf(uid, { acceptedOnly: false }))).toEqual(["online MiniWeb connect [MiniWeb]"]);
+    stop();
+    socket.close();
+  });
+
   it("keeps seq strictly increasing across the user object's eviction", async () => {
     const uid = freshUid();
     await register(uid);
