@@ -3,11 +3,13 @@ import { defineConfig } from "vitest/config";
 import { nodeProject } from "./test/node/project.js";
 
 // Test-only secrets, never used anywhere else. LOCAL_DEV lets the seed's short example secret through,
-// as `npm run dev` does; the `deployed` project runs without it.
+// as `npm run dev` does; the `deployed` project runs without it. Every secret `npm run dev` writes to
+// .dev.vars is named here, so a developer's local file never changes what the tests see.
 const TEST_SECRETS = {
   LOCAL_DEV: "true",
   IM_SECRET: "tuoyun",
   TOKEN_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789abcdef",
+  PRESENCE_WEBHOOK_SECRET: "",
 };
 
 // Rate limits high enough that no ordinary test trips them (wrangler.toml has the real ones).

@@ -19,3 +19,14 @@ export {
   type VerifyWebhookOptions,
   type WebhookVerification,
 } from "./webhook.js";
+export {
+  MAX_IDS_PER_FRAME,
+  MAX_WATCHED_PER_SOCKET,
+  type ClientPresenceFrame,
+  type ErrorFrame,
+  type PresenceFrame,
+  type ServerPresenceFrame,
+  type SubscribeFrame,
+  type UnsubscribeFrame,
+  type WatchedUser,
+} from "./presence-frames.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_UIDS_PER_STATUS_QUERY } from "../protocol";
+import { MAX_IDS_PER_FRAME, MAX_UIDS_PER_STATUS_QUERY } from "../protocol";
 import { MAX_PLATFORM, MIN_PLATFORM, type PlatformId } from "./platforms";
 
 /** Limits from SPEC §2–§4: one source for the validators, the docs and the tests. */
@@ -132,6 +132,22 @@ export const connectQuery = z.object({
     .transform((s) => Number(s) as PlatformId),
   operationID: chars(0, LIMITS.operationIdChars).optional(),
 });
+
+/** The ids of a subscribe or unsubscribe frame: uids as registration accepts them (SPEC §5e). */
+const watchedIds = z
+  .array(registeredUid, { error: typeError("an array of uids") })
+  .min(1, "must name at least one uid")
+  .max(MAX_IDS_PER_FRAME, `at most ${MAX_IDS_PER_FRAME} uids per frame`);
+
+/** A client's presence frame on its socket (SPEC §5e). */
+export const clientPresenceFrame = z.discriminatedUnion(
+  "type",
+  [
+    z.object({ type: z.literal("subscribe"), userIDs: watchedIds }),
+    z.object({ type: z.literal("unsubscribe"), userIDs: watchedIds }),
+  ],
+  { error: "type: must be subscribe or unsubscribe" },
+);
 
 export type RegisterUserBody = z.infer<typeof registerUserBody>;
 export type UserTokenBody = z.infer<typeof userTokenBody>;

@@ -141,6 +141,15 @@ export class TestSocket {
     return this.messages[index]!;
   }
 
+  /** Waits for the first message from index `from` on that satisfies `match`; returns its index. */
+  async indexOf(match: (message: string) => boolean, withinMs = 2_000, from = 0): Promise<number> {
+    const deadline = Date.now() + withinMs;
+    for (let index = from; ; index++) {
+      const message = await this.message(index, Math.max(0, deadline - Date.now()));
+      if (match(message)) return index;
+    }
+  }
+
   async closedWithin(ms: number): Promise<CloseInfo> {
     return Promise.race([
       this.closed,

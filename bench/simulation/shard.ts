@@ -108,7 +108,7 @@ export function simulateShard(options: SimulationOptions): SimulationResult {
   let saved: SnapshotEntry[] = [];
   const none = () => undefined;
   const apply = (id: string, answer: PresenceReport, origin: "publish" | "verify") => {
-    const write = roster.apply(id, answer, none, origin);
+    const { write } = roster.apply(id, answer, none, origin);
     if (write?.kind === "online") onlineRows.set(id, { uid: id, ...write });
     else if (write) onlineRows.delete(id);
   };

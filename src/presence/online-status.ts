@@ -1,5 +1,5 @@
 import type { UserPresence } from "./presence-index";
-import { presenceShard, shardOf } from "./shards";
+import { groupByShard, presenceShard } from "./shards";
 
 /**
  * What the presence shards know of many uids (live platforms, or lastSeen):
@@ -7,15 +7,8 @@ import { presenceShard, shardOf } from "./shards";
  * creates) a user's own object.
  */
 export async function presenceOf(env: Env, uids: readonly string[], shardCount: number): Promise<Map<string, UserPresence>> {
-  const byShard = new Map<number, Set<string>>();
-  for (const uid of uids) {
-    const shard = shardOf(uid, shardCount);
-    let members = byShard.get(shard);
-    if (!members) byShard.set(shard, (members = new Set()));
-    members.add(uid);
-  }
   const answers = await Promise.all(
-    [...byShard].map(([shard, members]) => presenceShard(env, shard, shardCount).read([...members])),
+    [...groupByShard(new Set(uids), shardCount)].map(([shard, members]) => presenceShard(env, shard, shardCount).read(members)),
   );
   return new Map(answers.flat().map((entry) => [entry.uid, entry]));
 }

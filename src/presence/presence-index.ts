@@ -1,41 +1,72 @@
 import { DurableObject } from "cloudflare:workers";
+import type { WatchedUser } from "../../protocol";
 import { readSettings } from "../config";
+import { platformName } from "../platforms";
 import { PresenceTable } from "../storage/presence-table";
 import { ensureSchema, PRESENCE_INDEX_MIGRATIONS } from "../storage/schema";
+import { ShardWatchers } from "../storage/subscriptions";
 import { PresenceRoster, type RosterWrite, type UserPresence } from "./roster";
 import { userSession } from "./user-sessions";
-import {
-  MAX_VERIFIES_PER_ALARM,
-  OFFLINE_GRACE_MS,
-  verifyTiming,
-  type PresenceReport,
-} from "./verification";
+import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, verifyTiming, type PresenceReport } from "./verification";
 
 export type { UserPresence };
-
 
 /** A verify that failed (object overloaded, a deploy) is tried again this soon. */
 const VERIFY_RETRY_MS = 1_000;
 
 /**
- * One shard of presence: the read model that status queries read, and the
- * clock that keeps it exact. User objects are the source of truth and publish
- * here when their live platforms change; in between, this shard asks each
- * online user's object to verify its sockets once per heartbeat deadline
- * (verification.ts). Its memory is a PresenceRoster; SQLite is written only
- * on a change, so an always-online user costs requests but no rows.
+ * Calls one alarm makes at most, verifies and deliveries together: Workers
+ * allow 1,000 subrequests to Cloudflare services per invocation on the Free
+ * plan. What is left waits for the next alarm, set at once.
+ */
+const MAX_CALLS_PER_ALARM = 900;
+
+/**
+ * Deliveries a publish makes itself before it returns; more wait for an alarm
+ * set at once. Inline, a change watched by a few costs no alarm and no row.
+ */
+const INLINE_DELIVERIES = 50;
+
+/** A delivery to a watcher's object that failed is tried this many times more. */
+const DELIVERY_RETRIES = 2;
+
+/** A watched user's state as a watcher's socket gets it (SPEC §5e). */
+export function toWatchedUser(presence: UserPresence): WatchedUser {
+  return "platforms" in presence
+    ? { userID: presence.uid, status: "online", platforms: presence.platforms.map(platformName), seq: presence.seq }
+    : {
+        userID: presence.uid,
+        status: "offline",
+        ...(presence.lastSeenMs === undefined ? {} : { lastSeen: presence.lastSeenMs }),
+        seq: presence.seq,
+      };
+}
+
+/**
+ * One shard of presence: the read model that status queries read, the clock
+ * that keeps it exact, and the hub that tells watchers of its users' changes.
+ * User objects are the source of truth and publish here when their live
+ * platforms change; in between, this shard asks each online user's object to
+ * verify its sockets once per heartbeat deadline (verification.ts). Its memory
+ * is a PresenceRoster; SQLite is written only on a change, so an always-online
+ * user costs requests but no rows.
  */
 export class PresenceIndex extends DurableObject<Env> {
   private readonly table: PresenceTable;
+  private readonly watchers: ShardWatchers;
   private readonly roster: PresenceRoster;
   private readonly heartbeatTimeoutMs: number;
   /** The alarm as last set, so setAlarm (a billed row) runs only when it has to move earlier. */
   private alarmAtMs?: number;
+  /** Changes still to deliver, per watching user: the newest state of each watched user it follows. */
+  private readonly toDeliver = new Map<string, Map<string, WatchedUser>>();
+  private readonly deliveryFailures = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ensureSchema(ctx.storage, PRESENCE_INDEX_MIGRATIONS);
     this.table = new PresenceTable(ctx.storage.sql);
+    this.watchers = new ShardWatchers(ctx.storage.sql);
     this.heartbeatTimeoutMs = readSettings(env).heartbeatTimeoutMs;
     this.roster = new PresenceRoster(verifyTiming(this.heartbeatTimeoutMs));
     void ctx.blockConcurrencyWhile(() => this.restore());
@@ -43,10 +74,10 @@ export class PresenceIndex extends DurableObject<Env> {
 
   /**
    * Rebuilds memory after hibernation or a restart. Users in the schedule's
-   * snapshot resume their verifies where they were; any other is verified at
-   * once and reads online until then (an eviction leaves sockets alive),
-   * unless the alarm is long overdue: then the runtime itself was down, no
-   * socket outlived it, and everyone is verified before reading online again.
+   * snapshot resume their verifies where they were; any other is verified
+   * within a moment and reads online until then (an eviction leaves sockets
+   * alive), unless the alarm is long overdue: then the runtime itself was down,
+   * no socket outlived it, and everyone is verified before reading online again.
    */
   private async restore(): Promise<void> {
     const now = Date.now();
@@ -57,11 +88,33 @@ export class PresenceIndex extends DurableObject<Env> {
     await this.armAlarm();
   }
 
+  // ---- from user objects -----------------------------------------------------
+
   /** A user's object reports a change (or a connect, which may bring an earlier deadline). */
   async publish(uid: string, report: PresenceReport): Promise<void> {
     this.apply(uid, report, "publish");
+    await this.deliver(INLINE_DELIVERIES);
     await this.armAlarm();
   }
+
+  /**
+   * A user's object subscribes its sockets to some of this shard's users:
+   * they are registered (one row for the watcher), and their state now is the
+   * snapshot it sends. Later changes reach it through `deliverPresence`.
+   */
+  watch(watcherUid: string, uids: string[]): WatchedUser[] {
+    this.watchers.add(watcherUid, uids);
+    const known = new Map(this.read(uids).map((presence) => [presence.uid, toWatchedUser(presence)]));
+    // A user never online (or unknown) is offline, with no lastSeen, at seq 0.
+    return uids.map((uid) => known.get(uid) ?? { userID: uid, status: "offline", seq: 0 });
+  }
+
+  /** The watcher's sockets no longer watch these users. */
+  unwatch(watcherUid: string, uids: string[]): void {
+    this.watchers.remove(watcherUid, uids);
+  }
+
+  // ---- from the worker -------------------------------------------------------
 
   /**
    * What is known of each uid: its live platforms, or when it was last seen.
@@ -74,12 +127,74 @@ export class PresenceIndex extends DurableObject<Env> {
     return [...live, ...this.table.lastSeen(uids.filter((uid) => !online.has(uid)))];
   }
 
+  // ---- the alarm: verifies, then deliveries ------------------------------------
+
   override async alarm(): Promise<void> {
     this.alarmAtMs = undefined;
     const due = this.roster.takeDue(Date.now(), MAX_VERIFIES_PER_ALARM);
     await Promise.all(due.map((uid) => this.verify(uid)));
+    await this.deliver(MAX_CALLS_PER_ALARM - due.length);
     await this.armAlarm();
     this.saveIfGoingIdle();
+  }
+
+  private async verify(uid: string): Promise<void> {
+    try {
+      this.apply(uid, await userSession(this.env, uid).verify(this.ctx.id.name ?? ""), "verify");
+    } catch (error) {
+      // The entry keeps its trust window; if no answer comes within it, the user reads offline.
+      this.roster.retry(uid, Date.now() + VERIFY_RETRY_MS);
+      console.error(JSON.stringify({ level: "error", event: "presence_verify_failed", error: String(error) }));
+    }
+  }
+
+  /**
+   * Sends each watching user's object the changes it waits for, one call per
+   * watcher whatever the number of changes, at most `budget` calls. A watcher
+   * whose sockets no longer watch someone says so, and is forgotten for them.
+   */
+  private async deliver(budget: number): Promise<void> {
+    const batch = [...this.toDeliver].slice(0, Math.max(0, budget));
+    for (const [watcher] of batch) this.toDeliver.delete(watcher);
+    await Promise.all(
+      batch.map(async ([watcher, entries]) => {
+        try {
+          const stale = await userSession(this.env, watcher).deliverPresence([...entries.values()]);
+          if (stale.length) this.watchers.remove(watcher, stale);
+          this.deliveryFailures.delete(watcher);
+        } catch (error) {
+          const failures = (this.deliveryFailures.get(watcher) ?? 0) + 1;
+          console.error(JSON.stringify({ level: "error", event: "presence_delivery_failed", failures, error: String(error) }));
+          if (failures > DELIVERY_RETRIES) return void this.deliveryFailures.delete(watcher);
+          this.deliveryFailures.set(watcher, failures);
+          this.queue(watcher, [...entries.values()]);
+        }
+      }),
+    );
+  }
+
+  /** Adds entries for a watcher, keeping the newest per watched user. */
+  private queue(watcher: string, entries: readonly WatchedUser[]): void {
+    let pending = this.toDeliver.get(watcher);
+    if (!pending) this.toDeliver.set(watcher, (pending = new Map()));
+    for (const entry of entries) {
+      const queued = pending.get(entry.userID);
+      if (!queued || queued.seq < entry.seq) pending.set(entry.userID, entry);
+    }
+  }
+
+  private apply(uid: string, report: PresenceReport, origin: "publish" | "verify"): void {
+    const { write, changed } = this.roster.apply(uid, report, () => this.table.offlineSeq(uid), origin);
+    this.write(uid, write);
+    if (!changed) return;
+    const entry = toWatchedUser(changed);
+    for (const watcher of this.watchers.watchersOf(uid)) this.queue(watcher, [entry]);
+  }
+
+  private write(uid: string, change: RosterWrite | undefined): void {
+    if (change?.kind === "online") this.table.markOnline(uid, change.seq, change.platforms, change.publishedAtMs);
+    else if (change?.kind === "offline") this.table.markOffline(uid, change.seq, change.lastSeenMs);
+    else if (change?.kind === "forget") this.table.forget(uid);
   }
 
   /**
@@ -93,29 +208,9 @@ export class PresenceIndex extends DurableObject<Env> {
     if (snapshot) this.table.saveSnapshot(snapshot);
   }
 
-  private async verify(uid: string): Promise<void> {
-    try {
-      this.apply(uid, await userSession(this.env, uid).verify(this.ctx.id.name ?? ""), "verify");
-    } catch (error) {
-      // The entry keeps its trust window; if no answer comes within it, the user reads offline.
-      this.roster.retry(uid, Date.now() + VERIFY_RETRY_MS);
-      console.error(JSON.stringify({ level: "error", event: "presence_verify_failed", error: String(error) }));
-    }
-  }
-
-  private apply(uid: string, report: PresenceReport, origin: "publish" | "verify"): void {
-    this.write(uid, this.roster.apply(uid, report, () => this.table.offlineSeq(uid), origin));
-  }
-
-  private write(uid: string, change: RosterWrite | undefined): void {
-    if (change?.kind === "online") this.table.markOnline(uid, change.seq, change.platforms, change.publishedAtMs);
-    else if (change?.kind === "offline") this.table.markOffline(uid, change.seq, change.lastSeenMs);
-    else if (change?.kind === "forget") this.table.forget(uid);
-  }
-
-  /** Moves the alarm to the earliest due verify when that is sooner than the alarm already set. */
+  /** Moves the alarm earlier when a verify is due sooner, or at once when changes wait to be delivered. */
   private async armAlarm(): Promise<void> {
-    const next = this.roster.nextDue();
+    const next = this.toDeliver.size > 0 ? Date.now() : this.roster.nextDue();
     if (next === undefined || (this.alarmAtMs !== undefined && this.alarmAtMs <= next)) return;
     this.alarmAtMs = next;
     await this.ctx.storage.setAlarm(next);

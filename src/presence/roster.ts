@@ -12,8 +12,14 @@ export interface LivePlatforms {
   platforms: PlatformId[];
 }
 
-/** What a shard knows of a user: online with its platforms, or offline since lastSeen. */
-export type UserPresence = LivePlatforms | { uid: string; seq: number; lastSeenMs: number };
+/** What a shard knows of a user: online with its platforms, or offline (since lastSeen, if it has been online). */
+export type UserPresence = LivePlatforms | { uid: string; seq: number; lastSeenMs?: number };
+
+/** What applying a report means: the table write it needs, and the user's new state if watchers must hear of it. */
+export interface AppliedReport {
+  write?: RosterWrite;
+  changed?: UserPresence;
+}
 
 interface OnlineEntry {
   seq: number;
@@ -119,11 +125,11 @@ export class PresenceRoster {
     report: PresenceReport,
     storedSeq: () => number | undefined,
     origin: "publish" | "verify",
-  ): RosterWrite | undefined {
+  ): AppliedReport {
     const known = this.online.get(uid);
     const knownSeq = known?.seq ?? storedSeq() ?? 0;
     if (report.seq < knownSeq || (report.seq === knownSeq && known && report.reportedAtMs < known.reportedAtMs)) {
-      return undefined;
+      return {};
     }
     this.unsaved = true;
     const platforms = platformMask(report.platforms);
@@ -143,7 +149,14 @@ export class PresenceRoster {
       this.online.delete(uid);
       this.schedule.delete(uid);
     }
-    return write;
+    // What watchers see: the user's platforms, or that it went offline. A seq alone is no change.
+    const before = known?.platforms ?? 0;
+    const after = report.movedAway ? before : platforms;
+    if (after === before) return { write };
+    const changed: UserPresence = after
+      ? { uid, seq: report.seq, platforms: platformsOfMask(after) }
+      : { uid, seq: report.seq, ...(report.lastSeenMs === undefined ? {} : { lastSeenMs: report.lastSeenMs }) };
+    return { write, changed };
   }
 
   /** Live platforms of each uid that has any, as far as the entries can still be trusted at `nowMs`. */

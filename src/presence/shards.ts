@@ -30,3 +30,15 @@ export function presenceShard(env: Env, shard: number, shardCount: number) {
 export function presenceShardFor(env: Env, uid: string, shardCount: number) {
   return presenceShard(env, shardOf(uid, shardCount), shardCount);
 }
+
+/** Uids grouped by the shard that holds them. */
+export function groupByShard(uids: Iterable<string>, shardCount: number): Map<number, string[]> {
+  const groups = new Map<number, string[]>();
+  for (const uid of uids) {
+    const shard = shardOf(uid, shardCount);
+    const members = groups.get(shard);
+    if (members) members.push(uid);
+    else groups.set(shard, [uid]);
+  }
+  return groups;
+}

@@ -13,6 +13,8 @@ export interface FrameWindow {
 
 /** What a socket remembers across hibernation (kept well under the 2 KiB attachment limit). */
 export interface SessionAttachment {
+  /** This socket's own id: what its presence subscriptions are stored under. */
+  key: string;
   platform: PlatformId;
   /** The token that opened this session: a kick invalidates it. */
   jti: string;

@@ -4,7 +4,9 @@ import { envelope, envelopeResponse, ErrCode } from "../errors";
 import type { PlatformId } from "../platforms";
 import { RevocationStore } from "../storage/revocations";
 import { ensureSchema, USER_SESSION_MIGRATIONS } from "../storage/schema";
+import { SocketSubscriptions } from "../storage/subscriptions";
 import { UserPresenceStore, type StoredPresence } from "../storage/user-presence";
+import type { WatchedUser } from "../../protocol";
 import type { ClientTokenClaims } from "../tokens";
 import { applyChange, flushHeld, nextHeldDue, type Ending } from "./changes";
 import { closeFloodingSocket, countFrame } from "./frame-budget";
@@ -22,6 +24,7 @@ import {
   sendQuietly,
   type SessionAttachment,
 } from "./sockets";
+import { Watching } from "./subscriptions";
 import type { PresenceReport } from "./verification";
 
 /** Header the gateway uses to hand verified claims to the object. Never reachable from outside. */
@@ -55,6 +58,8 @@ export class UserSession extends DurableObject<Env> {
   private readonly settings: Settings;
   private readonly revocations: RevocationStore;
   private readonly presence: UserPresenceStore;
+  /** The users this user's sockets watch (SPEC §5e). */
+  private readonly watching: Watching;
   private publishQueue: Promise<void> = Promise.resolve();
   private handOverQueue: Promise<void> = Promise.resolve();
   private failures = 0;
@@ -67,6 +72,7 @@ export class UserSession extends DurableObject<Env> {
     ensureSchema(ctx.storage, USER_SESSION_MIGRATIONS);
     this.revocations = new RevocationStore(ctx.storage.sql);
     this.presence = new UserPresenceStore(ctx.storage.sql);
+    this.watching = new Watching(ctx, env, () => this.uid, this.settings.presenceShards, new SocketSubscriptions(ctx.storage.sql));
     // Heartbeats are answered by the runtime itself: a ping never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -97,6 +103,7 @@ export class UserSession extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [platformTag(claims.platform)]);
     const attachment: SessionAttachment = {
+      key: crypto.randomUUID(),
       platform: claims.platform,
       jti: claims.jti,
       tokenExpiresAtMs: claims.expiresAt * 1000,
@@ -156,6 +163,14 @@ export class UserSession extends DurableObject<Env> {
     return moved ? { ...report, movedAway: true } : report;
   }
 
+  /**
+   * A shard delivers changes of users this user's sockets watch. Returns the
+   * users none of its open sockets watches any more, for the shard to forget.
+   */
+  deliverPresence(changes: WatchedUser[]): string[] {
+    return this.watching.deliver(changes);
+  }
+
   /** The platforms with a live session, straight from the sockets (the source of truth). */
   livePlatforms(): PlatformId[] {
     return this.observe(Date.now()).platforms;
@@ -172,7 +187,9 @@ export class UserSession extends DurableObject<Env> {
     const { frames, withinBudget } = countFrame(attachment.frames, now);
     ws.serializeAttachment({ ...attachment, lastMessageAtMs: now, frames });
     if (!withinBudget) return closeFloodingSocket(ws, { ...attachment, uid: this.uid });
-    if (typeof message === "string" && message.trim().toLowerCase() === PING) sendQuietly(ws, PONG);
+    if (typeof message !== "string") return;
+    if (message.trim().toLowerCase() === PING) return sendQuietly(ws, PONG);
+    await this.watching.onFrame(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -277,6 +294,8 @@ export class UserSession extends DurableObject<Env> {
     if (publish === "always" || (publish === "on change" && change.changed)) await this.publish(report);
     await this.handOverEvents();
     if (change.stored.held.length) await this.scheduleAlarm();
+    // Subscriptions end with their socket, however it ended.
+    await this.watching.endClosed();
     return report;
   }
 

@@ -71,6 +71,16 @@ export const USER_SESSION_MIGRATIONS: readonly Migration[] = [
       sql.exec("DROP TABLE IF EXISTS meta");
     },
   },
+  {
+    version: 2,
+    description: "socket_subscriptions: the users each socket watches (presence subscriptions), one row per socket",
+    apply(sql) {
+      sql.exec(`CREATE TABLE IF NOT EXISTS socket_subscriptions (
+        socket_key TEXT PRIMARY KEY,
+        ids TEXT NOT NULL
+      ) WITHOUT ROWID`);
+    },
+  },
 ];
 
 /**
@@ -99,6 +109,16 @@ export const PRESENCE_INDEX_MIGRATIONS: readonly Migration[] = [
         entries TEXT NOT NULL
       )`);
       sql.exec("DROP TABLE IF EXISTS presence");
+    },
+  },
+  {
+    version: 2,
+    description: "watchers: which users watch which of this shard's users (presence subscriptions), one row per watcher",
+    apply(sql) {
+      sql.exec(`CREATE TABLE IF NOT EXISTS watchers (
+        watcher_uid TEXT PRIMARY KEY,
+        ids TEXT NOT NULL
+      ) WITHOUT ROWID`);
     },
   },
 ];

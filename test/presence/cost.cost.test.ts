@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { verifyTiming } from "../../src/presence/verification";
 import { connect, expectPlatformsWithin, freshUid, onlinePlatforms, register, sleep } from "../helpers";
 import { keepAlive, sessionStub } from "./helpers";
+import { WatchingSocket } from "./subscription-helpers";
 
 const TIMEOUT_MS = 2_000;
 const PING_EVERY_MS = 250;
@@ -112,5 +113,68 @@ describe("cost of presence (SPEC §5c)", () => {
       "PresenceIndex.rowsWritten": 4,
       "PresenceIndex.setAlarm": 1,
     });
+  });
+
+  it("a subscription adds nothing while nothing changes: no delivery, no row, no alarm of its own (SPEC §5e)", async () => {
+    const [onlineUser, offlineUser] = [freshUid("on"), freshUid("off")];
+    const onlineSocket = await connect(onlineUser, (await register(onlineUser)).token, 1);
+    await register(offlineUser);
+    const watcher = await WatchingSocket.open();
+    const stops = [keepAlive(onlineSocket, PING_EVERY_MS), keepAlive(watcher.socket, PING_EVERY_MS)];
+    await watcher.subscribe([onlineUser, offlineUser]);
+    await sleep(500);
+    await resetMeter();
+
+    const windowMs = 6 * TIMEOUT_MS;
+    await sleep(windowMs / 2);
+    await evictDurableObject(sessionStub(watcher.uid), { webSockets: "hibernate" });
+    await sleep(windowMs / 2);
+    const counts = await meter();
+    for (const stop of stops) stop();
+
+    expect(counts["UserSession.request.deliverPresence"] ?? 0).toBe(0);
+    expect(counts["UserSession.request.webSocketMessage"] ?? 0).toBe(0);
+    expect(counts["UserSession.request.alarm"] ?? 0).toBe(0);
+    expect(counts["UserSession.rowsWritten"] ?? 0).toBe(0);
+    expect(counts["PresenceIndex.request.watch"] ?? 0).toBe(0);
+    expect(counts["PresenceIndex.request.publish"] ?? 0).toBe(0);
+    // The two online users' verifies, and the shard's own clock for them, as without subscriptions.
+    const verifies = counts["UserSession.request.verify"] ?? 0;
+    expect(verifies).toBeLessThanOrEqual(2 * (Math.ceil(windowMs / TIMEOUT_MS) + 1));
+    expect(counts["PresenceIndex.rowsWritten"] ?? 0).toBeLessThanOrEqual(2 * (counts["PresenceIndex.request.alarm"] ?? 0) + 1);
+    expect(watcher.entriesFor(onlineUser)).toHaveLength(1);
+    watcher.close();
+    onlineSocket.close();
+  });
+
+  it("one change watched by 3 users costs one delivery call per watcher and no row, alarm or socket message on their side", async () => {
+    const watched = freshUid("watched");
+    const { token } = await register(watched);
+    const watchers = await Promise.all([1, 2, 3].map(() => WatchingSocket.open()));
+    const stops = watchers.map((w) => keepAlive(w.socket, PING_EVERY_MS));
+    for (const w of watchers) await w.subscribe([watched]);
+    // A first session creates the watched user's object and its tables.
+    const first = await connect(watched, token, 1);
+    first.close();
+    for (const w of watchers) expect(await w.nextEntry(watched, (e) => e.seq === 2)).toMatchObject({ status: "offline" });
+    await sleep(300);
+    await resetMeter();
+
+    const socket = await connect(watched, token, 1);
+    for (const w of watchers) expect(await w.nextEntry(watched)).toMatchObject({ status: "online", seq: 3 });
+    const counts = await meter();
+    for (const stop of stops) stop();
+
+    expect(counts["UserSession.request.fetch"]).toBe(1);
+    expect(counts["PresenceIndex.request.publish"]).toBe(1);
+    expect(counts["UserSession.request.deliverPresence"]).toBe(3);
+    // The watched user's stored state; the watchers' objects write nothing to pass a change on.
+    expect(counts["UserSession.rowsWritten"]).toBe(1);
+    expect(counts["UserSession.request.alarm"] ?? 0).toBe(0);
+    expect(counts["UserSession.request.webSocketMessage"] ?? 0).toBe(0);
+    // Delivered by the publish itself: no alarm was needed for it.
+    expect(counts["PresenceIndex.request.alarm"] ?? 0).toBe(0);
+    for (const w of watchers) w.close();
+    socket.close();
   });
 });

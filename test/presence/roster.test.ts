@@ -65,36 +65,50 @@ describe("planVerification", () => {
 });
 
 describe("PresenceRoster", () => {
+  it("tells watchers of a change of platforms or of going offline, not of a seq alone", () => {
+    const timing = verifyTiming(30_000);
+    const roster = new PresenceRoster(timing);
+    const at = (seq: number, platforms: (1 | 5)[], t: number) => ({ seq, reportedAtMs: t, platforms, heartbeatDeadlineMs: t + 30_000 });
+    expect(roster.apply("u", at(1, [1], 0), () => undefined, "publish").changed).toEqual({ uid: "u", seq: 1, platforms: [1] });
+    expect(roster.apply("u", at(2, [1, 5], 1), () => undefined, "publish").changed).toEqual({ uid: "u", seq: 2, platforms: [1, 5] });
+    expect(roster.apply("u", at(3, [1, 5], 2), () => undefined, "verify").changed).toBeUndefined();
+    expect(roster.apply("u", { seq: 4, reportedAtMs: 3, platforms: [], lastSeenMs: 3 }, () => undefined, "verify").changed).toEqual({
+      uid: "u",
+      seq: 4,
+      lastSeenMs: 3,
+    });
+  });
+
   const timing = verifyTiming(30_000);
   const online = (seq: number, at: number) => ({ seq, reportedAtMs: at, platforms: [1 as const], heartbeatDeadlineMs: at + 30_000 });
 
   it("ignores a report older than the one it holds, by seq and then by time", () => {
     const roster = new PresenceRoster(timing);
-    expect(roster.apply("u", online(1, 0), () => undefined, "verify")).toEqual({
+    expect(roster.apply("u", online(1, 0), () => undefined, "verify").write).toEqual({
       kind: "online",
       seq: 1,
       platforms: 2,
       publishedAtMs: 0,
     });
-    expect(roster.apply("u", { seq: 2, reportedAtMs: 5, platforms: [], lastSeenMs: 5 }, () => undefined, "verify")).toEqual({
+    expect(roster.apply("u", { seq: 2, reportedAtMs: 5, platforms: [], lastSeenMs: 5 }, () => undefined, "verify").write).toEqual({
       kind: "offline",
       seq: 2,
       lastSeenMs: 5,
     });
     // A verify answered before the close lands after it: it must not bring the user back.
-    expect(roster.apply("u", online(1, 3), () => 2, "verify")).toBeUndefined();
+    expect(roster.apply("u", online(1, 3), () => 2, "verify")).toEqual({});
     expect(roster.live(["u"], 6)).toEqual([]);
 
     roster.apply("v", online(1, 10), () => undefined, "verify");
-    expect(roster.apply("v", { ...online(1, 4), heartbeatDeadlineMs: 100 }, () => undefined, "verify")).toBeUndefined();
+    expect(roster.apply("v", { ...online(1, 4), heartbeatDeadlineMs: 100 }, () => undefined, "verify")).toEqual({});
     expect(roster.nextDue()).toBe(10 + 30_000 + timing.closesAfterMs);
   });
 
   it("writes nothing for a verify's answer that changes nothing, but refreshes the row for a publish", () => {
     const roster = new PresenceRoster(timing);
     roster.apply("u", online(1, 0), () => undefined, "verify");
-    expect(roster.apply("u", online(1, 20_000), () => undefined, "verify")).toBeUndefined();
-    expect(roster.apply("u", online(1, 25_000), () => undefined, "publish")).toMatchObject({ kind: "online", publishedAtMs: 25_000 });
+    expect(roster.apply("u", online(1, 20_000), () => undefined, "verify")).toEqual({});
+    expect(roster.apply("u", online(1, 25_000), () => undefined, "publish").write).toMatchObject({ kind: "online", publishedAtMs: 25_000 });
   });
 
   it("saves its schedule only when the next verify is far enough off for the shard to hibernate, and only after a change", () => {

@@ -36,9 +36,9 @@ describe("each object's versioned schema", () => {
 
       ensureSchema(state.storage, USER_SESSION_MIGRATIONS);
 
-      expect(tables(sql)).toEqual(["_schema_version", "logout_cutoffs", "presence_state", "revoked_tokens"]);
+      expect(tables(sql)).toEqual(["_schema_version", "logout_cutoffs", "presence_state", "revoked_tokens", "socket_subscriptions"]);
       expect(sql.exec("SELECT * FROM logout_cutoffs").toArray()).toEqual([{ platform: 1, cutoff_ms: 1000 }]);
-      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 1 });
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 2 });
     });
   });
 
@@ -49,7 +49,7 @@ describe("each object's versioned schema", () => {
       sql.exec("DROP TABLE _schema_version");
       sql.exec("CREATE TABLE presence (uid TEXT PRIMARY KEY, version INTEGER, live_until_ms INTEGER, platforms TEXT)");
       ensureSchema(state.storage, PRESENCE_INDEX_MIGRATIONS);
-      expect(tables(sql)).toEqual(["_schema_version", "offline_users", "online_users", "roster_snapshot"]);
+      expect(tables(sql)).toEqual(["_schema_version", "offline_users", "online_users", "roster_snapshot", "watchers"]);
     });
   });
 
@@ -67,7 +67,7 @@ describe("each object's versioned schema", () => {
   it("refuses storage written by a newer version of the code", async () => {
     await runInDurableObject(sessionStub(freshUid()), (_instance, state) => {
       state.storage.sql.exec("UPDATE _schema_version SET version = 99");
-      expect(() => ensureSchema(state.storage, USER_SESSION_MIGRATIONS)).toThrow(/v99 is newer than this code's v1/);
+      expect(() => ensureSchema(state.storage, USER_SESSION_MIGRATIONS)).toThrow(/v99 is newer than this code's v2/);
     });
   });
 });

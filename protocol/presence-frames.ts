@@ -1,0 +1,47 @@
+import type { PlatformName } from "./platforms.js";
+
+/**
+ * Presence subscriptions over the client's own socket (SPEC §5e): the JSON
+ * text frames a client sends to watch other users, and the ones it gets back.
+ */
+
+/** Ids one subscribe or unsubscribe frame may carry. */
+export const MAX_IDS_PER_FRAME = 200;
+/** Users one socket may watch at once. */
+export const MAX_WATCHED_PER_SOCKET = 3_000;
+
+export interface SubscribeFrame {
+  type: "subscribe";
+  userIDs: string[];
+}
+
+export interface UnsubscribeFrame {
+  type: "unsubscribe";
+  userIDs: string[];
+}
+
+export type ClientPresenceFrame = SubscribeFrame | UnsubscribeFrame;
+
+/**
+ * A watched user's state, across all of their platforms. `seq` grows with
+ * every change: a client keeps the highest per user and ignores older ones.
+ */
+export type WatchedUser =
+  | { userID: string; status: "online"; platforms: PlatformName[]; seq: number }
+  /** `lastSeen` (Unix ms): when the last session ended, for a user who has been online. */
+  | { userID: string; status: "offline"; lastSeen?: number; seq: number };
+
+/** A snapshot after each subscribe (every id it named), then one entry per change. */
+export interface PresenceFrame {
+  type: "presence";
+  users: WatchedUser[];
+}
+
+/** A bad frame or one over a limit; the socket stays open. */
+export interface ErrorFrame {
+  type: "error";
+  errCode: number;
+  errMsg: string;
+}
+
+export type ServerPresenceFrame = PresenceFrame | ErrorFrame;
