@@ -1,7 +1,21 @@
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
-import { CloseCode, ErrCode, PING, PONG, type PlatformId } from "../protocol/index.js";
+import { Watchlist, type PresenceListener } from "./watchlist.js";
+import { CloseCode, ErrCode, PING, PONG, type ClientPresenceFrame, type PlatformId, type WatchedUser } from "../protocol/index.js";
 
 export { CloseCode, ErrCode, Platform, PLATFORM_NAMES, type PlatformId, type PlatformName } from "../protocol/index.js";
+export type { PresenceListener, WatchedUser } from "./watchlist.js";
+
+/** The server refused a subscribe or unsubscribe frame (SPEC §5e); the socket stays open. */
+export class PresenceFrameError extends Error {
+  override readonly name = "PresenceFrameError";
+
+  constructor(
+    readonly errCode: number,
+    readonly errMsg: string,
+  ) {
+    super(`presence subscription refused: ${errCode} ${errMsg}`);
+  }
+}
 
 /** The part of a WebSocket this SDK uses: browsers', Node 22's global, the `ws` package's and Workers' all fit. */
 export interface WebSocketLike {
@@ -61,13 +75,16 @@ export interface SessionEvents {
   open: { reconnects: number };
   /** The server answered a ping. */
   pong: Record<string, never>;
-  /** Any other text frame from the server. */
+  /** Any other text frame from the server (presence frames go to `watch` listeners instead). */
   message: { data: string };
   /** 4001 (a newer session on this platform) or 4002 (force_logout). The session will not reconnect. */
   kicked: { code: typeof CloseCode.kicked | typeof CloseCode.loggedOut; reason: "kicked" | "logged_out"; errMsg?: string };
   /** A socket closed; `willReconnect` says whether another one follows after `retryInMs`. */
   closed: { code: number; reason: string; wasOpen: boolean; willReconnect: boolean; retryInMs?: number };
-  /** Something went wrong that the session handles by itself (a socket error, a failed refresh). */
+  /**
+   * Something went wrong that the session handles by itself: a socket error, a
+   * failed refresh, a listener that threw, or a PresenceFrameError.
+   */
   error: { error: Error };
 }
 
@@ -113,6 +130,7 @@ export class ClientSession {
   private token: string;
   private expiredTime: number | undefined;
   private currentState: SessionState = "connecting";
+  private readonly watchlist = new Watchlist((error) => this.emit("error", { error }));
 
   constructor(private readonly options: ConnectOptions) {
     this.reconnect = { ...DEFAULT_RECONNECT, ...options.reconnect };
@@ -133,6 +151,36 @@ export class ClientSession {
   on<E extends SessionEvent>(event: E, listener: (event: SessionEvents[E]) => void): () => void {
     this.listeners[event].add(listener);
     return () => this.listeners[event].delete(listener);
+  }
+
+  /**
+   * Watches users' presence over this session's socket (SPEC §5e). The
+   * listener hears each user's current state, then every change of it, at
+   * most once per `seq` and never an older state after a newer one. After a
+   * reconnect the session subscribes again by itself, and the listener hears
+   * whatever changed meanwhile. Returns a function that stops this listener.
+   * Throws a RangeError beyond 3,000 users per session.
+   */
+  watch(userIDs: readonly string[], onChange: PresenceListener): () => void {
+    this.sendFrames(this.watchlist.add(userIDs, onChange));
+    return () => this.unwatch(userIDs, onChange);
+  }
+
+  /** Stops watching: `onChange`'s subscriptions only, or every listener of these users when none is given. */
+  unwatch(userIDs: readonly string[], onChange?: PresenceListener): void {
+    this.sendFrames(this.watchlist.remove(userIDs, onChange));
+  }
+
+  /** The newest state known for a watched user. */
+  presenceOf(userID: string): WatchedUser | undefined {
+    return this.watchlist.stateOf(userID);
+  }
+
+  /** Sends now when open; otherwise the next open subscribes to the whole watchlist anyway. */
+  private sendFrames(frames: readonly ClientPresenceFrame[]): void {
+    const socket = this.socket;
+    if (this.currentState !== "open" || socket?.readyState !== OPEN) return;
+    for (const frame of frames) socket.send(JSON.stringify(frame));
   }
 
   /** Ends the session for good: closes the socket (1000) and cancels any pending reconnect. */
@@ -189,6 +237,8 @@ export class ClientSession {
       this.currentState = "open";
       this.refreshedSinceOpen = false;
       this.startHeartbeat(socket);
+      // A new socket has no subscriptions: the snapshot that answers these resyncs every watched user.
+      this.sendFrames(this.watchlist.resubscribeFrames());
       this.emit("open", { reconnects: this.reconnects });
     });
     socket.addEventListener("message", (event) => {
@@ -199,6 +249,7 @@ export class ClientSession {
         this.failures = 0;
         return this.emit("pong", {});
       }
+      if (this.takePresenceFrame(data)) return;
       kickMessage = kickedFrameMessage(data) ?? kickMessage;
       this.emit("message", { data });
     });
@@ -221,6 +272,20 @@ export class ClientSession {
       const { code, reason } = event as SocketEvent;
       closed(code ?? 1006, reason ?? "");
     });
+  }
+
+  /** A `presence` frame goes to the watchlist, an `error` frame to the error listeners. */
+  private takePresenceFrame(data: string): boolean {
+    const frame = parseFrame(data);
+    if (frame?.type === "presence" && Array.isArray(frame.users)) {
+      this.watchlist.apply(frame.users as WatchedUser[]);
+      return true;
+    }
+    if (frame?.type === "error") {
+      this.emit("error", { error: new PresenceFrameError(Number(frame.errCode), String(frame.errMsg)) });
+      return true;
+    }
+    return false;
   }
 
   private async onClose(code: number, reason: string, wasOpen: boolean, kickMessage: string | undefined): Promise<void> {
@@ -313,6 +378,19 @@ function closeQuietly(socket: WebSocketLike): void {
     socket.close();
   } catch {
     // never opened or already closed
+  }
+}
+
+/** A JSON object frame with a string `type`, or undefined. */
+function parseFrame(data: string): ({ type: string } & Record<string, unknown>) | undefined {
+  if (!data.startsWith("{")) return undefined;
+  try {
+    const frame: unknown = JSON.parse(data);
+    return typeof frame === "object" && frame !== null && typeof (frame as { type?: unknown }).type === "string"
+      ? (frame as { type: string } & Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 

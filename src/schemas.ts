@@ -139,15 +139,13 @@ const watchedIds = z
   .min(1, "must name at least one uid")
   .max(MAX_IDS_PER_FRAME, `at most ${MAX_IDS_PER_FRAME} uids per frame`);
 
+export const subscribeFrame = z.object({ type: z.literal("subscribe"), userIDs: watchedIds });
+export const unsubscribeFrame = z.object({ type: z.literal("unsubscribe"), userIDs: watchedIds });
+
 /** A client's presence frame on its socket (SPEC §5e). */
-export const clientPresenceFrame = z.discriminatedUnion(
-  "type",
-  [
-    z.object({ type: z.literal("subscribe"), userIDs: watchedIds }),
-    z.object({ type: z.literal("unsubscribe"), userIDs: watchedIds }),
-  ],
-  { error: "type: must be subscribe or unsubscribe" },
-);
+export const clientPresenceFrame = z.discriminatedUnion("type", [subscribeFrame, unsubscribeFrame], {
+  error: "type: must be subscribe or unsubscribe",
+});
 
 export type RegisterUserBody = z.infer<typeof registerUserBody>;
 export type UserTokenBody = z.infer<typeof userTokenBody>;

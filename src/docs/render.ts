@@ -107,7 +107,7 @@ export function renderDocsPage(doc: OpenApiDocument): string {
   const limitRows = Object.entries(doc["x-limits"]).map(([name, value]) => `<tr><td><code>${e(name)}</code></td><td>${value}</td></tr>`).join("");
   const closeRows = doc["x-websocket"].closeCodes.map((c) => `<tr><td>${c.code}</td><td>${e(c.name)}</td><td>${e(c.meaning)}</td></tr>`).join("");
   const platformRows = Object.entries(doc["x-platforms"]).map(([id, name]) => `<tr><td>${e(id)}</td><td><code>${e(name)}</code></td></tr>`).join("");
-  const { heartbeat } = doc["x-websocket"];
+  const { heartbeat, frames } = doc["x-websocket"];
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -126,6 +126,9 @@ ${renderProse(doc.info.description)}
 <h2 id="websocket">WebSocket sessions</h2>
 <p>Connect at ${doc["x-websocket"].paths.map((p) => `<code>${e(p)}</code>`).join(" or ")}. Send <code>${e(heartbeat.send)}</code> right after opening and then regularly; the server answers <code>${e(heartbeat.answer)}</code>. Silence for ${heartbeat.timeoutSeconds} s closes the session.</p>
 <table><thead><tr><th>close code</th><th>name</th><th>meaning</th></tr></thead><tbody>${closeRows}</tbody></table>
+<h3 id="presence-subscriptions">Presence subscriptions</h3>
+<p>${e(frames.description)} At most ${frames.limits.idsPerFrame} ids per frame and ${frames.limits.watchedPerSocket} per socket.</p>
+<pre>${e(['{"type":"subscribe","userIDs":["u2","u3"]}', '{"type":"unsubscribe","userIDs":["u2"]}', '{"type":"presence","users":[{"userID":"u2","status":"online","platforms":["Web"],"seq":17},{"userID":"u3","status":"offline","lastSeen":1764300000123,"seq":4}]}', '{"type":"error","errCode":400,"errMsg":"…"}'].join("\n"))}</pre>
 <h2 id="routes">Routes</h2>
 ${operations.map(({ path, method, op }) => operationSection(doc, path, method, op)).join("\n")}
 </body></html>`;

@@ -5,11 +5,16 @@ import { PLATFORM_NAMES } from "../platforms";
 import { FRAME_BUDGET } from "../presence/frame-budget";
 import { CloseCode, PING, PONG } from "../presence/sockets";
 import type { NamedSchema, OperationDoc, RouteEntry } from "../routes/route-entry";
-import { connectQuery, LIMITS } from "../schemas";
+import { connectQuery, LIMITS, subscribeFrame, unsubscribeFrame } from "../schemas";
 import { ERROR_CODE_DOCS, errorCodeDoc, type ErrorCodeDoc } from "./error-codes";
 import { requestJsonSchema, responseJsonSchema } from "./json-schema";
-import { DEFAULT_SIGNATURE_TOLERANCE_SECONDS, SIGNATURE_HEADER } from "../../protocol";
-import { errorEnvelopeSchema, presenceEventBodySchema } from "./responses";
+import {
+  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  MAX_IDS_PER_FRAME,
+  MAX_WATCHED_PER_SOCKET,
+  SIGNATURE_HEADER,
+} from "../../protocol";
+import { errorEnvelopeSchema, errorFrameSchema, presenceEventBodySchema, presenceFrameSchema } from "./responses";
 
 type Json = Record<string, unknown>;
 
@@ -58,6 +63,13 @@ export interface OpenApiDocument {
     paths: string[];
     heartbeat: { send: string; answer: string; timeoutSeconds: number };
     closeCodes: CloseCodeDoc[];
+    /** Presence subscriptions (SPEC §5e): JSON text frames, each a schema in components. */
+    frames: {
+      description: string;
+      client: Record<"subscribe" | "unsubscribe", Json>;
+      server: Record<"presence" | "error", Json>;
+      limits: { idsPerFrame: number; watchedPerSocket: number };
+    };
   };
 }
 
@@ -293,7 +305,16 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
     ],
     paths,
     webhooks: { presenceEvents: { post: presenceWebhookOperation(settings) } },
-    components: { schemas: { ...schemas, PresenceEventBody: responseJsonSchema(presenceEventBodySchema) } },
+    components: {
+      schemas: {
+        ...schemas,
+        PresenceEventBody: responseJsonSchema(presenceEventBodySchema),
+        SubscribeFrame: requestJsonSchema(subscribeFrame),
+        UnsubscribeFrame: requestJsonSchema(unsubscribeFrame),
+        PresenceFrame: responseJsonSchema(presenceFrameSchema),
+        ErrorFrame: responseJsonSchema(errorFrameSchema),
+      },
+    },
     "x-error-codes": ERROR_CODE_DOCS,
     "x-limits": { ...LIMITS, maxBodyBytes: settings.maxBodyBytes },
     "x-platforms": PLATFORM_NAMES,
@@ -305,6 +326,17 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
         name,
         meaning: CLOSE_CODE_MEANINGS[name],
       })),
+      frames: {
+        description: [
+          "Presence subscriptions on the same socket. After each subscribe: one `presence` frame, the snapshot of every id it named.",
+          "Then one `presence` entry per change of a watched user's state across platforms, within 2 s; per user in `seq` order, never older than one already sent.",
+          "A bad frame or one over a limit: an `error` frame; the socket stays open. Subscriptions end with the socket: resubscribe after a reconnect.",
+          "Each frame counts against the frame budget (see close code tooManyFrames).",
+        ].join(" "),
+        client: { subscribe: ref("SubscribeFrame"), unsubscribe: ref("UnsubscribeFrame") },
+        server: { presence: ref("PresenceFrame"), error: ref("ErrorFrame") },
+        limits: { idsPerFrame: MAX_IDS_PER_FRAME, watchedPerSocket: MAX_WATCHED_PER_SOCKET },
+      },
     },
   };
 }

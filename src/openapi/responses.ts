@@ -74,3 +74,32 @@ export const presenceEventSchema = z.object({
 export const presenceEventBodySchema = z.object({
   events: z.array(presenceEventSchema).min(1).max(100),
 });
+
+/** A watched user's state in a `presence` frame (SPEC §5e). */
+export const watchedUserSchema = z.discriminatedUnion("status", [
+  z.object({
+    userID: z.string(),
+    status: z.literal("online"),
+    platforms: z.array(platformName).min(1).meta({ description: "the user's live platforms, across all devices" }),
+    seq: z.int().meta({ description: "per user, grows with every change: keep the highest, ignore older" }),
+  }),
+  z.object({
+    userID: z.string(),
+    status: z.literal("offline"),
+    lastSeen: z.int().optional().meta({ description: "Unix ms when the last session ended; absent for a user never online" }),
+    seq: z.int().meta({ description: "per user, grows with every change: 0 for a user never online" }),
+  }),
+]);
+
+/** The server's frame after each subscribe (the snapshot of its ids) and for each change. */
+export const presenceFrameSchema = z.object({
+  type: z.literal("presence"),
+  users: z.array(watchedUserSchema).min(1),
+});
+
+/** The server's answer to a bad frame or one over a limit; the socket stays open. */
+export const errorFrameSchema = z.object({
+  type: z.literal("error"),
+  errCode: z.literal(400),
+  errMsg: z.string(),
+});

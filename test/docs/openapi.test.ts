@@ -2,10 +2,17 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ErrCode } from "../../src/errors";
 import type { OpenApiDocument, OpenApiOperation } from "../../src/openapi/document";
-import { errorEnvelopeSchema, onlineStatusAnswerSchema, tokenAnswerSchema } from "../../src/openapi/responses";
+import {
+  errorEnvelopeSchema,
+  errorFrameSchema,
+  onlineStatusAnswerSchema,
+  presenceFrameSchema,
+  tokenAnswerSchema,
+} from "../../src/openapi/responses";
 import { PLATFORM_NAMES } from "../../src/platforms";
 import { LIMITS } from "../../src/schemas";
 import { freshUid, post, SECRET } from "../helpers";
+import { online, WatchingSocket } from "../presence/subscription-helpers";
 
 type Json = Record<string, unknown>;
 
@@ -230,5 +237,31 @@ describe("the webhooks section (OpenAPI 3.1)", () => {
     expect(op.requestBody?.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/PresenceEventBody" });
     const body = doc.components.schemas.PresenceEventBody as { properties: { events: { maxItems: number } } };
     expect(body.properties.events.maxItems).toBe(100);
+  });
+});
+
+describe("the WebSocket part: presence subscription frames (SPEC §5e)", () => {
+  it("documents the client and server frames and their limits, and the frames a real socket gets match them", async () => {
+    const doc = await fetchDocument();
+    const { frames } = doc["x-websocket"];
+    expect(frames.limits).toEqual({ idsPerFrame: 200, watchedPerSocket: 3000 });
+    const subscribe = doc.components.schemas.SubscribeFrame as { properties: { userIDs: { maxItems: number; minItems: number } } };
+    expect(subscribe.properties.userIDs).toMatchObject({ minItems: 1, maxItems: 200 });
+    for (const name of ["SubscribeFrame", "UnsubscribeFrame", "PresenceFrame", "ErrorFrame"]) {
+      expect(doc.components.schemas[name], name).toBeDefined();
+    }
+
+    const watcher = await WatchingSocket.open();
+    const watched = freshUid("watched");
+    await online(watched, 5);
+    const [snapshot] = await watcher.subscribe([watched, freshUid("never")]).then(() => watcher.frames());
+    expect(presenceFrameSchema.parse(snapshot)).toMatchObject({ users: [{ status: "online" }, { status: "offline", seq: 0 }] });
+    watcher.send({ type: "subscribe", userIDs: [] });
+    expect(errorFrameSchema.safeParse(await watcher.nextFrame()).success).toBe(true);
+    watcher.close();
+
+    const html = await (await SELF.fetch("http://im.test/docs")).text();
+    expect(html).toContain('id="presence-subscriptions"');
+    expect(html).toContain("At most 200 ids per frame and 3000 per socket");
   });
 });

@@ -3,11 +3,17 @@ import * as sdk from "../../protocol";
 import { ErrCode } from "../../src/errors";
 import { PLATFORM_NAMES } from "../../src/platforms";
 import { CloseCode, PING, PONG } from "../../src/presence/sockets";
-import { LIMITS, type RegisterUserBody, type UserTokenBody } from "../../src/schemas";
+import { LIMITS, type RegisterUserBody, type subscribeFrame, type unsubscribeFrame, type UserTokenBody } from "../../src/schemas";
 import type { z } from "zod";
 import type { IssuedToken, RegisterUserInput, UserOnlineStatus, UserPlatformInput } from "../../sdk/appserver";
-import type { PresenceEvent } from "../../protocol";
-import type { onlineStatusEntrySchema, presenceEventSchema, tokenAnswerSchema } from "../../src/openapi/responses";
+import type { ClientPresenceFrame, ErrorFrame, PresenceEvent, PresenceFrame } from "../../protocol";
+import type {
+  errorFrameSchema,
+  onlineStatusEntrySchema,
+  presenceEventSchema,
+  presenceFrameSchema,
+  tokenAnswerSchema,
+} from "../../src/openapi/responses";
 
 // Compile-time: every SDK input is a valid request body once the secret is added, and covers every body field.
 // Wrapped in a tuple so a union is checked whole, not member by member.
@@ -25,6 +31,11 @@ const tokenAnswerSame: Assignable<IssuedToken, z.infer<typeof tokenAnswerSchema>
 // The webhook event the SDK types is the one the OpenAPI document describes.
 const eventFits: Assignable<PresenceEvent, z.infer<typeof presenceEventSchema>> = true;
 const eventCovers: Assignable<keyof z.infer<typeof presenceEventSchema>, keyof PresenceEvent> = true;
+// The presence frames the worker sends (typed by the protocol module) are the ones the OpenAPI document
+// describes; the error frame it documents is one the SDK reads; the SDK's frames are ones the worker accepts.
+const framesFit: Assignable<PresenceFrame, z.infer<typeof presenceFrameSchema>> &
+  Assignable<z.infer<typeof errorFrameSchema>, ErrorFrame> &
+  Assignable<ClientPresenceFrame, z.infer<typeof subscribeFrame> | z.infer<typeof unsubscribeFrame>> = true;
 
 describe("the shared protocol module", () => {
   it("is what the worker answers with: error codes, close codes, platforms, heartbeat text and status batch limit", () => {
@@ -40,8 +51,8 @@ describe("the shared protocol module", () => {
   });
 
   it("keeps every SDK input a valid request body, and every SDK answer type what the worker documents", () => {
-    expect([registerFits, registerCovers, tokenFits, statusFits, statusCovers, tokenAnswerSame, eventFits, eventCovers]).toEqual(
-      Array(8).fill(true),
+    expect([registerFits, registerCovers, tokenFits, statusFits, statusCovers, tokenAnswerSame, eventFits, eventCovers, framesFit]).toEqual(
+      Array(9).fill(true),
     );
   });
 });

@@ -1,0 +1,109 @@
+import {
+  MAX_IDS_PER_FRAME,
+  MAX_WATCHED_PER_SOCKET,
+  type ClientPresenceFrame,
+  type WatchedUser,
+} from "../protocol/index.js";
+
+export type { WatchedUser } from "../protocol/index.js";
+
+/** Called with a watched user's state: first the current one, then each change. */
+export type PresenceListener = (user: WatchedUser) => void;
+
+/**
+ * The users a session watches and what it knows of each (SPEC §5e). It
+ * decides which frames go out and which entries reach the listeners; the
+ * session only moves frames. Entries are kept per user by `seq`: one that is
+ * not newer than the one already known is dropped, so a listener never sees
+ * a user's state go back in time, whatever the order frames arrive in.
+ */
+export class Watchlist {
+  private readonly listeners = new Map<string, Set<PresenceListener>>();
+  private readonly known = new Map<string, WatchedUser>();
+
+  /** `reportError` hears what a listener throws; the other listeners still run. */
+  constructor(private readonly reportError: (error: Error) => void) {}
+
+  /** Every watched uid, in the order first watched. */
+  get userIDs(): string[] {
+    return [...this.listeners.keys()];
+  }
+
+  /** The newest state known for a watched user. */
+  stateOf(userID: string): WatchedUser | undefined {
+    return this.known.get(userID);
+  }
+
+  /**
+   * Adds a listener for each uid. Returns the subscribe frames for the uids
+   * not watched before. A listener added to a uid already known hears its
+   * state at once. Throws when the session would watch more than the server
+   * allows per socket.
+   */
+  add(userIDs: readonly string[], listener: PresenceListener): ClientPresenceFrame[] {
+    const unique = [...new Set(userIDs)];
+    const added = unique.filter((id) => !this.listeners.has(id));
+    if (this.listeners.size + added.length > MAX_WATCHED_PER_SOCKET) {
+      throw new RangeError(`a session watches at most ${MAX_WATCHED_PER_SOCKET} users (${this.listeners.size} already, ${added.length} more asked)`);
+    }
+    for (const id of unique) {
+      let set = this.listeners.get(id);
+      if (!set) this.listeners.set(id, (set = new Set()));
+      set.add(listener);
+      // Heard after watch() returns, like every other entry.
+      const state = this.known.get(id);
+      if (state) queueMicrotask(() => this.known.get(id) === state && set.has(listener) && this.call(listener, state));
+    }
+    return frames("subscribe", added);
+  }
+
+  /**
+   * Removes a listener from each uid, or every listener when none is given.
+   * Returns the unsubscribe frames for the uids nobody listens to any more.
+   */
+  remove(userIDs: readonly string[], listener?: PresenceListener): ClientPresenceFrame[] {
+    const dropped: string[] = [];
+    for (const id of new Set(userIDs)) {
+      const set = this.listeners.get(id);
+      if (!set) continue;
+      if (listener) set.delete(listener);
+      if (listener && set.size > 0) continue;
+      this.listeners.delete(id);
+      this.known.delete(id);
+      dropped.push(id);
+    }
+    return frames("unsubscribe", dropped);
+  }
+
+  /** After a (re)connect: the server forgot the old socket's subscriptions, so all of them go again. */
+  resubscribeFrames(): ClientPresenceFrame[] {
+    return frames("subscribe", this.userIDs);
+  }
+
+  /** A `presence` frame's entries: the newer ones are kept and passed to their listeners. */
+  apply(users: readonly WatchedUser[]): void {
+    for (const user of users) {
+      const listeners = this.listeners.get(user.userID);
+      if (!listeners) continue; // unwatched while the frame was on its way
+      const known = this.known.get(user.userID);
+      if (known && known.seq >= user.seq) continue;
+      this.known.set(user.userID, user);
+      for (const listener of [...listeners]) this.call(listener, user);
+    }
+  }
+
+  private call(listener: PresenceListener, user: WatchedUser): void {
+    try {
+      listener(user);
+    } catch (error) {
+      this.reportError(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
+
+/** Frames of at most MAX_IDS_PER_FRAME ids each. */
+function frames(type: ClientPresenceFrame["type"], userIDs: readonly string[]): ClientPresenceFrame[] {
+  const out: ClientPresenceFrame[] = [];
+  for (let i = 0; i < userIDs.length; i += MAX_IDS_PER_FRAME) out.push({ type, userIDs: userIDs.slice(i, i + MAX_IDS_PER_FRAME) });
+  return out;
+}

@@ -1,0 +1,134 @@
+/// <reference types="node" />
+import { describe, expect, it } from "vitest";
+import { WebSocket as NodeWebSocket } from "ws";
+import { Platform, type PlatformId } from "../../../sdk/appserver";
+import { connect, PresenceFrameError, type WatchedUser, type WebSocketLike } from "../../../sdk/client";
+import { appServer, eventually, freshUid, recordEvents, sleep, workerUrl } from "../helpers";
+
+const quickReconnect = { initialDelayMs: 50, maxDelayMs: 200 };
+
+/** A registered user and a way to open (and close) sessions of theirs on any platform. */
+async function someone(prefix: string) {
+  const client = appServer();
+  const uid = freshUid(prefix);
+  await client.registerUser({ uid, platform: Platform.Web, name: "n" });
+  return {
+    uid,
+    async online(platform: PlatformId) {
+      const { token } = await client.getUserToken({ uid, platform });
+      const session = connect({ url: workerUrl(), uid, token, platform, pingIntervalMs: 5_000 });
+      const events = recordEvents(session);
+      await eventually(`${uid} open`, () => events.pong.length > 0);
+      return session;
+    },
+  };
+}
+
+/** A watcher session; its sockets come from the `ws` package so a test can cut one without a close frame. */
+async function watcherSession() {
+  const { uid, token } = await (async () => {
+    const id = freshUid("watcher");
+    return { uid: id, token: (await appServer().registerUser({ uid: id, platform: Platform.Web, name: "w" })).token };
+  })();
+  const sockets: NodeWebSocket[] = [];
+  class Tracked extends NodeWebSocket {
+    constructor(url: string) {
+      super(url);
+      sockets.push(this);
+    }
+  }
+  const session = connect({
+    url: workerUrl(),
+    uid,
+    token,
+    platform: Platform.Web,
+    reconnect: quickReconnect,
+    WebSocket: Tracked as unknown as new (url: string) => WebSocketLike,
+  });
+  const events = recordEvents(session);
+  await eventually("watcher open", () => events.pong.length > 0);
+  return { session, events, sockets };
+}
+
+function listener() {
+  const heard: WatchedUser[] = [];
+  return { heard, onChange: (user: WatchedUser) => void heard.push(user) };
+}
+
+describe("client SDK presence subscriptions against the real worker", () => {
+  it("watch: hears the current state, then each change; unwatch stops it", async () => {
+    const [alice, bob] = [await someone("alice"), await someone("bob")];
+    const aliceWeb = await alice.online(Platform.Web);
+    const { session } = await watcherSession();
+    const { heard, onChange } = listener();
+    try {
+      const stop = session.watch([alice.uid, bob.uid], onChange);
+      await eventually("snapshot", () => heard.length === 2);
+      expect(heard).toEqual([
+        { userID: alice.uid, status: "online", platforms: ["Web"], seq: 1 },
+        { userID: bob.uid, status: "offline", seq: 0 },
+      ]);
+
+      const alicePhone = await alice.online(Platform.IOS);
+      await eventually("alice on two platforms", () => heard.length === 3);
+      expect(heard[2]).toEqual({ userID: alice.uid, status: "online", platforms: ["IOS", "Web"], seq: 2 });
+      aliceWeb.close();
+      alicePhone.close();
+      await eventually("alice offline", () => session.presenceOf(alice.uid)?.status === "offline");
+      expect(session.presenceOf(alice.uid)).toMatchObject({ lastSeen: expect.any(Number) });
+
+      stop();
+      expect(session.presenceOf(bob.uid)).toBeUndefined();
+      const count = heard.length;
+      const bobWeb = await bob.online(Platform.Web);
+      await sleep(1_000);
+      expect(heard).toHaveLength(count);
+      bobWeb.close();
+    } finally {
+      session.close();
+    }
+  });
+
+  it("after a lost connection it reconnects, subscribes again by itself and hears what changed meanwhile, nothing twice", async () => {
+    const alice = await someone("alice");
+    const aliceWeb = await alice.online(Platform.Web);
+    const { session, events, sockets } = await watcherSession();
+    const { heard, onChange } = listener();
+    try {
+      session.watch([alice.uid], onChange);
+      await eventually("snapshot", () => heard.length === 1);
+      expect(heard[0]).toMatchObject({ status: "online", seq: 1 });
+
+      // Cut the watcher's socket with no close frame, and change alice while it is away.
+      sockets.at(-1)!.terminate();
+      aliceWeb.close();
+      await eventually("reconnected", () => events.open.length === 2);
+      await eventually("alice offline, from the new socket's snapshot", () => heard.length === 2, 5_000);
+      expect(heard[1]).toMatchObject({ userID: alice.uid, status: "offline", seq: 2 });
+
+      const aliceAgain = await alice.online(Platform.Android);
+      await eventually("alice back", () => heard.length === 3);
+      expect(heard[2]).toMatchObject({ status: "online", platforms: ["Android"], seq: 3 });
+      await sleep(500);
+      expect(heard.map((u) => u.seq)).toEqual([1, 2, 3]);
+      aliceAgain.close();
+    } finally {
+      session.close();
+    }
+  });
+
+  it("reports a subscribe the server refuses as a PresenceFrameError; the session stays open", async () => {
+    const { session, events } = await watcherSession();
+    try {
+      session.watch(["x".repeat(65)], () => {});
+      await eventually("error event", () => events.error.length === 1);
+      const [{ error }] = events.error as [{ error: Error }];
+      expect(error).toBeInstanceOf(PresenceFrameError);
+      expect(error).toMatchObject({ errCode: 400, errMsg: expect.stringMatching(/userIDs/) });
+      expect(session.state).toBe("open");
+      expect(() => session.watch(Array.from({ length: 3_001 }, (_, i) => `u${i}`), () => {})).toThrow(RangeError);
+    } finally {
+      session.close();
+    }
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import type { WatchedUser } from "../../protocol";
+import { Watchlist } from "../../sdk/watchlist";
+
+const online = (userID: string, seq: number, platforms = ["Web"]): WatchedUser =>
+  ({ userID, status: "online", platforms, seq }) as WatchedUser;
+const offline = (userID: string, seq: number): WatchedUser => ({ userID, status: "offline", lastSeen: 1_000 * seq, seq });
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `u${i}`);
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function recorder() {
+  const heard: WatchedUser[] = [];
+  return { heard, listener: (user: WatchedUser) => void heard.push(user) };
+}
+
+describe("the SDK's watchlist", () => {
+  it("asks to subscribe only to users not watched yet, in frames of at most 200 ids", () => {
+    const list = new Watchlist(() => {});
+    const frames = list.add(ids(450), () => {});
+    expect(frames.map((f) => [f.type, f.userIDs.length])).toEqual([["subscribe", 200], ["subscribe", 200], ["subscribe", 50]]);
+    expect(frames.flatMap((f) => f.userIDs)).toEqual(ids(450));
+    expect(list.add(["u1", "u1", "new"], () => {})).toEqual([{ type: "subscribe", userIDs: ["new"] }]);
+    expect(list.resubscribeFrames().flatMap((f) => f.userIDs)).toEqual([...ids(450), "new"]);
+  });
+
+  it("refuses to watch more than 3,000 users, and changes nothing when it does", () => {
+    const list = new Watchlist(() => {});
+    list.add(ids(2_999), () => {});
+    expect(() => list.add(["x", "y"], () => {})).toThrow(RangeError);
+    expect(list.userIDs).toHaveLength(2_999);
+    expect(list.add(["x", "u0"], () => {})).toEqual([{ type: "subscribe", userIDs: ["x"] }]);
+  });
+
+  it("passes on only entries newer than the one it has, per user, whatever order they arrive in", () => {
+    const list = new Watchlist(() => {});
+    const { heard, listener } = recorder();
+    list.add(["a", "b"], listener);
+    list.apply([online("a", 3), offline("b", 1)]);
+    list.apply([offline("a", 2), online("a", 3, ["IOS"]), online("b", 4)]);
+    list.apply([offline("a", 5), online("a", 4)]);
+    expect(heard.map((u) => `${u.userID}${u.seq}`)).toEqual(["a3", "b1", "b4", "a5"]);
+    expect(list.stateOf("a")).toEqual(offline("a", 5));
+  });
+
+  it("ignores entries of users no longer watched, and forgets their state", () => {
+    const list = new Watchlist(() => {});
+    const { heard, listener } = recorder();
+    list.add(["a"], listener);
+    list.apply([online("a", 1)]);
+    expect(list.remove(["a"])).toEqual([{ type: "unsubscribe", userIDs: ["a"] }]);
+    list.apply([offline("a", 2), online("zzz", 1)]);
+    expect(heard).toEqual([online("a", 1)]);
+    expect(list.stateOf("a")).toBeUndefined();
+  });
+
+  it("unsubscribes a user only when its last listener goes; a new listener hears the known state after add returns", async () => {
+    const list = new Watchlist(() => {});
+    const first = recorder();
+    const second = recorder();
+    list.add(["a"], first.listener);
+    list.apply([online("a", 7)]);
+    expect(list.add(["a"], second.listener)).toEqual([]);
+    expect(second.heard).toEqual([]);
+    await flush();
+    expect(second.heard).toEqual([online("a", 7)]);
+    expect(list.remove(["a"], first.listener)).toEqual([]);
+    list.apply([offline("a", 8)]);
+    expect(first.heard).toEqual([online("a", 7)]);
+    expect(second.heard).toEqual([online("a", 7), offline("a", 8)]);
+    expect(list.remove(["a"], second.listener)).toEqual([{ type: "unsubscribe", userIDs: ["a"] }]);
+  });
+
+  it("reports a listener that throws and still calls the others", () => {
+    const errors: Error[] = [];
+    const list = new Watchlist((error) => errors.push(error));
+    const { heard, listener } = recorder();
+    list.add(["a"], () => {
+      throw new Error("listener bug");
+    });
+    list.add(["a"], listener);
+    list.apply([online("a", 1)]);
+    expect(errors.map((e) => e.message)).toEqual(["listener bug"]);
+    expect(heard).toEqual([online("a", 1)]);
+  });
+});
