@@ -1,3 +1,4 @@
+import { CloseCode, ErrCode, MAX_IDS_PER_FRAME, Platform } from "../../protocol";
 import { PLATFORM_NAMES } from "../platforms";
 import { PING, PONG } from "../presence/sockets";
 
@@ -9,9 +10,14 @@ import { PING, PONG } from "../presence/sockets";
 const SCRIPT = String.raw`
 const PLATFORMS = __PLATFORMS__;
 const PING = __PING__, PONG = __PONG__;
-const HEARTBEAT_MS = 10000, REFRESH_MS = 1000, WATCH_KEY = "imserver-console-watch";
+const MAX_IDS_PER_FRAME = __MAX_IDS_PER_FRAME__, KICKED = __KICKED__;
+const NOT_AUTHORIZED = __NOT_AUTHORIZED__, NOT_REGISTERED = __NOT_REGISTERED__;
+const HEARTBEAT_MS = 10000, EVENTS_REFRESH_MS = 2000, RETRY_MIN_MS = 1000, RETRY_MAX_MS = 15000;
+const WATCH_KEY = "imserver-console-watch", WATCHER_KEY = "imserver-console-watcher", WATCHER_PLATFORM = __WEB__;
 const $ = (id) => document.getElementById(id);
-const watched = new Set(JSON.parse(localStorage.getItem(WATCH_KEY) || "[]"));
+let watched = new Set(JSON.parse(localStorage.getItem(WATCH_KEY) || "[]"));
+/** Per watched uid, the newest entry the current socket sent. */
+const known = new Map();
 const sessions = [];
 
 function log(text) {
@@ -27,21 +33,39 @@ async function api(path, fields) {
     body: JSON.stringify({ ...fields, secret: $("secret").value }),
   });
   const body = await response.json();
-  if (body.errCode !== 0) throw new Error(path + ": " + response.status + "/" + body.errCode + " " + body.errMsg);
+  if (body.errCode !== 0) {
+    throw Object.assign(new Error(path + ": " + response.status + "/" + body.errCode + " " + body.errMsg), { errCode: body.errCode });
+  }
   return body;
+}
+
+function socketUrl(uid, token, platform) {
+  const url = new URL("/ws", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  url.search = new URLSearchParams({ sendID: uid, token, platformID: String(platform) }).toString();
+  return url;
+}
+
+/** Makes next the watched list: the socket subscribes what it gained and unsubscribes what it lost. */
+function setWatched(next, save = true) {
+  const added = [...next].filter((uid) => !watched.has(uid));
+  const removed = [...watched].filter((uid) => !next.has(uid));
+  watched = next;
+  if (save) localStorage.setItem(WATCH_KEY, JSON.stringify([...watched]));
+  for (const uid of removed) known.delete(uid);
+  sendIds("subscribe", added);
+  sendIds("unsubscribe", removed);
+  renderWatched();
 }
 
 function watch(uid) {
   if (!uid || watched.has(uid)) return;
-  watched.add(uid);
-  localStorage.setItem(WATCH_KEY, JSON.stringify([...watched]));
-  refresh();
+  setWatched(new Set([...watched, uid]));
+  connectWatcher(); // the first watch may come before any socket
 }
 
 function unwatch(uid) {
-  watched.delete(uid);
-  localStorage.setItem(WATCH_KEY, JSON.stringify([...watched]));
-  refresh();
+  setWatched(new Set([...watched].filter((other) => other !== uid)));
 }
 
 $("reg-submit").addEventListener("click", async () => {
@@ -86,10 +110,7 @@ $("session-open").addEventListener("click", async () => {
   const platform = Number($("session-platform").value);
   try {
     const { data } = await api("/auth/user_token", { uid, platform });
-    const url = new URL("/ws", location.href);
-    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    url.search = new URLSearchParams({ sendID: uid, token: data.token, platformID: String(platform) }).toString();
-    const session = { uid, platform, state: "connecting", socket: new WebSocket(url) };
+    const session = { uid, platform, state: "connecting", socket: new WebSocket(socketUrl(uid, data.token, platform)) };
     sessions.push(session);
     watch(uid);
     let timer;
@@ -109,7 +130,6 @@ $("session-open").addEventListener("click", async () => {
       session.state = "closed " + event.code + (event.reason ? " (" + event.reason + ")" : "");
       log("session closed: " + uid + " on " + PLATFORMS[platform] + ", code " + event.code);
       renderSessions();
-      refresh();
     });
     renderSessions();
   } catch (error) {
@@ -117,20 +137,126 @@ $("session-open").addEventListener("click", async () => {
   }
 });
 
-$("watch-add").addEventListener("click", () => watch($("watch-uid").value.trim()));
+// The watched list is live: this tab holds a socket of its own, as a console
+// user, and subscribes to the watched ids over it. Nothing is polled.
+async function watcherSession() {
+  const stored = sessionStorage.getItem(WATCHER_KEY);
+  if (stored) {
+    try {
+      return { uid: stored, token: (await api("/auth/user_token", { uid: stored, platform: WATCHER_PLATFORM })).data.token };
+    } catch (error) {
+      if (error.errCode !== NOT_REGISTERED) throw error; // else the local state was reset: register anew
+    }
+  }
+  // A user per tab, so two console tabs never kick each other off the same platform.
+  const uid = "console-" + Math.random().toString(36).slice(2, 10);
+  const { data } = await api("/auth/user_register", { uid, name: "dev console", platform: WATCHER_PLATFORM });
+  sessionStorage.setItem(WATCHER_KEY, uid);
+  return { uid, token: data.token };
+}
 
-function renderStatus(entries) {
-  const rows = entries.map((entry) => {
+let watcher = null; // this tab's socket, from its token request until it closes
+let retryMs = RETRY_MIN_MS, retryTimer;
+
+async function connectWatcher() {
+  if (watcher) return;
+  if (!$("secret").value) {
+    $("status-note").textContent = "type the secret to watch users live";
+    return;
+  }
+  clearTimeout(retryTimer);
+  const current = (watcher = { socket: null });
+  $("status-note").textContent = "connecting";
+  let session;
+  try {
+    session = await watcherSession();
+  } catch (error) {
+    watcher = null;
+    $("status-note").textContent = error.message;
+    // A refused secret would only spend its rate limit again: typing it anew retries.
+    if (error.errCode !== NOT_AUTHORIZED) retryLater();
+    return;
+  }
+  const { uid, token } = session;
+  $("watcher").textContent = uid;
+  current.socket = new WebSocket(socketUrl(uid, token, WATCHER_PLATFORM));
+  let heartbeat;
+  current.socket.addEventListener("open", () => {
+    retryMs = RETRY_MIN_MS;
+    // Ping at once: a socket that never sent a frame learns of its close late.
+    current.socket.send(PING);
+    heartbeat = setInterval(() => current.socket.send(PING), HEARTBEAT_MS);
+    $("status-note").textContent = "live";
+    log("watching as " + uid + " on " + PLATFORMS[WATCHER_PLATFORM]);
+    sendIds("subscribe", [...watched]); // every subscribe answers with a snapshot
+  });
+  current.socket.addEventListener("message", (event) => {
+    if (event.data === PONG) return;
+    const frame = JSON.parse(event.data);
+    if (frame.type === "presence") applyPresence(frame.users);
+    else if (frame.type === "error") {
+      $("status-note").textContent = "error frame " + frame.errCode + ": " + frame.errMsg;
+      log("watcher got error frame " + frame.errCode + ": " + frame.errMsg);
+    } else log("watcher got " + event.data);
+  });
+  current.socket.addEventListener("close", (event) => {
+    clearInterval(heartbeat);
+    watcher = null;
+    // What this socket said no longer holds; the next one's snapshot replaces it.
+    known.clear();
+    renderWatched();
+    // Kicked: another tab holds this user (a duplicated tab copies sessionStorage); take a new one.
+    if (event.code === KICKED) sessionStorage.removeItem(WATCHER_KEY);
+    $("status-note").textContent = "socket closed, code " + event.code;
+    log("watcher closed, code " + event.code + (event.reason ? " (" + event.reason + ")" : ""));
+    retryLater();
+  });
+}
+
+function retryLater() {
+  $("status-note").textContent += "; retrying in " + retryMs / 1000 + " s";
+  retryTimer = setTimeout(connectWatcher, retryMs);
+  retryMs = Math.min(2 * retryMs, RETRY_MAX_MS);
+}
+
+/** Sends the ids in frames of at most MAX_IDS_PER_FRAME; while no socket is open, its open subscribes them all. */
+function sendIds(type, ids) {
+  if (watcher?.socket?.readyState !== WebSocket.OPEN) return;
+  for (let i = 0; i < ids.length; i += MAX_IDS_PER_FRAME) {
+    watcher.socket.send(JSON.stringify({ type, userIDs: ids.slice(i, i + MAX_IDS_PER_FRAME) }));
+  }
+}
+
+/** Entries from presence frames (protocol/presence-frames.ts, WatchedUser), per user the one with the highest seq. */
+function applyPresence(users) {
+  for (const user of users) {
+    const old = known.get(user.userID);
+    if (!watched.has(user.userID) || (old && user.seq <= old.seq)) continue;
+    known.set(user.userID, user);
+  }
+  renderWatched();
+}
+
+function renderWatched() {
+  const rows = [...watched].map((uid) => {
+    const entry = known.get(uid); // none until this socket's snapshot for it arrives
     const row = document.createElement("tr");
-    row.dataset.uid = entry.userID;
-    row.dataset.status = entry.status;
-    const live = new Set((entry.detailPlatformStatus || []).map((p) => p.platform));
-    const uidCell = document.createElement("td");
-    uidCell.textContent = entry.userID;
-    const statusCell = document.createElement("td");
-    statusCell.textContent = entry.status;
-    statusCell.className = entry.status;
-    row.append(uidCell, statusCell);
+    row.dataset.uid = uid;
+    row.dataset.status = entry ? entry.status : "unknown";
+    const live = new Set(entry?.status === "online" ? entry.platforms : []);
+    const cells = [
+      uid,
+      entry ? entry.status : "…",
+      entry?.lastSeen ? new Date(entry.lastSeen).toLocaleString() : "",
+      entry ? String(entry.seq) : "",
+    ];
+    for (const [index, text] of cells.entries()) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      if (index === 1 && entry) cell.className = entry.status;
+      if (index === 2) cell.className = "last-seen";
+      row.append(cell);
+    }
     for (const name of Object.values(PLATFORMS)) {
       const cell = document.createElement("td");
       cell.dataset.platform = name;
@@ -140,7 +266,8 @@ function renderStatus(entries) {
     }
     const remove = document.createElement("button");
     remove.textContent = "Unwatch";
-    remove.addEventListener("click", () => unwatch(entry.userID));
+    remove.className = "unwatch";
+    remove.addEventListener("click", () => unwatch(uid));
     const removeCell = document.createElement("td");
     removeCell.append(remove);
     row.append(removeCell);
@@ -149,24 +276,8 @@ function renderStatus(entries) {
   $("status-table").tBodies[0].replaceChildren(...rows);
 }
 
-let refreshing = false;
-async function refresh() {
-  if (refreshing) return;
-  if (!$("secret").value) {
-    $("status-note").textContent = "type the secret to see statuses";
-    return;
-  }
-  refreshing = true;
-  try {
-    const { successResult } = await api("/user/get_users_online_status", { userIDList: [...watched].slice(0, 200) });
-    renderStatus(successResult);
-    $("status-note").textContent = "updated " + new Date().toLocaleTimeString();
-  } catch (error) {
-    $("status-note").textContent = error.message;
-  } finally {
-    refreshing = false;
-  }
-}
+$("watch-add").addEventListener("click", () => watch($("watch-uid").value.trim()));
+$("secret").addEventListener("change", connectWatcher);
 
 // The webhook deliveries the console's own receiver got (dev only), newest first.
 async function refreshEvents() {
@@ -194,19 +305,29 @@ async function refreshEvents() {
   );
   $("events-table").tBodies[0].replaceChildren(...rows);
 }
-setInterval(() => refreshEvents().catch(() => {}), 2 * REFRESH_MS);
+setInterval(() => refreshEvents().catch(() => {}), EVENTS_REFRESH_MS);
 
 // Another console tab may change the watch list.
 addEventListener("storage", (event) => {
-  if (event.key !== WATCH_KEY) return;
-  watched.clear();
-  for (const uid of JSON.parse(event.newValue || "[]")) watched.add(uid);
-  refresh();
+  if (event.key === WATCH_KEY) setWatched(new Set(JSON.parse(event.newValue || "[]")), false);
 });
-setInterval(refresh, REFRESH_MS);
-refresh();
+renderWatched();
+connectWatcher();
 `;
 
-export const CONSOLE_SCRIPT = SCRIPT.replace("__PLATFORMS__", JSON.stringify(PLATFORM_NAMES))
-  .replace("__PING__", JSON.stringify(PING))
-  .replace("__PONG__", JSON.stringify(PONG));
+// Values the script shares with the worker, spelled once in protocol/.
+const CONSTANTS: Record<string, unknown> = {
+  __PLATFORMS__: PLATFORM_NAMES,
+  __PING__: PING,
+  __PONG__: PONG,
+  __MAX_IDS_PER_FRAME__: MAX_IDS_PER_FRAME,
+  __WEB__: Platform.Web,
+  __KICKED__: CloseCode.kicked,
+  __NOT_AUTHORIZED__: ErrCode.notAuthorized,
+  __NOT_REGISTERED__: ErrCode.notRegistered,
+};
+
+export const CONSOLE_SCRIPT = Object.entries(CONSTANTS).reduce(
+  (script, [name, value]) => script.replaceAll(name, JSON.stringify(value)),
+  SCRIPT,
+);

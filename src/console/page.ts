@@ -41,10 +41,11 @@ export function renderConsolePage(): string {
 <button id="session-open" type="button">Connect</button>
 <table><thead><tr><th>uid</th><th>platform</th><th>state</th><th></th></tr></thead><tbody id="sessions"></tbody></table>
 </fieldset>
-<fieldset><legend>Users (live, refreshed every second)</legend>
+<fieldset><legend>Watched users (live, from a presence subscription)</legend>
+<p class="note">This tab opens a socket of its own as user <code id="watcher">…</code> (registered on first use, platform Web) and subscribes to these users over it; it never polls.</p>
 <label>watch uid <input id="watch-uid"></label><button id="watch-add" type="button">Watch</button>
 <span id="status-note" class="note"></span>
-<table id="status-table"><thead><tr><th>uid</th><th>status</th>${platformHeaders}<th></th></tr></thead><tbody></tbody></table>
+<table id="status-table"><thead><tr><th>uid</th><th>status</th><th>last seen</th><th>seq</th>${platformHeaders}<th></th></tr></thead><tbody></tbody></table>
 </fieldset>
 <fieldset><legend>Presence webhooks (what <code>/console/webhook</code> received)</legend>
 <p class="note">npm run dev points PRESENCE_WEBHOOK_URL here; with another URL this list stays empty.</p>

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { appServer, freshUid, workerUrl } from "../node/helpers";
+import { appServer, freshUid, sleep, workerUrl } from "../node/helpers";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -12,6 +12,10 @@ let context: BrowserContext;
 let profileDir: string;
 /** Script errors each page logged: the console must run clean under its CSP. */
 const pageProblems = new Map<Page, string[]>();
+/** Paths each page requested over HTTP (a WebSocket handshake is not among them). */
+const pageRequests = new Map<Page, string[]>();
+/** Each page's WebSockets, in the order opened, with the text frames it sent on each. */
+const pageSockets = new Map<Page, { url: URL; sent: string[] }[]>();
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run the browser tests with npm run test:browser`);
@@ -38,10 +42,39 @@ async function openConsole(): Promise<Page> {
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(message.text());
   });
+  const requests: string[] = [];
+  page.on("request", (request) => requests.push(new URL(request.url()).pathname));
+  const sockets: { url: URL; sent: string[] }[] = [];
+  page.on("websocket", (socket) => {
+    const record = { url: new URL(socket.url()), sent: [] as string[] };
+    sockets.push(record);
+    socket.on("framesent", ({ payload }) => record.sent.push(String(payload)));
+  });
   await page.goto(`${workerUrl()}/console`);
   await page.fill("#secret", inject("imSecret"));
   pageProblems.set(page, problems);
+  pageRequests.set(page, requests);
+  pageSockets.set(page, sockets);
   return page;
+}
+
+/** The sockets the page opened as its own console user, to watch. */
+async function watcherSockets(page: Page) {
+  const uid = await page.textContent("#watcher");
+  return (pageSockets.get(page) ?? []).filter((socket) => socket.url.searchParams.get("sendID") === uid);
+}
+
+/** The ids the page subscribed to on one socket (none if there is no such socket). */
+function subscribedOn(socket: { sent: string[] } | undefined): string[] {
+  return (socket?.sent ?? [])
+    .filter((text) => text.startsWith("{"))
+    .map((text) => JSON.parse(text) as { type: string; userIDs: string[] })
+    .filter((frame) => frame.type === "subscribe")
+    .flatMap((frame) => frame.userIDs);
+}
+
+function watchedRow(page: Page, uid: string) {
+  return page.locator(`#status-table tr[data-uid="${uid}"]`);
 }
 
 function platformCell(page: Page, uid: string, platform: string) {
@@ -49,7 +82,7 @@ function platformCell(page: Page, uid: string, platform: string) {
 }
 
 describe("the dev console in a real browser", () => {
-  it("registers a user on one page, opens a session there, and another page sees it come online and go offline", async () => {
+  it("registers a user on one page, opens a session there, and another page's watched list follows it live over its own socket, without polling", async () => {
     const uid = freshUid("console");
     const operator = await openConsole();
     const watcher = await openConsole();
@@ -57,7 +90,14 @@ describe("the dev console in a real browser", () => {
     // The watcher follows the uid before it exists: unknown uids are offline.
     await watcher.fill("#watch-uid", uid);
     await watcher.click("#watch-add");
-    await expect.poll(() => watcher.locator(`#status-table tr[data-uid="${uid}"]`).getAttribute("data-status"), { timeout: 10_000 }).toBe("offline");
+    await expect.poll(() => watchedRow(watcher, uid).getAttribute("data-status"), { timeout: 10_000 }).toBe("offline");
+    expect(await watchedRow(watcher, uid).locator("td.last-seen").textContent()).toBe("");
+
+    // It learned that from its own socket: a ping first, then a subscribe naming the uid.
+    const [firstSocket] = await watcherSockets(watcher);
+    expect(firstSocket?.url.pathname).toBe("/ws");
+    expect(firstSocket?.sent[0]).toBe("ping");
+    expect(subscribedOn(firstSocket)).toContain(uid);
 
     await operator.fill("#reg-uid", uid);
     await operator.fill("#reg-name", "Console User");
@@ -71,7 +111,7 @@ describe("the dev console in a real browser", () => {
 
     await expect.poll(() => platformCell(watcher, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
     expect(await platformCell(watcher, uid, "Web").textContent()).toBe("–");
-    expect(await watcher.locator(`#status-table tr[data-uid="${uid}"]`).getAttribute("data-status")).toBe("online");
+    expect(await watchedRow(watcher, uid).getAttribute("data-status")).toBe("online");
 
     // What the watcher shows is what the API says.
     const [status] = await appServer().getUsersOnlineStatus([uid]);
@@ -79,10 +119,39 @@ describe("the dev console in a real browser", () => {
 
     await operator.click(`#sessions tr[data-uid="${uid}"] button.disconnect`);
     await expect.poll(() => platformCell(watcher, uid, "Android").textContent(), { timeout: 10_000 }).toBe("–");
+    expect(await watchedRow(watcher, uid).getAttribute("data-status")).toBe("offline");
+    expect(await watchedRow(watcher, uid).locator("td.last-seen").textContent()).not.toBe("");
 
+    // The watcher's own socket ends (its user logged out): it reconnects, subscribes anew and stays live.
+    await appServer().forceLogout({ uid: (await watcher.textContent("#watcher")) ?? "", platform: 5 });
+    await expect.poll(async () => (await watcherSockets(watcher)).length, { timeout: 10_000 }).toBe(2);
+    await expect.poll(async () => subscribedOn((await watcherSockets(watcher))[1]), { timeout: 10_000 }).toContain(uid);
+    expect((await watcherSockets(watcher))[1]?.sent[0]).toBe("ping");
+    await expect.poll(() => watchedRow(watcher, uid).getAttribute("data-status"), { timeout: 10_000 }).toBe("offline");
+    await operator.click("#session-open");
+    await expect.poll(() => platformCell(watcher, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
+
+    // No polling: once settled, the pages fetch only the webhook list, and neither ever asked the status route.
+    const before = new Map([operator, watcher].map((page) => [page, pageRequests.get(page)?.length]));
+    await sleep(3_000);
     for (const page of [operator, watcher]) {
+      const requests = pageRequests.get(page) ?? [];
+      expect(new Set(requests.slice(before.get(page)))).toEqual(new Set(["/console/events"]));
+      expect(requests).not.toContain("/user/get_users_online_status");
       expect(pageProblems.get(page)).toEqual([]);
     }
+  });
+
+  it("shows an error frame the socket answers, and keeps the row until it is unwatched", async () => {
+    const page = await openConsole();
+    const tooLong = "x".repeat(65);
+    await page.fill("#watch-uid", tooLong);
+    await page.click("#watch-add");
+    await expect.poll(() => page.textContent("#status-note"), { timeout: 10_000 }).toMatch(/^error frame 400: userIDs\.\d+: /);
+    expect(await watchedRow(page, tooLong).getAttribute("data-status")).toBe("unknown");
+    await watchedRow(page, tooLong).locator("button.unwatch").click();
+    expect(await watchedRow(page, tooLong).count()).toBe(0);
+    expect(pageProblems.get(page)).toEqual([]);
   });
 
   it("shows the error envelope's code when the secret is wrong", async () => {

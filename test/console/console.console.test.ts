@@ -10,7 +10,7 @@ describe("the dev console when CONSOLE_ENABLED is true", () => {
     const html = await response.text();
     expect(html).toContain('<script type="module" src="/console/app.js"></script>');
     expect(html).not.toMatch(/<script(?![^>]*src=)/);
-    for (const id of ["secret", "reg-uid", "reg-submit", "session-uid", "session-platform", "session-open", "watch-uid", "status-table"]) {
+    for (const id of ["secret", "reg-uid", "reg-submit", "session-uid", "session-platform", "session-open", "watch-uid", "watcher", "status-note", "status-table"]) {
       expect(html).toContain(`id="${id}"`);
     }
   });
@@ -22,6 +22,14 @@ describe("the dev console when CONSOLE_ENABLED is true", () => {
     const script = await response.text();
     expect(script).toContain('const PING = "ping", PONG = "pong";');
     expect(script).toContain('"5":"Web"');
-    expect(script).not.toContain("__PLATFORMS__");
+    expect(script).not.toMatch(/__[A-Z_]+__/);
+  });
+
+  it("serves a script that watches users over its own socket, in frames of at most 200 ids, and never polls the status route", async () => {
+    const script = await (await SELF.fetch("http://im.test/console/app.js")).text();
+    expect(script).toContain("const MAX_IDS_PER_FRAME = 200, KICKED = 4001;");
+    expect(script).toContain('sendIds("subscribe", [...watched])');
+    expect(script).toContain('sendIds("unsubscribe", removed)');
+    expect(script).not.toContain("/user/get_users_online_status");
   });
 });
