@@ -120,9 +120,8 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item:
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
+    for (let index = next++; index < items.length; index = next++) {
+      results[index] = await work(items[index] as T);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

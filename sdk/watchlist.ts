@@ -47,8 +47,8 @@ export class Watchlist {
       throw new RangeError(`a session watches at most ${MAX_WATCHED_PER_SOCKET} users (${this.listeners.size} already, ${added.length} more asked)`);
     }
     for (const id of unique) {
-      let set = this.listeners.get(id);
-      if (!set) this.listeners.set(id, (set = new Set()));
+      const set = this.listeners.get(id) ?? new Set<PresenceListener>();
+      this.listeners.set(id, set);
       set.add(listener);
       // Heard after watch() returns, like every other entry.
       const state = this.known.get(id);

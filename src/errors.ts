@@ -4,6 +4,8 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ErrCode, type KnownErrCode } from "../protocol";
 
 export { ErrCode };
+// A value and a type of one name, as a TypeScript enum would be: `ErrCode.badRequest` and `code: ErrCode`.
+// biome-ignore lint/suspicious/noRedeclare: the companion type of the ErrCode value, on purpose
 export type ErrCode = KnownErrCode;
 
 /** A refusal the caller should see as-is, in the SPEC envelope. */

@@ -1,4 +1,4 @@
-import { base64url, errors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
+import { base64url, errors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from "jose";
 import { requireSigningKeys, type WorkerEnv } from "./config";
 import { ErrCode } from "./errors";
 import { isPlatformId, type PlatformId } from "./platforms";
@@ -140,7 +140,7 @@ export async function verifyClientToken(
   const accepted = await Promise.all([keys.current, keys.previous].filter((k) => k !== undefined).map(signingKey));
   if (!isCanonicalCompactJws(token)) throw new TokenError(ErrCode.tokenMalformed, "token is malformed");
 
-  let payload;
+  let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(
       token,

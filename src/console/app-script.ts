@@ -7,7 +7,7 @@ import { PING, PONG } from "../presence/sockets";
  * worker has no browser build step; it talks to the worker only through the
  * public API (the AppServer routes and /ws), like any client would.
  */
-const SCRIPT = String.raw`
+const SCRIPT = `
 const PLATFORMS = __PLATFORMS__;
 const PING = __PING__, PONG = __PONG__;
 const MAX_IDS_PER_FRAME = __MAX_IDS_PER_FRAME__, KICKED = __KICKED__;

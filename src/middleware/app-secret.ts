@@ -16,8 +16,9 @@ const sha256 = (text: string) => crypto.subtle.digest("SHA-256", encoder.encode(
  */
 export async function matchesAnySecret(given: string, accepted: readonly string[]): Promise<boolean> {
   const [givenDigest, ...acceptedDigests] = await Promise.all([given, ...accepted].map(sha256));
+  if (!givenDigest) return false;
   let matched = false;
-  for (const digest of acceptedDigests) matched = crypto.subtle.timingSafeEqual(givenDigest!, digest) || matched;
+  for (const digest of acceptedDigests) matched = crypto.subtle.timingSafeEqual(givenDigest, digest) || matched;
   return matched;
 }
 

@@ -8,6 +8,7 @@ import { ShardWatchers } from "../storage/subscriptions";
 import { PresenceRoster, type RosterWrite, type UserPresence } from "./roster";
 import { userSession } from "./user-sessions";
 import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, verifyTiming, type PresenceReport } from "./verification";
+import { getOrInsertComputed } from "../lib/maps";
 
 export type { UserPresence };
 
@@ -175,8 +176,7 @@ export class PresenceIndex extends DurableObject<Env> {
 
   /** Adds entries for a watcher, keeping the newest per watched user. */
   private queue(watcher: string, entries: readonly WatchedUser[]): void {
-    let pending = this.toDeliver.get(watcher);
-    if (!pending) this.toDeliver.set(watcher, (pending = new Map()));
+    const pending = getOrInsertComputed(this.toDeliver, watcher, () => new Map<string, WatchedUser>());
     for (const entry of entries) {
       const queued = pending.get(entry.userID);
       if (!queued || queued.seq < entry.seq) pending.set(entry.userID, entry);

@@ -9,6 +9,7 @@ import { clientPresenceFrame, describeIssues } from "../schemas";
 import type { SocketSubscriptions } from "../storage/subscriptions";
 import { groupByShard, presenceShard } from "./shards";
 import { openSockets, readAttachment, sendQuietly } from "./sockets";
+import { getOrInsertComputed } from "../lib/maps";
 
 /**
  * The watching side of presence subscriptions (SPEC §5e), inside a user's
@@ -87,18 +88,21 @@ export class Watching {
    */
   deliver(changes: readonly WatchedUser[]): string[] {
     const sockets = new Map(this.openByKey());
-    const perSocket = new Map<string, WatchedUser[]>();
+    const perSocket = new Map<WebSocket, WatchedUser[]>();
     const stale: string[] = [];
     for (const change of changes) {
-      const keys = this.subscriptions.socketsWatching(change.userID).filter((key) => sockets.has(key));
+      const keys = this.subscriptions.socketsWatching(change.userID).flatMap((key) => {
+        const ws = sockets.get(key);
+        return ws ? [[key, ws] as const] : [];
+      });
       if (keys.length === 0) stale.push(change.userID);
-      for (const key of keys) {
+      for (const [key, ws] of keys) {
         const waiting = this.awaitingSnapshot.get(key)?.get(change.userID);
         if (waiting) waiting.push(change);
-        else perSocket.set(key, [...(perSocket.get(key) ?? []), change]);
+        else getOrInsertComputed(perSocket, ws, () => []).push(change);
       }
     }
-    for (const [key, list] of perSocket) this.sendChanges(sockets.get(key)!, key, list);
+    for (const [ws, list] of perSocket) this.sendChanges(ws, readAttachment(ws).key, list);
     return stale;
   }
 
@@ -134,9 +138,7 @@ export class Watching {
   }
 
   private sentTo(key: string): Map<string, WatchedUser> {
-    let sent = this.sent.get(key);
-    if (!sent) this.sent.set(key, (sent = new Map()));
-    return sent;
+    return getOrInsertComputed(this.sent, key, () => new Map());
   }
 
   private openByKey(): [string, WebSocket][] {

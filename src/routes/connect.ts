@@ -5,7 +5,7 @@ import { validate } from "../middleware/validate";
 import { SESSION_CLAIMS_HEADER } from "../presence/user-session";
 import { userSession } from "../presence/user-sessions";
 import { connectQuery } from "../schemas";
-import { TokenError, verifyClientToken } from "../tokens";
+import { TokenError, verifyClientToken, type ClientTokenClaims } from "../tokens";
 import { factory } from "./factory";
 
 function isWebSocketUpgrade(request: Request): boolean {
@@ -29,7 +29,7 @@ export const connect = factory.createHandlers(
   validate("query", connectQuery),
   async (c) => {
     const { sendID, token, platformID } = c.req.valid("query");
-    let claims;
+    let claims: ClientTokenClaims;
     try {
       claims = await verifyClientToken(c.env, token, { uid: sendID, platform: platformID });
     } catch (error) {

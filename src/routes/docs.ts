@@ -4,6 +4,7 @@ import { renderDocsPage } from "../docs/render";
 import { buildOpenApiDocument, type OpenApiDocument } from "../openapi/document";
 import { factory } from "./factory";
 import type { RouteEntry } from "./route-entry";
+import { getOrInsertComputed } from "../lib/maps";
 
 // The docs page runs no scripts and loads nothing: this policy says so to the browser.
 const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -14,14 +15,10 @@ const documents = new WeakMap<object, Map<string, OpenApiDocument>>();
 function documentFor(url: string, env: AppEnv["Bindings"], routes: readonly RouteEntry[]): OpenApiDocument {
   const settings = readSettings(env);
   const origin = new URL(url).origin;
-  let byOrigin = documents.get(settings);
-  if (!byOrigin) documents.set(settings, (byOrigin = new Map()));
-  let document = byOrigin.get(origin);
-  if (!document) {
-    if (byOrigin.size >= 16) byOrigin.clear(); // hostnames are few; never let a Host header grow this
-    byOrigin.set(origin, (document = buildOpenApiDocument({ serverUrl: origin, settings, routes })));
-  }
-  return document;
+  const byOrigin = getOrInsertComputed(documents, settings, () => new Map<string, OpenApiDocument>());
+  // Hostnames are few; never let a Host header grow this.
+  if (!byOrigin.has(origin) && byOrigin.size >= 16) byOrigin.clear();
+  return getOrInsertComputed(byOrigin, origin, () => buildOpenApiDocument({ serverUrl: origin, settings, routes }));
 }
 
 /** GET /openapi.json, from the route table (passed in: the table lists this route too). */

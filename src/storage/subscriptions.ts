@@ -1,3 +1,5 @@
+import { getOrInsertComputed } from "../lib/maps";
+
 /**
  * Who watches whom (SPEC §5e), on both sides, each as one row per subscriber
  * holding its whole set as JSON: a subscribe frame of 200 ids writes one row,
@@ -26,11 +28,7 @@ class SetRows {
 
   private index(key: string, members: Set<string>): void {
     this.byKey?.set(key, members);
-    for (const member of members) {
-      let keys = this.byMember.get(member);
-      if (!keys) this.byMember.set(member, (keys = new Set()));
-      keys.add(key);
-    }
+    for (const member of members) getOrInsertComputed(this.byMember, member, () => new Set()).add(key);
   }
 
   private unindex(key: string): void {

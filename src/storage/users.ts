@@ -1,4 +1,5 @@
 import type { PlatformId } from "../platforms";
+import { getOrInsertComputed } from "../lib/maps";
 
 /** The only module that speaks SQL to D1. */
 
@@ -60,11 +61,11 @@ const KNOWN_USERS_MAX = 10_000;
 const knownUsers = new WeakMap<D1Database, Map<string, number>>();
 
 function rememberRegistered(db: D1Database, uid: string, nowMs = Date.now()): void {
-  let known = knownUsers.get(db);
-  if (!known) knownUsers.set(db, (known = new Map()));
+  const known = getOrInsertComputed(knownUsers, db, () => new Map<string, number>());
   known.delete(uid); // re-insert: the Map's order is the eviction order
   known.set(uid, nowMs + KNOWN_USER_TTL_MS);
-  if (known.size > KNOWN_USERS_MAX) known.delete(known.keys().next().value!);
+  const oldest = known.keys().next();
+  if (known.size > KNOWN_USERS_MAX && !oldest.done) known.delete(oldest.value);
 }
 
 function knownRegistered(db: D1Database, uid: string, nowMs = Date.now()): boolean {

@@ -20,10 +20,6 @@ async function resetMeter(): Promise<void> {
   await SELF.fetch("http://im.test/__meter/reset", { method: "POST" });
 }
 
-/** Counts whose key starts with the prefix, summed. */
-function sum(counts: Counts, prefix: string): number {
-  return Object.entries(counts).reduce((total, [key, n]) => (key.startsWith(prefix) ? total + n : total), 0);
-}
 
 describe("cost of presence (SPEC §5c)", () => {
   it("an always-online user costs one verify per heartbeat deadline and nothing else: no user alarm, no row of its own, across hibernation", async () => {
@@ -99,7 +95,7 @@ describe("cost of presence (SPEC §5c)", () => {
     await resetMeter();
     await connectAndClose();
     const counts = await meter();
-    const { ["PresenceIndex.request.read"]: _statusReadsByTheTest, ...billed } = counts;
+    const { "PresenceIndex.request.read": _statusReadsByTheTest, ...billed } = counts;
     expect(billed).toEqual({
       // handshake, close event
       "UserSession.request.fetch": 1,

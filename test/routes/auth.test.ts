@@ -100,7 +100,7 @@ describe("POST /auth/user_register", () => {
   for (const [field, max] of limits) {
     it(`accepts ${field} at ${max} characters and refuses ${max + 1}`, async () => {
       const at = field === "uid" ? `${freshUid()}`.padEnd(max, "x") : "é".repeat(max);
-      const over = field === "uid" ? at + "x" : at + "é";
+      const over = field === "uid" ? `${at}x` : `${at}é`;
       const uidAt = field === "uid" ? at : freshUid();
       expect((await post("/auth/user_register", registerBody(uidAt, { [field]: at }))).body.errCode).toBe(0);
       const refused = await post("/auth/user_register", registerBody(freshUid(), { [field]: over }));

@@ -16,7 +16,10 @@ function statementsRun(sql: SqlStorage, run: (sql: SqlStorage) => void): string[
   const spy = new Proxy(sql, {
     get: (target, property) =>
       property === "exec"
-        ? (query: string, ...bindings: unknown[]) => (seen.push(query), target.exec(query, ...bindings))
+        ? (query: string, ...bindings: unknown[]) => {
+            seen.push(query);
+            return target.exec(query, ...bindings);
+          }
         : Reflect.get(target, property, target),
   });
   run(spy);
