@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: starts the worker locally (wrangler dev on a port in
-// 8790-8799, a temp persist dir, migrations applied, random secrets), runs
+// 8790-8799 or BENCH_PORTS, a temp persist dir, migrations applied, random secrets), runs
 // every scenario, prints the table and writes bench/RESULTS.md.
 //   --quick          small counts and short blocks, to check the harness; writes bench/.tmp/RESULTS.quick.md
 //   --only=a,b       run some phases: sim, storage, cost, warm, connect, offline, cold, many, crash
