@@ -380,13 +380,13 @@ export function subsLatencyTable(l) {
 /** The counted changes, in order: N watchers online and offline, then the mesh's two. */
 function changeColumns(change) {
   const columns = change.steps.flatMap((s) => [
-    { label: `${s.watchers.toLocaleString("en")} watching: connects`, watchers: s.watchers, ...s.online },
+    { label: `${s.watchers.toLocaleString("en")} watching: connects`, watchers: s.watchers, connect: true, ...s.online },
     { label: `${s.watchers.toLocaleString("en")} watching: closes`, watchers: s.watchers, ...s.offline },
   ]);
   if (change.mesh) {
     const m = change.mesh;
     const label = `${m.users.toLocaleString("en")} users each watching ${m.each}`;
-    columns.push({ label: `${label}: one opens a 2nd platform`, watchers: m.watchersOfSubject, ...m.opens });
+    columns.push({ label: `${label}: one opens a 2nd platform`, watchers: m.watchersOfSubject, connect: true, ...m.opens });
     columns.push({ label: `${label}: it closes that platform`, watchers: m.watchersOfSubject, ...m.closes });
   }
   return columns;
@@ -395,13 +395,13 @@ function changeColumns(change) {
 export function subsChangeTable(change) {
   const columns = changeColumns(change);
   const summary = [
-    "| one change | watchers who get it | billed requests | rows written | setAlarm | shard alarms | $ per million such changes | first / last watcher got it | quiet window before it |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    "| one change | watchers who get it | billed requests | rows written | setAlarm | shard alarms | $ per million such changes | first / last watcher got it | the connecting socket's handshake | worker's workerd CPU until the last | quiet window before it |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ...columns.map((c) => {
       const { requests, rows } = billedOf(c.counts);
       const alarms = (c.counts["PresenceIndex.request.alarm"] ?? 0) + (c.counts["UserSession.request.alarm"] ?? 0);
       const setAlarms = (c.counts["PresenceIndex.setAlarm"] ?? 0) + (c.counts["UserSession.setAlarm"] ?? 0);
-      return `| ${c.label} | ${c.watchers.toLocaleString("en")} | ${num(requests, 0)} | ${num(rows, 0)} | ${setAlarms} | ${alarms} | $${dollarsPerMillion(c.counts).toFixed(2)} | ${ms(c.untilFirstMs)} / **${ms(c.untilLastMs)}** ms | ${countsText(c.quiet)} |`;
+      return `| ${c.label} | ${c.watchers.toLocaleString("en")} | ${num(requests, 0)} | ${num(rows, 0)} | ${setAlarms} | ${alarms} | $${dollarsPerMillion(c.counts).toFixed(2)} | ${ms(c.untilFirstMs)} / **${ms(c.untilLastMs)}** ms | ${c.connect ? `${ms(c.actMs)} ms` : "–"} | ${Number.isFinite(c.workerCpuMs) ? `${c.workerCpuMs} ms` : "–"} | ${countsText(c.quiet)} |`;
     }),
   ];
   const keys = [...new Set(columns.flatMap((c) => Object.keys(c.counts)))].sort();

@@ -4,7 +4,7 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mapLimit } from "../lib/measure.mjs";
-import { openFdCount } from "../lib/server.mjs";
+import { cpuMs, openFdCount } from "../lib/server.mjs";
 import { closed, isOpen, openSession } from "../lib/sockets.mjs";
 import { nextEntry, subscribe, watchFrames } from "../lib/watchers.mjs";
 import { perUserHour, PING_EVERY_MS, pinger, readMeter, resetMeter, SETTLE_MS, startMetered } from "./cost.mjs";
@@ -38,13 +38,26 @@ async function oneChange(server, watchers, uid, match, act) {
   const quiet = await readMeter(server);
   await resetMeter(server);
   const arrivals = Promise.all(watchers.map((session) => nextEntry(session, uid, match)));
+  // CPU of the worker's workerd and of this client until the last entry: which side a slow fan-out waits on.
+  const [workerCpu0, clientCpu0] = [cpuMs(server.workerPid), process.cpuUsage()];
   const t0 = performance.now();
   const acted = await act();
   const actMs = performance.now() - t0;
   const at = await arrivals;
   const untilLastMs = Math.max(...at) - t0;
+  const workerCpuMs = cpuMs(server.workerPid) - workerCpu0;
+  const clientCpu = process.cpuUsage(clientCpu0);
   await sleep(TRAILING_MS);
-  return { counts: await readMeter(server), quiet, actMs, untilFirstMs: Math.min(...at) - t0, untilLastMs, acted };
+  return {
+    counts: await readMeter(server),
+    quiet,
+    actMs,
+    untilFirstMs: Math.min(...at) - t0,
+    untilLastMs,
+    workerCpuMs,
+    clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
+    acted,
+  };
 }
 
 /**
