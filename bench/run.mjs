@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench`: starts the worker locally (wrangler dev on a port in
-// 8790-8799, a temp persist dir, migrations applied, random secrets), runs
+// 8790-8799 or BENCH_PORTS, a temp persist dir, migrations applied, random secrets), runs
 // every scenario, prints the table and writes bench/RESULTS.md.
 //   --quick          small counts and short blocks, to check the harness; writes bench/.tmp/RESULTS.quick.md
-//   --only=a,b       run some phases: sim, storage, cost, warm, connect, offline, cold, many, crash
+//   --only=a,b       run some phases: sim, storage, cost, subs, warm, connect, offline, cold, many, crash
 //   --var NAME:value extra worker var for every phase, to try a variant (e.g. --var PRESENCE_SHARDS:4)
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +13,8 @@ import { HttpClient } from "./lib/http.mjs";
 import { DevServer, migrate, stopAllServers } from "./lib/server.mjs";
 import { measureCost } from "./scenarios/cost.mjs";
 import { measureShardSimulation } from "./scenarios/shard-sim.mjs";
+import { measureChangeCost, measureSteadyWithSubs } from "./scenarios/subs-cost.mjs";
+import { measureDeltaLatency } from "./scenarios/subs-latency.mjs";
 import { measureStorage } from "./scenarios/storage-size.mjs";
 import { crashCheck } from "./scenarios/crash-check.mjs";
 import { measureWarmHttp } from "./scenarios/http-warm.mjs";
@@ -33,8 +35,8 @@ const extraVars = Object.fromEntries(
 
 // Cost windows per HEARTBEAT_TIMEOUT (ms → window ms): several verify cycles each.
 const opts = quick
-  ? { storageRows: 1_000, simUsers: [10_000], simDurationMs: 120_000, costUsers: 5, costWindows: { 30_000: 40_000 }, idleWindowMs: 20_000, costPairs: 5, rounds: 1, blockMs: 800, population: 30, coldRepeats: 1, connectsAtOne: 30, connectsAt32: 100, offlineRepeats: 3, manyUsers: 50, holdMs: 5_000, crashUsers: 10, crashTimeoutMs: 15_000 }
-  : { storageRows: 10_000, simUsers: [10_000, 100_000], simDurationMs: 600_000, costUsers: 20, costWindows: { 30_000: 240_000, 60_000: 300_000, 120_000: 360_000 }, idleWindowMs: 120_000, costPairs: 20, rounds: 3, blockMs: 3_000, population: 200, coldRepeats: 3, connectsAtOne: 200, connectsAt32: 1_000, offlineRepeats: 10, manyUsers: 1_000, holdMs: 40_000, crashUsers: 50, crashTimeoutMs: 30_000 };
+  ? { storageRows: 1_000, simUsers: [10_000], simDurationMs: 120_000, costUsers: 5, costWindows: { 30_000: 40_000 }, idleWindowMs: 20_000, costPairs: 5, subs: { latency: { watchers: 5, subjects: 2, rounds: 3 }, counts: [1, 10, 50], mesh: { users: 30, each: 10 }, steady: [{ users: 10, each: 9 }], steadyWindowMs: 30_000 }, rounds: 1, blockMs: 800, population: 30, coldRepeats: 1, connectsAtOne: 30, connectsAt32: 100, offlineRepeats: 3, manyUsers: 50, holdMs: 5_000, crashUsers: 10, crashTimeoutMs: 15_000 }
+  : { storageRows: 10_000, simUsers: [10_000, 100_000], simDurationMs: 600_000, costUsers: 20, costWindows: { 30_000: 240_000, 60_000: 300_000, 120_000: 360_000 }, idleWindowMs: 120_000, costPairs: 20, subs: { latency: { watchers: 20, subjects: 5, rounds: 10 }, counts: [1, 100, 3_000], mesh: { users: 1_000, each: 300 }, steady: [{ users: 20, each: 19 }, { users: 1_000, each: 300 }], steadyWindowMs: 120_000 }, rounds: 3, blockMs: 3_000, population: 200, coldRepeats: 3, connectsAtOne: 200, connectsAt32: 1_000, offlineRepeats: 10, manyUsers: 1_000, holdMs: 40_000, crashUsers: 50, crashTimeoutMs: 30_000 };
 
 const runId = `b${Date.now().toString(36)}`;
 const workDir = join(BENCH_DIR, ".tmp", runId);
@@ -93,6 +95,20 @@ async function main() {
         measureCost(ctx, { ...variant, users: opts.costUsers, pairsAndIdle: variant.heartbeatTimeoutMs === 30_000 }),
       ),
     );
+  }
+  if (runs("subs")) {
+    // Latency on the bench's own worker, then counts on metered workers: the change
+    // cost alone (its timing is a figure too), then both steady states side by side.
+    const started = Date.now();
+    const { subs } = opts;
+    results.subs = { latency: await measureDeltaLatency(ctx, subs.latency) };
+    log("subs: one change watched by N, and steady states, counted (metered workers)");
+    const change = () => measureChangeCost(ctx, subs);
+    const steady = () => Promise.all(subs.steady.map((shape) => measureSteadyWithSubs(ctx, { ...shape, windowMs: subs.steadyWindowMs })));
+    // A full run keeps the change's timing clear of the steady states' setup; --quick runs them side by side to stay short.
+    if (quick) [results.subs.change, results.subs.steady] = await Promise.all([change(), steady()]);
+    else [results.subs.change, results.subs.steady] = [await change(), await steady()];
+    results.subs.seconds = (Date.now() - started) / 1000;
   }
   if (runs("warm") || runs("connect") || runs("offline") || runs("cold")) {
     const population = await buildPopulation(ctx, opts.population);

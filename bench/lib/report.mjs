@@ -79,6 +79,13 @@ export function targets(results) {
     const perSocket = many.bytesPerSocketAfterHold;
     list.push({ target: "memory per socket < 50 KB (aim 30)", measured: kb(perSocket), met: perSocket < 50 * 1024 });
   }
+  for (const s of results.subs?.steady ?? []) {
+    list.push({
+      target: `SPEC §5c with subscriptions (${s.users.toLocaleString("en")} users each watching ${s.each}): nothing added while nothing changes`,
+      measured: `${s.with.counts["UserSession.request.deliverPresence"] ?? 0} deliveries, ${s.with.presenceFrames} frames, ${s.with.counts["UserSession.rowsWritten"] ?? 0} user object rows; shard rows besides setAlarm ${rowsBesidesAlarms(s.without.counts)} without, ${rowsBesidesAlarms(s.with.counts)} with`,
+      met: steadyAddsNothing(s),
+    });
+  }
   for (const c of results.crash ?? []) {
     list.push({
       target: `${c.label}: nobody online > HEARTBEAT_TIMEOUT + 5 s (${c.heartbeatTimeoutMs / 1000 + 5} s)`,
@@ -315,4 +322,115 @@ export function storageTable(s) {
     `| shard: online user (online_users row) | ${Math.round(s.shardBytesPerOnlineUser)} |`,
     `| shard: user who has been online (offline_users row, lastSeen) | ${Math.round(s.shardBytesPerOfflineUser)} |`,
   ].join("\n");
+}
+
+// ---- presence subscriptions ----------------------------------------------------
+
+const int = (v) => (Number.isFinite(v) ? String(Math.round(v)) : "–");
+const countsText = (counts) => {
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? "nothing" : entries.map(([k, n]) => `${k} ${n}`).join(", ");
+};
+
+/** Dollars per million changes: each change's billed requests and rows at list prices. */
+export function dollarsPerMillion(counts) {
+  const { requests, rows } = billedOf(counts);
+  return requests * PRICES.perMillionRequests + rows * PRICES.perMillionRows;
+}
+
+/** Rows written by a class beyond its setAlarm/deleteAlarm (each billed as a row), summed over classes. */
+export function rowsBesidesAlarms(counts) {
+  let rows = 0;
+  for (const [key, n] of Object.entries(counts)) {
+    if (key.endsWith(".rowsWritten")) rows += n;
+    else if (key.endsWith(".setAlarm") || key.endsWith(".deleteAlarm")) rows -= n;
+  }
+  return rows;
+}
+
+const SUBSCRIPTION_KEYS = ["UserSession.request.deliverPresence", "PresenceIndex.request.watch", "PresenceIndex.request.unwatch", "UserSession.request.webSocketMessage"];
+
+/**
+ * While nothing changes, subscriptions must add no delivery, no frame, no subscription call and no
+ * row: user objects write none, and the shard's rows besides setAlarm (its schedule snapshots, one
+ * when it goes idle between alarms) stay as without, within one that a window's edge may cut.
+ */
+export function steadyAddsNothing(s) {
+  const calls = SUBSCRIPTION_KEYS.reduce((sum, key) => sum + (s.with.counts[key] ?? 0), 0);
+  return (
+    calls === 0 &&
+    s.with.presenceFrames === 0 &&
+    (s.with.counts["UserSession.rowsWritten"] ?? 0) === 0 &&
+    rowsBesidesAlarms(s.with.counts) <= rowsBesidesAlarms(s.without.counts) + 1
+  );
+}
+
+export function subsLatencyTable(l) {
+  const row = (what, changes, s, last) =>
+    `| ${what} | ${changes} | ${s.n} | ${ms(s.p50)} | ${ms(s.p90)} | **${ms(s.p99)}** | ${ms(s.max)} | ${ms(last.p50)} / ${ms(last.p99)} |`;
+  const changes = l.subjects * l.rounds;
+  return [
+    "| delta | changes | samples (changes × watchers) | p50 ms | p90 ms | p99 ms | max ms | until the last watcher, p50 / p99 ms |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    row("online (from just before the connect request)", changes, l.online, l.untilLastOnline),
+    row("offline (from just after the client's close())", changes, l.offline, l.untilLastOffline),
+  ].join("\n");
+}
+
+/** The counted changes, in order: N watchers online and offline, then the mesh's two. */
+function changeColumns(change) {
+  const columns = change.steps.flatMap((s) => [
+    { label: `${s.watchers.toLocaleString("en")} watching: connects`, watchers: s.watchers, connect: true, ...s.online },
+    { label: `${s.watchers.toLocaleString("en")} watching: closes`, watchers: s.watchers, ...s.offline },
+  ]);
+  if (change.mesh) {
+    const m = change.mesh;
+    const label = `${m.users.toLocaleString("en")} users each watching ${m.each}`;
+    columns.push({ label: `${label}: one opens a 2nd platform`, watchers: m.watchersOfSubject, connect: true, ...m.opens });
+    columns.push({ label: `${label}: it closes that platform`, watchers: m.watchersOfSubject, ...m.closes });
+  }
+  return columns;
+}
+
+export function subsChangeTable(change) {
+  const columns = changeColumns(change);
+  const summary = [
+    "| one change | watchers who get it | billed requests | rows written | setAlarm | shard alarms | $ per million such changes | first / last watcher got it | the connecting socket's handshake | worker's workerd CPU until the last | quiet window before it |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ...columns.map((c) => {
+      const { requests, rows } = billedOf(c.counts);
+      const alarms = (c.counts["PresenceIndex.request.alarm"] ?? 0) + (c.counts["UserSession.request.alarm"] ?? 0);
+      const setAlarms = (c.counts["PresenceIndex.setAlarm"] ?? 0) + (c.counts["UserSession.setAlarm"] ?? 0);
+      return `| ${c.label} | ${c.watchers.toLocaleString("en")} | ${num(requests, 0)} | ${num(rows, 0)} | ${setAlarms} | ${alarms} | $${dollarsPerMillion(c.counts).toFixed(2)} | ${ms(c.untilFirstMs)} / **${ms(c.untilLastMs)}** ms | ${c.connect ? `${ms(c.actMs)} ms` : "–"} | ${Number.isFinite(c.workerCpuMs) ? `${c.workerCpuMs} ms` : "–"} | ${countsText(c.quiet)} |`;
+    }),
+  ];
+  const keys = [...new Set(columns.flatMap((c) => Object.keys(c.counts)))].sort();
+  const detail = [
+    `| counter | ${columns.map((c) => c.label).join(" | ")} |`,
+    `|---|${columns.map(() => "---:").join("|")}|`,
+    ...keys.map((key) => `| ${key} | ${columns.map((c) => int(c.counts[key] ?? 0)).join(" | ")} |`),
+  ];
+  return `${summary.join("\n")}\n\nEvery counter, per change:\n\n${detail.join("\n")}`;
+}
+
+export function subsSteadyTable(steady) {
+  const per = (w, key) => num(w.perUserHour[key] ?? 0);
+  const lines = [
+    "| users online, each watching | window | billed requests per user-hour: without / with | rows per user-hour: without / with | verifies per user-hour: without / with | deliveries to watchers (with) | presence frames clients got (with) | watch / unwatch / socket messages (with) | user object rows (with) | rows besides setAlarm (shard snapshots): without / with | still online | adds nothing |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+  ];
+  for (const s of steady) {
+    const [w0, w1] = [billedOf(s.without.perUserHour), billedOf(s.with.perUserHour)];
+    const c = s.with.counts;
+    lines.push(
+      `| ${s.users.toLocaleString("en")}, ${s.each} others | ${(s.with.ms / 1000).toFixed(0)} s each | ${num(w0.requests)} / ${num(w1.requests)} | ${num(w0.rows)} / ${num(w1.rows)} | ${per(s.without, "UserSession.request.verify")} / ${per(s.with, "UserSession.request.verify")} | ${c["UserSession.request.deliverPresence"] ?? 0} | ${s.with.presenceFrames} | ${c["PresenceIndex.request.watch"] ?? 0} / ${c["PresenceIndex.request.unwatch"] ?? 0} / ${c["UserSession.request.webSocketMessage"] ?? 0} | ${c["UserSession.rowsWritten"] ?? 0} | ${rowsBesidesAlarms(s.without.counts)} / ${rowsBesidesAlarms(c)} | ${s.stillOnline} of ${s.users} | ${steadyAddsNothing(s) ? "yes" : "**no**"} |`,
+    );
+  }
+  const keys = [...new Set(steady.flatMap((s) => [...Object.keys(s.without.counts), ...Object.keys(s.with.counts)]))].sort();
+  const detail = [
+    `| counter, per user-hour | ${steady.map((s) => `${s.users.toLocaleString("en")}×${s.each}: without | with`).join(" | ")} |`,
+    `|---|${steady.map(() => "---:|---:").join("|")}|`,
+    ...keys.map((key) => `| ${key} | ${steady.map((s) => `${per(s.without, key)} | ${per(s.with, key)}`).join(" | ")} |`),
+  ];
+  return `${lines.join("\n")}\n\n${detail.join("\n")}`;
 }

@@ -8,7 +8,8 @@ import { HttpClient } from "./http.mjs";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
-const PORT_RANGE = [8790, 8799];
+// BENCH_PORTS=8800-8809 moves a run off the default range, e.g. beside another bench run.
+const PORT_RANGE = portRange(process.env.BENCH_PORTS ?? "8790-8799");
 const READY_TIMEOUT_MS = 90_000;
 
 /** Applies the D1 migrations to the local state `wrangler dev --persist-to dir` will read. */
@@ -21,6 +22,12 @@ export function migrate(persistDir, logFile) {
   });
   closeSync(log);
   if (result.status !== 0) throw new Error(`d1 migrations apply failed; see ${logFile}`);
+}
+
+function portRange(text) {
+  const match = /^(\d+)-(\d+)$/.exec(text.trim());
+  if (!match || Number(match[1]) > Number(match[2])) throw new Error(`BENCH_PORTS: expected a range like 8800-8809, got ${text}`);
+  return [Number(match[1]), Number(match[2])];
 }
 
 function portIsFree(port) {

@@ -14,18 +14,18 @@ import { closed, isOpen, openSession } from "../lib/sockets.mjs";
 const METERED_WORKER = "bench/metering/worker.ts";
 export const PING_EVERY_MS = 10_000;
 /** verifyTiming's lag at these timeouts is 3 s; a little more lets every first verify land. */
-const SETTLE_MS = 5_000;
+export const SETTLE_MS = 5_000;
 
-async function readMeter(server) {
+export async function readMeter(server) {
   return (await fetch(`${server.url}/__meter`)).json();
 }
 
-async function resetMeter(server) {
+export async function resetMeter(server) {
   await fetch(`${server.url}/__meter/reset`, { method: "POST" });
 }
 
 /** Pings every open session once per period, spread over the period; counts what it sent. */
-function pinger(sessions, periodMs) {
+export function pinger(sessions, periodMs) {
   const state = { sent: 0 };
   const slices = Math.max(1, Math.round(periodMs / 1000));
   let tick = 0;
@@ -42,7 +42,7 @@ function pinger(sessions, periodMs) {
 }
 
 /** counts × 1 / (users × hours), per counter. */
-function perUserHour(counts, users, ms) {
+export function perUserHour(counts, users, ms) {
   const hours = ms / 3_600_000;
   return Object.fromEntries(Object.entries(counts).map(([key, n]) => [key, n / users / hours]));
 }
@@ -64,7 +64,7 @@ async function startReceiver() {
 }
 
 /** A metered worker of its own, for one HEARTBEAT_TIMEOUT. */
-async function startMetered(ctx, name, vars) {
+export async function startMetered(ctx, name, vars) {
   const persistDir = join(ctx.workDir, `cost-${name}`);
   migrate(persistDir, join(ctx.workDir, `cost-${name}-migrate.log`));
   const server = await new DevServer({
