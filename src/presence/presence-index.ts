@@ -23,8 +23,8 @@ const VERIFY_RETRY_MS = 1_000;
 const MAX_CALLS_PER_ALARM = 900;
 
 /**
- * Deliveries a publish makes itself before it returns; more wait for an alarm
- * set at once. Inline, a change watched by a few costs no alarm and no row.
+ * Deliveries a publish starts itself; more wait for an alarm set at once.
+ * Inline, a change watched by a few costs no alarm and no row.
  */
 const INLINE_DELIVERIES = 50;
 
@@ -94,7 +94,8 @@ export class PresenceIndex extends DurableObject<Env> {
   /** A user's object reports a change (or a connect, which may bring an earlier deadline). */
   async publish(uid: string, report: PresenceReport): Promise<void> {
     this.apply(uid, report, "publish");
-    await this.deliver(INLINE_DELIVERIES);
+    // The publisher (a handshake, a close) does not wait for the fan-out: the object stays up until it is done.
+    this.ctx.waitUntil(this.deliver(INLINE_DELIVERIES).then(() => this.armAlarm()));
     await this.armAlarm();
   }
 
