@@ -1,19 +1,19 @@
 // Prints the figures and writes them, with the machine and the command, as markdown.
 import { writeFileSync } from "node:fs";
 import {
-  PRICES,
   costTables,
   crashTable,
   dollarTable,
+  latencyTable,
+  machine,
+  manySocketsTable,
+  offlineTable,
+  PRICES,
   simulationTable,
   storageTable,
   subsChangeTable,
   subsLatencyTable,
   subsSteadyTable,
-  latencyTable,
-  machine,
-  manySocketsTable,
-  offlineTable,
   targets,
   targetTable,
 } from "./lib/report.mjs";
@@ -28,7 +28,9 @@ export function writeResults(results, file, command) {
       "",
       `- Date: ${results.started} to ${results.finished}`,
       `- Command: \`${command}\``,
-      ...(Object.keys(results.extraVars ?? {}).length ? [`- Variant: worker vars ${JSON.stringify(results.extraVars)} on top of wrangler.toml`] : []),
+      ...(Object.keys(results.extraVars ?? {}).length
+        ? [`- Variant: worker vars ${JSON.stringify(results.extraVars)} on top of wrangler.toml`]
+        : []),
       `- Machine: ${m.cpu}, ${m.memory} RAM, ${m.kernel}`,
       `- Node ${m.node}, wrangler ${m.wrangler}, workerd ${m.workerd}`,
       "- The client and `wrangler dev` share the same two cores, and other jobs ran on the machine at times: absolute figures are noisy.",
@@ -78,7 +80,10 @@ export function writeResults(results, file, command) {
   if (results.warm) sections.push(`## HTTP routes, warm\n\n${latencyTable(results.warm, floors)}`);
   if (results.cold) {
     const cold = results.cold.map((r) => ({ ...r, perSecondShown: false }));
-    const notes = results.cold.map((r) => `${r.name} c=${r.concurrency}: ${r.onlineSeen} of ${r.entries} entries online; floor p50 right after that restart ${r.floorHereP50?.toFixed(2)} ms`);
+    const notes = results.cold.map(
+      (r) =>
+        `${r.name} c=${r.concurrency}: ${r.onlineSeen} of ${r.entries} entries online; floor p50 right after that restart ${r.floorHereP50?.toFixed(2)} ms`,
+    );
     sections.push(
       [
         "## get_users_online_status, cold",

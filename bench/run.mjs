@@ -11,23 +11,26 @@ import { join } from "node:path";
 import { Api } from "./lib/api.mjs";
 import { HttpClient } from "./lib/http.mjs";
 import { DevServer, migrate, stopAllServers } from "./lib/server.mjs";
+import { writeResults } from "./results.mjs";
 import { measureCost } from "./scenarios/cost.mjs";
-import { measureShardSimulation } from "./scenarios/shard-sim.mjs";
-import { measureChangeCost, measureSteadyWithSubs } from "./scenarios/subs-cost.mjs";
-import { measureDeltaLatency } from "./scenarios/subs-latency.mjs";
-import { measureStorage } from "./scenarios/storage-size.mjs";
 import { crashCheck } from "./scenarios/crash-check.mjs";
 import { measureWarmHttp } from "./scenarios/http-warm.mjs";
 import { measureManySockets, measureReferenceSockets, socketShape } from "./scenarios/many-sockets.mjs";
 import { buildPopulation, disconnectOnline } from "./scenarios/population.mjs";
+import { measureShardSimulation } from "./scenarios/shard-sim.mjs";
 import { measureConnectRate, measureOfflineAfterClose } from "./scenarios/sockets.mjs";
 import { measureColdStatus } from "./scenarios/status-cold.mjs";
-import { writeResults } from "./results.mjs";
+import { measureStorage } from "./scenarios/storage-size.mjs";
+import { measureChangeCost, measureSteadyWithSubs } from "./scenarios/subs-cost.mjs";
+import { measureDeltaLatency } from "./scenarios/subs-latency.mjs";
 
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const only = args
+  .find((a) => a.startsWith("--only="))
+  ?.slice(7)
+  .split(",");
 const runs = (phase) => !only || only.includes(phase);
 const extraVars = Object.fromEntries(
   args.flatMap((a, i) => (a === "--var" && args[i + 1] ? [args[i + 1].split(/:(.*)/s).slice(0, 2)] : [])),
@@ -35,8 +38,63 @@ const extraVars = Object.fromEntries(
 
 // Cost windows per HEARTBEAT_TIMEOUT (ms → window ms): several verify cycles each.
 const opts = quick
-  ? { storageRows: 1_000, simUsers: [10_000], simDurationMs: 120_000, costUsers: 5, costWindows: { 30_000: 40_000 }, idleWindowMs: 20_000, costPairs: 5, subs: { latency: { watchers: 5, subjects: 2, rounds: 3 }, counts: [1, 10, 50], mesh: { users: 30, each: 10 }, steady: [{ users: 10, each: 9 }], steadyWindowMs: 30_000 }, rounds: 1, blockMs: 800, population: 30, coldRepeats: 1, connectsAtOne: 30, connectsAt32: 100, offlineRepeats: 3, manyUsers: 50, holdMs: 5_000, crashUsers: 10, crashTimeoutMs: 15_000 }
-  : { storageRows: 10_000, simUsers: [10_000, 100_000], simDurationMs: 600_000, costUsers: 20, costWindows: { 30_000: 240_000, 60_000: 300_000, 120_000: 360_000 }, idleWindowMs: 120_000, costPairs: 20, subs: { latency: { watchers: 20, subjects: 5, rounds: 10 }, counts: [1, 100, 3_000], mesh: { users: 1_000, each: 300 }, steady: [{ users: 20, each: 19 }, { users: 1_000, each: 300 }], steadyWindowMs: 120_000 }, rounds: 3, blockMs: 3_000, population: 200, coldRepeats: 3, connectsAtOne: 200, connectsAt32: 1_000, offlineRepeats: 10, manyUsers: 1_000, holdMs: 40_000, crashUsers: 50, crashTimeoutMs: 30_000 };
+  ? {
+      storageRows: 1_000,
+      simUsers: [10_000],
+      simDurationMs: 120_000,
+      costUsers: 5,
+      costWindows: { 30000: 40_000 },
+      idleWindowMs: 20_000,
+      costPairs: 5,
+      subs: {
+        latency: { watchers: 5, subjects: 2, rounds: 3 },
+        counts: [1, 10, 50],
+        mesh: { users: 30, each: 10 },
+        steady: [{ users: 10, each: 9 }],
+        steadyWindowMs: 30_000,
+      },
+      rounds: 1,
+      blockMs: 800,
+      population: 30,
+      coldRepeats: 1,
+      connectsAtOne: 30,
+      connectsAt32: 100,
+      offlineRepeats: 3,
+      manyUsers: 50,
+      holdMs: 5_000,
+      crashUsers: 10,
+      crashTimeoutMs: 15_000,
+    }
+  : {
+      storageRows: 10_000,
+      simUsers: [10_000, 100_000],
+      simDurationMs: 600_000,
+      costUsers: 20,
+      costWindows: { 30000: 240_000, 60000: 300_000, 120000: 360_000 },
+      idleWindowMs: 120_000,
+      costPairs: 20,
+      subs: {
+        latency: { watchers: 20, subjects: 5, rounds: 10 },
+        counts: [1, 100, 3_000],
+        mesh: { users: 1_000, each: 300 },
+        steady: [
+          { users: 20, each: 19 },
+          { users: 1_000, each: 300 },
+        ],
+        steadyWindowMs: 120_000,
+      },
+      rounds: 3,
+      blockMs: 3_000,
+      population: 200,
+      coldRepeats: 3,
+      connectsAtOne: 200,
+      connectsAt32: 1_000,
+      offlineRepeats: 10,
+      manyUsers: 1_000,
+      holdMs: 40_000,
+      crashUsers: 50,
+      crashTimeoutMs: 30_000,
+    };
 
 const runId = `b${Date.now().toString(36)}`;
 const workDir = join(BENCH_DIR, ".tmp", runId);
@@ -58,7 +116,11 @@ const ctx = {
   api: undefined,
   vars: {},
   async startServer() {
-    ctx.server = await new DevServer({ persistDir, vars: { ...secrets, ...extraVars, ...ctx.vars }, logFile: join(workDir, "wrangler.log") }).start();
+    ctx.server = await new DevServer({
+      persistDir,
+      vars: { ...secrets, ...extraVars, ...ctx.vars },
+      logFile: join(workDir, "wrangler.log"),
+    }).start();
     ctx.api?.client.close();
     ctx.api = new Api(new HttpClient(ctx.server.url), secrets.IM_SECRET);
     return ctx.server;
@@ -88,7 +150,10 @@ async function main() {
     // Each timeout on a metered worker of its own, side by side: counts do not depend on the CPU they share.
     log("cost: counting billable operations (metered worker)");
     // The default timeout also runs with webhooks on: still nothing while nothing changes, and a pair's queue operations.
-    const variants = Object.entries(opts.costWindows).map(([timeout, windowMs]) => ({ heartbeatTimeoutMs: Number(timeout), windowMs }));
+    const variants = Object.entries(opts.costWindows).map(([timeout, windowMs]) => ({
+      heartbeatTimeoutMs: Number(timeout),
+      windowMs,
+    }));
     const defaults = variants.find((v) => v.heartbeatTimeoutMs === 30_000);
     results.cost = await Promise.all(
       [...variants, { ...defaults, webhooks: true }].map((variant) =>
@@ -104,7 +169,8 @@ async function main() {
     results.subs = { latency: await measureDeltaLatency(ctx, subs.latency) };
     log("subs: one change watched by N, and steady states, counted (metered workers)");
     const change = () => measureChangeCost(ctx, subs);
-    const steady = () => Promise.all(subs.steady.map((shape) => measureSteadyWithSubs(ctx, { ...shape, windowMs: subs.steadyWindowMs })));
+    const steady = () =>
+      Promise.all(subs.steady.map((shape) => measureSteadyWithSubs(ctx, { ...shape, windowMs: subs.steadyWindowMs })));
     // A full run keeps the change's timing clear of the steady states' setup; --quick runs them side by side to stay short.
     if (quick) [results.subs.change, results.subs.steady] = await Promise.all([change(), steady()]);
     else [results.subs.change, results.subs.steady] = [await change(), await steady()];
@@ -159,7 +225,10 @@ try {
   await stopAllServers();
 }
 results.finished = new Date().toISOString();
-const resultsFile = quick || only || Object.keys(extraVars).length ? join(BENCH_DIR, ".tmp", "RESULTS.partial.md") : join(BENCH_DIR, "RESULTS.md");
+const resultsFile =
+  quick || only || Object.keys(extraVars).length
+    ? join(BENCH_DIR, ".tmp", "RESULTS.partial.md")
+    : join(BENCH_DIR, "RESULTS.md");
 writeResults(results, resultsFile, `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`);
 writeFileSync(join(workDir, "results.json"), JSON.stringify(results, null, 2));
 log(`wrote ${resultsFile} and ${join(workDir, "results.json")}`);

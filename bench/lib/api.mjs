@@ -58,7 +58,8 @@ export class Api {
   async status(userIDList) {
     const answer = await this.client.post("/user/get_users_online_status", { secret: this.secret, userIDList });
     const result = expectStatus(answer, 200, "get_users_online_status").json.successResult;
-    if (result.length !== userIDList.length) throw new Error(`status: ${result.length} entries for ${userIDList.length} ids`);
+    if (result.length !== userIDList.length)
+      throw new Error(`status: ${result.length} entries for ${userIDList.length} ids`);
     return result;
   }
 

@@ -17,7 +17,11 @@ export class HttpClient {
         {
           method: "POST",
           agent: this.agent,
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload), ...extraHeaders },
+          headers: {
+            "content-type": "application/json",
+            "content-length": Buffer.byteLength(payload),
+            ...extraHeaders,
+          },
         },
         (response) => {
           const chunks = [];

@@ -49,8 +49,23 @@ export function latencyTable(rows, floors) {
 /** The route targets (issues 5 and 9), each a ratio of a scenario to a floor at one concurrency. */
 const RATIO_TARGETS = [
   { label: "status 200 ids warm: p50 ≤ 1.5×", rows: "warm", name: "status 200 ids", c: 1, metric: "p50", bound: 1.5 },
-  { label: "status 200 ids warm: p50 ≤ 1.5×", rows: "warm", name: "status 200 ids", c: 32, metric: "p50", bound: 1.5, note: ", for reference" },
-  { label: "status 200 ids cold: p50 ≤ 3×", rows: "cold", name: "status 200 ids (cold)", c: 1, metric: "p50", bound: 3 },
+  {
+    label: "status 200 ids warm: p50 ≤ 1.5×",
+    rows: "warm",
+    name: "status 200 ids",
+    c: 32,
+    metric: "p50",
+    bound: 1.5,
+    note: ", for reference",
+  },
+  {
+    label: "status 200 ids cold: p50 ≤ 3×",
+    rows: "cold",
+    name: "status 200 ids (cold)",
+    c: 1,
+    metric: "p50",
+    bound: 3,
+  },
   { label: "user_token throughput ≥ 0.8×", rows: "warm", name: "user_token", c: 32, metric: "perSecond", bound: 0.8 },
   { label: "user_register p50 ≤ 2×", rows: "warm", name: "user_register", c: 1, metric: "p50", bound: 2 },
 ];
@@ -74,8 +89,16 @@ export function targets(results) {
   const many = results.manySockets;
   if (many) {
     const held = many.stillOpen === many.target && many.usersWithAllPlatforms === many.users;
-    list.push({ target: "10,000 concurrent sockets", measured: `not attempted: ${many.target} is the most under the 20,000 fd hard limit (see below)`, met: false });
-    list.push({ target: `${many.target} concurrent sockets held`, measured: `${many.stillOpen} open after ${many.holdSeconds} s`, met: held });
+    list.push({
+      target: "10,000 concurrent sockets",
+      measured: `not attempted: ${many.target} is the most under the 20,000 fd hard limit (see below)`,
+      met: false,
+    });
+    list.push({
+      target: `${many.target} concurrent sockets held`,
+      measured: `${many.stillOpen} open after ${many.holdSeconds} s`,
+      met: held,
+    });
     const perSocket = many.bytesPerSocketAfterHold;
     list.push({ target: "memory per socket < 50 KB (aim 30)", measured: kb(perSocket), met: perSocket < 50 * 1024 });
   }
@@ -145,7 +168,13 @@ export function crashTable(checks) {
 // ---- cost of presence ----------------------------------------------------------
 
 /** Workers Paid list prices and Free plan daily limits for Durable Objects (pricing page, 2026). */
-export const PRICES = { perMillionRequests: 0.15, perMillionRows: 1.0, hoursPerMonth: 730, freeRequestsPerDay: 100_000, freeRowsPerDay: 100_000 };
+export const PRICES = {
+  perMillionRequests: 0.15,
+  perMillionRows: 1.0,
+  hoursPerMonth: 730,
+  freeRequestsPerDay: 100_000,
+  freeRowsPerDay: 100_000,
+};
 /** Incoming WebSocket messages are billed 20:1; whether auto-answered pings are is not documented, so both ways. */
 const MESSAGES_PER_REQUEST = 20;
 
@@ -204,7 +233,9 @@ export function dollars({ marginal, fixedPerShardHour, pingsPerUserHour }) {
     per1000MonthPingsBilled:
       month(perUser.requests + pingRequests, PRICES.perMillionRequests) + month(perUser.rows, PRICES.perMillionRows),
     fixedPerShardMonth:
-      (fixed.requests * PRICES.hoursPerMonth * PRICES.perMillionRequests + fixed.rows * PRICES.hoursPerMonth * PRICES.perMillionRows) / 1e6,
+      (fixed.requests * PRICES.hoursPerMonth * PRICES.perMillionRequests +
+        fixed.rows * PRICES.hoursPerMonth * PRICES.perMillionRows) /
+      1e6,
     freeUsers: freeUsers(perUser.requests),
     freeUsersPingsBilled: freeUsers(perUser.requests + pingRequests),
   };
@@ -221,7 +252,9 @@ export function shardCeilingPerHour(timing) {
 }
 
 export function costTables(costs) {
-  const byTimeout = [...costs].sort((a, b) => a.heartbeatTimeoutMs - b.heartbeatTimeoutMs || Number(a.webhooks) - Number(b.webhooks));
+  const byTimeout = [...costs].sort(
+    (a, b) => a.heartbeatTimeoutMs - b.heartbeatTimeoutMs || Number(a.webhooks) - Number(b.webhooks),
+  );
   const head = (first) => [
     `| ${first} | ${byTimeout.map((c) => `HEARTBEAT_TIMEOUT ${c.label}`).join(" | ")} |`,
     `|---|${byTimeout.map(() => "---:").join("|")}|`,
@@ -233,10 +266,18 @@ export function costTables(costs) {
     if (byTimeout.every((c) => !c.marginalPerUserHour[key])) continue;
     marginal.push(`| ${label} | ${byTimeout.map((c) => num(c.marginalPerUserHour[key] ?? 0)).join(" | ")} |`);
   }
-  marginal.push(`| **billed requests** | ${byTimeout.map((c) => `**${num(billedOf(c.marginalPerUserHour).requests)}**`).join(" | ")} |`);
-  marginal.push(`| **rows written** | ${byTimeout.map((c) => `**${num(billedOf(c.marginalPerUserHour).rows)}**`).join(" | ")} |`);
-  marginal.push(`| pings sent by the client (auto-answered, not counted above) | ${byTimeout.map((c) => num(c.pingsPerUserHour, 0)).join(" | ")} |`);
-  marginal.push(`| users still online at the end | ${byTimeout.map((c) => `${c.stillOnline} of ${2 * c.users}`).join(" | ")} |`);
+  marginal.push(
+    `| **billed requests** | ${byTimeout.map((c) => `**${num(billedOf(c.marginalPerUserHour).requests)}**`).join(" | ")} |`,
+  );
+  marginal.push(
+    `| **rows written** | ${byTimeout.map((c) => `**${num(billedOf(c.marginalPerUserHour).rows)}**`).join(" | ")} |`,
+  );
+  marginal.push(
+    `| pings sent by the client (auto-answered, not counted above) | ${byTimeout.map((c) => num(c.pingsPerUserHour, 0)).join(" | ")} |`,
+  );
+  marginal.push(
+    `| users still online at the end | ${byTimeout.map((c) => `${c.stillOnline} of ${2 * c.users}`).join(" | ")} |`,
+  );
   sections.push(marginal.join("\n"));
 
   const windows = [
@@ -257,7 +298,9 @@ export function costTables(costs) {
 
   const fixed = [...head("fixed, per shard-hour while anyone in it is online (intercept)")];
   for (const key of ["PresenceIndex.request.alarm", "PresenceIndex.setAlarm"]) {
-    fixed.push(`| ${COST_ROWS.find(([k]) => k === key)[1]} | ${byTimeout.map((c) => num(c.fixedPerHour[key] ?? 0, 0)).join(" | ")} |`);
+    fixed.push(
+      `| ${COST_ROWS.find(([k]) => k === key)[1]} | ${byTimeout.map((c) => num(c.fixedPerHour[key] ?? 0, 0)).join(" | ")} |`,
+    );
   }
   sections.push(fixed.join("\n"));
 
@@ -265,7 +308,9 @@ export function costTables(costs) {
     const idle = Object.entries(withIdle.idle.counts);
     sections.push(
       `**Nobody online** (HEARTBEAT_TIMEOUT ${withIdle.label}, ${withIdle.idle.ms / 1000} s after everyone closed and the last scheduled verify fired): ${
-        idle.length === 0 ? "**no operation at all** (every counter 0)" : `**${idle.map(([k, n]) => `${k} ${n}`).join(", ")}**`
+        idle.length === 0
+          ? "**no operation at all** (every counter 0)"
+          : `**${idle.map(([k, n]) => `${k} ${n}`).join(", ")}**`
       }.`,
     );
     const pair = withIdle.pair;
@@ -348,7 +393,12 @@ export function rowsBesidesAlarms(counts) {
   return rows;
 }
 
-const SUBSCRIPTION_KEYS = ["UserSession.request.deliverPresence", "PresenceIndex.request.watch", "PresenceIndex.request.unwatch", "UserSession.request.webSocketMessage"];
+const SUBSCRIPTION_KEYS = [
+  "UserSession.request.deliverPresence",
+  "PresenceIndex.request.watch",
+  "PresenceIndex.request.unwatch",
+  "UserSession.request.webSocketMessage",
+];
 
 /**
  * While nothing changes, subscriptions must add no delivery, no frame, no subscription call and no
@@ -380,13 +430,23 @@ export function subsLatencyTable(l) {
 /** The counted changes, in order: N watchers online and offline, then the mesh's two. */
 function changeColumns(change) {
   const columns = change.steps.flatMap((s) => [
-    { label: `${s.watchers.toLocaleString("en")} watching: connects`, watchers: s.watchers, connect: true, ...s.online },
+    {
+      label: `${s.watchers.toLocaleString("en")} watching: connects`,
+      watchers: s.watchers,
+      connect: true,
+      ...s.online,
+    },
     { label: `${s.watchers.toLocaleString("en")} watching: closes`, watchers: s.watchers, ...s.offline },
   ]);
   if (change.mesh) {
     const m = change.mesh;
     const label = `${m.users.toLocaleString("en")} users each watching ${m.each}`;
-    columns.push({ label: `${label}: one opens a 2nd platform`, watchers: m.watchersOfSubject, connect: true, ...m.opens });
+    columns.push({
+      label: `${label}: one opens a 2nd platform`,
+      watchers: m.watchersOfSubject,
+      connect: true,
+      ...m.opens,
+    });
     columns.push({ label: `${label}: it closes that platform`, watchers: m.watchersOfSubject, ...m.closes });
   }
   return columns;
@@ -426,11 +486,15 @@ export function subsSteadyTable(steady) {
       `| ${s.users.toLocaleString("en")}, ${s.each} others | ${(s.with.ms / 1000).toFixed(0)} s each | ${num(w0.requests)} / ${num(w1.requests)} | ${num(w0.rows)} / ${num(w1.rows)} | ${per(s.without, "UserSession.request.verify")} / ${per(s.with, "UserSession.request.verify")} | ${c["UserSession.request.deliverPresence"] ?? 0} | ${s.with.presenceFrames} | ${c["PresenceIndex.request.watch"] ?? 0} / ${c["PresenceIndex.request.unwatch"] ?? 0} / ${c["UserSession.request.webSocketMessage"] ?? 0} | ${c["UserSession.rowsWritten"] ?? 0} | ${rowsBesidesAlarms(s.without.counts)} / ${rowsBesidesAlarms(c)} | ${s.stillOnline} of ${s.users} | ${steadyAddsNothing(s) ? "yes" : "**no**"} |`,
     );
   }
-  const keys = [...new Set(steady.flatMap((s) => [...Object.keys(s.without.counts), ...Object.keys(s.with.counts)]))].sort();
+  const keys = [
+    ...new Set(steady.flatMap((s) => [...Object.keys(s.without.counts), ...Object.keys(s.with.counts)])),
+  ].sort();
   const detail = [
     `| counter, per user-hour | ${steady.map((s) => `${s.users.toLocaleString("en")}×${s.each}: without | with`).join(" | ")} |`,
     `|---|${steady.map(() => "---:|---:").join("|")}|`,
-    ...keys.map((key) => `| ${key} | ${steady.map((s) => `${per(s.without, key)} | ${per(s.with, key)}`).join(" | ")} |`),
+    ...keys.map(
+      (key) => `| ${key} | ${steady.map((s) => `${per(s.without, key)} | ${per(s.with, key)}`).join(" | ")} |`,
+    ),
   ];
   return `${lines.join("\n")}\n\n${detail.join("\n")}`;
 }

@@ -26,7 +26,8 @@ export function migrate(persistDir, logFile) {
 
 function portRange(text) {
   const match = /^(\d+)-(\d+)$/.exec(text.trim());
-  if (!match || Number(match[1]) > Number(match[2])) throw new Error(`BENCH_PORTS: expected a range like 8800-8809, got ${text}`);
+  if (!match || Number(match[1]) > Number(match[2]))
+    throw new Error(`BENCH_PORTS: expected a range like 8800-8809, got ${text}`);
   return [Number(match[1]), Number(match[2])];
 }
 
@@ -179,10 +180,14 @@ export class DevServer {
       [
         "dev",
         ...(this.script ? [this.script] : []),
-        "--ip", "127.0.0.1",
-        "--port", String(port),
-        "--inspector-port", String(inspectorPort),
-        "--persist-to", this.persistDir,
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--inspector-port",
+        String(inspectorPort),
+        "--persist-to",
+        this.persistDir,
         "--show-interactive-dev-session=false",
         ...varArgs,
       ],
@@ -234,7 +239,9 @@ export class DevServer {
   }
 
   rss() {
-    return Object.fromEntries(this.workerdPids.map((pid) => [pid === this.workerPid ? "worker" : "proxy", rssBytes(pid)]));
+    return Object.fromEntries(
+      this.workerdPids.map((pid) => [pid === this.workerPid ? "worker" : "proxy", rssBytes(pid)]),
+    );
   }
 
   /** A clean stop: SIGTERM to the whole group, SIGKILL if it lingers. */

@@ -45,6 +45,16 @@ export function closed(session) {
   return new Promise((resolve) => session.ws.once("close", (code) => resolve(code)));
 }
 
+/** Closes every session cleanly and resolves once each close reached its client. */
+export function closeAll(sessions) {
+  return Promise.all(
+    sessions.map((session) => {
+      session.ws.close(1000);
+      return closed(session);
+    }),
+  );
+}
+
 /**
  * Sends "ping" on every open socket once per periodMs, spread over the period
  * in one-second slices so 10,000 sockets do not ping in the same millisecond.

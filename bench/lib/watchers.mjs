@@ -40,7 +40,9 @@ function waitFrame(session, match, withinMs, what) {
   });
   const timer = sleep(withinMs, undefined, { ref: false }).then(() => {
     if (!session.waiters.delete(waiter)) return undefined;
-    throw new Error(`${session.uid}: no ${what} within ${withinMs} ms${session.errors.length ? ` (error frames: ${session.errors.join("; ")})` : ""}`);
+    throw new Error(
+      `${session.uid}: no ${what} within ${withinMs} ms${session.errors.length ? ` (error frames: ${session.errors.join("; ")})` : ""}`,
+    );
   });
   return Promise.race([arrived, timer]);
 }
@@ -54,7 +56,12 @@ export function nextEntry(session, uid, match, withinMs = 60_000) {
 export async function subscribe(session, uids, withinMs = 60_000) {
   for (let i = 0; i < uids.length; i += MAX_IDS_PER_FRAME) {
     const chunk = uids.slice(i, i + MAX_IDS_PER_FRAME);
-    const snapshot = waitFrame(session, (users) => chunk.every((id) => users.some((u) => u.userID === id)), withinMs, "snapshot");
+    const snapshot = waitFrame(
+      session,
+      (users) => chunk.every((id) => users.some((u) => u.userID === id)),
+      withinMs,
+      "snapshot",
+    );
     session.ws.send(JSON.stringify({ type: "subscribe", userIDs: chunk }));
     await snapshot;
   }

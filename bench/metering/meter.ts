@@ -60,7 +60,10 @@ function meteredQueue(queue: Queue, name: string): Queue {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
       if (property === "send") {
-        return (...args: unknown[]) => (count(`Queue.${name}.written`), Reflect.apply(value as () => unknown, target, args));
+        return (...args: unknown[]) => {
+          count(`Queue.${name}.written`);
+          return Reflect.apply(value as () => unknown, target, args);
+        };
       }
       if (property === "sendBatch") {
         return (messages: unknown[], ...rest: unknown[]) => {
@@ -74,7 +77,11 @@ function meteredQueue(queue: Queue, name: string): Queue {
 }
 
 /** The env with each Durable Object namespace (binding name → class name) and queue producer metered. */
-export function meteredEnv<E extends object>(env: E, namespaces: Record<string, string>, queues: Record<string, string> = {}): E {
+export function meteredEnv<E extends object>(
+  env: E,
+  namespaces: Record<string, string>,
+  queues: Record<string, string> = {},
+): E {
   const wrapped: Record<string, unknown> = { ...(env as Record<string, unknown>) };
   for (const [binding, className] of Object.entries(namespaces)) {
     const namespace = (env as Record<string, unknown>)[binding];
@@ -98,11 +105,23 @@ export function meteredBatch<T>(batch: MessageBatch<T>, name: string): MessageBa
       timestamp: message.timestamp,
       body: message.body,
       attempts: message.attempts,
-      ack: () => (count(`Queue.${name}.acked`), message.ack()),
-      retry: (options?: QueueRetryOptions) => (count(`Queue.${name}.retried`), message.retry(options)),
+      ack: () => {
+        count(`Queue.${name}.acked`);
+        message.ack();
+      },
+      retry: (options?: QueueRetryOptions) => {
+        count(`Queue.${name}.retried`);
+        message.retry(options);
+      },
     })),
-    ackAll: () => (count(`Queue.${name}.acked`, batch.messages.length), batch.ackAll()),
-    retryAll: (options?: QueueRetryOptions) => (count(`Queue.${name}.retried`, batch.messages.length), batch.retryAll(options)),
+    ackAll: () => {
+      count(`Queue.${name}.acked`, batch.messages.length);
+      batch.ackAll();
+    },
+    retryAll: (options?: QueueRetryOptions) => {
+      count(`Queue.${name}.retried`, batch.messages.length);
+      batch.retryAll(options);
+    },
   };
 }
 

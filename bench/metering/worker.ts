@@ -14,7 +14,13 @@ const NAMESPACES = { USER_SESSIONS: "UserSession", PRESENCE_INDEX: "PresenceInde
 const QUEUES = { PRESENCE_EVENTS: "PresenceEvents" };
 
 const MeteredUserSession = meteredClass<Env, typeof UserSession>(UserSession, "UserSession", NAMESPACES, QUEUES);
-const MeteredPresenceIndex = meteredClass<Env, typeof PresenceIndex>(PresenceIndex, "PresenceIndex", NAMESPACES, QUEUES);
+const MeteredPresenceIndex = meteredClass<Env, typeof PresenceIndex>(
+  PresenceIndex,
+  "PresenceIndex",
+  NAMESPACES,
+  QUEUES,
+);
+
 export { MeteredPresenceIndex as PresenceIndex, MeteredUserSession as UserSession };
 
 export default {
@@ -28,5 +34,6 @@ export default {
     }
     return worker.fetch(request, meteredEnv(env, NAMESPACES, QUEUES), ctx);
   },
-  queue: (batch, env) => worker.queue(meteredBatch(batch, batch.queue.endsWith("-dlq") ? "DeadLetters" : "PresenceEvents"), env),
+  queue: (batch, env) =>
+    worker.queue(meteredBatch(batch, batch.queue.endsWith("-dlq") ? "DeadLetters" : "PresenceEvents"), env),
 } satisfies ExportedHandler<Env, Parameters<typeof worker.queue>[0]["messages"][number]["body"]>;

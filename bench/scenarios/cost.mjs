@@ -9,7 +9,7 @@ import { Api } from "../lib/api.mjs";
 import { HttpClient } from "../lib/http.mjs";
 import { mapLimit } from "../lib/measure.mjs";
 import { DevServer, migrate } from "../lib/server.mjs";
-import { closed, isOpen, openSession } from "../lib/sockets.mjs";
+import { closeAll, closed, isOpen, openSession } from "../lib/sockets.mjs";
 
 const METERED_WORKER = "bench/metering/worker.ts";
 export const PING_EVERY_MS = 10_000;
@@ -98,14 +98,24 @@ async function window(server, sessionsPinger, windowMs) {
  * fixed cost. With `pairsAndIdle`, also the cost when nobody is online and
  * per connect + clean close.
  */
-export async function measureCost(ctx, { heartbeatTimeoutMs, users, windowMs, pairsAndIdle = false, webhooks = false }) {
+export async function measureCost(
+  ctx,
+  { heartbeatTimeoutMs, users, windowMs, pairsAndIdle = false, webhooks = false },
+) {
   const name = `${heartbeatTimeoutMs / 1000}s${webhooks ? "-webhooks" : ""}`;
   // Webhooks to a receiver on plain-http loopback, which only local dev allows (LOCAL_DEV).
   const receiver = webhooks ? await startReceiver() : undefined;
   const vars = receiver
-    ? { LOCAL_DEV: "true", PRESENCE_WEBHOOK_URL: receiver.url, PRESENCE_WEBHOOK_SECRET: randomBytes(24).toString("hex") }
+    ? {
+        LOCAL_DEV: "true",
+        PRESENCE_WEBHOOK_URL: receiver.url,
+        PRESENCE_WEBHOOK_SECRET: randomBytes(24).toString("hex"),
+      }
     : {};
-  const { server, api } = await startMetered(ctx, name, { HEARTBEAT_TIMEOUT: `${heartbeatTimeoutMs / 1000}s`, ...vars });
+  const { server, api } = await startMetered(ctx, name, {
+    HEARTBEAT_TIMEOUT: `${heartbeatTimeoutMs / 1000}s`,
+    ...vars,
+  });
   const result = {
     label: `${heartbeatTimeoutMs / 1000} s${webhooks ? ", webhooks on" : ""}`,
     heartbeatTimeoutMs,
@@ -141,11 +151,11 @@ export async function measureCost(ctx, { heartbeatTimeoutMs, users, windowMs, pa
       ],
       marginalPerUserHour: marginal,
       fixedPerHour: fixed,
-      pingsPerUserHour: (two.pings / (2 * users)) / (two.ms / 3_600_000),
+      pingsPerUserHour: two.pings / (2 * users) / (two.ms / 3_600_000),
       stillOnline: (await api.onlineAmong([...first, ...second])).length,
     });
 
-    await Promise.all(sessions.map((s) => (s.ws.close(1000), closed(s))));
+    await closeAll(sessions);
     if (pairsAndIdle) {
       // Nobody online: whatever verify was still scheduled fires once; then nothing at all.
       await sleep(heartbeatTimeoutMs + SETTLE_MS);

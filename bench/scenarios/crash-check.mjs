@@ -2,8 +2,8 @@
 // in-memory object, nobody may read online for longer than HEARTBEAT_TIMEOUT + 5 s (SPEC §5).
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { keepAlive, openSession } from "../lib/sockets.mjs";
 import { mapLimit } from "../lib/measure.mjs";
+import { keepAlive, openSession } from "../lib/sockets.mjs";
 
 const POLL_EVERY_MS = 250;
 const OFFLINE_GRACE_MS = 5_000;
@@ -18,7 +18,9 @@ export async function crashCheck(ctx, { users, heartbeatTimeoutMs, crash }) {
   const label = crash ? "kill -9" : "clean restart";
   const uids = Array.from({ length: users }, (_, i) => `${ctx.runId}-crash${crash ? 9 : 15}-${i}`);
   const tokens = await ctx.api.registerAll(uids, { platform: 3 });
-  const sessions = await mapLimit(uids, 16, (uid, i) => openSession(ctx.server.url, { uid, token: tokens[i], platform: 3 }));
+  const sessions = await mapLimit(uids, 16, (uid, i) =>
+    openSession(ctx.server.url, { uid, token: tokens[i], platform: 3 }),
+  );
   const stopKeepAlive = keepAlive(sessions, 1_000);
   await sleep(3_000);
   const onlineBefore = (await ctx.api.onlineAmong(uids)).length;
@@ -47,6 +49,18 @@ export async function crashCheck(ctx, { users, heartbeatTimeoutMs, crash }) {
     await sleep(POLL_EVERY_MS);
   }
   const ok = allOfflineAtMs !== undefined && (lastSeenOnlineMs ?? 0) <= heartbeatTimeoutMs + OFFLINE_GRACE_MS;
-  ctx.log(`crash check (${label}): ${ok ? "pass" : "FAIL"}; last online at ${lastSeenOnlineMs?.toFixed(0)} ms, all offline at ${allOfflineAtMs?.toFixed(0)} ms`);
-  return { label, users, heartbeatTimeoutMs, onlineBefore, backAfterMs, onlineAtFirstPoll, lastSeenOnlineMs, allOfflineAtMs, ok };
+  ctx.log(
+    `crash check (${label}): ${ok ? "pass" : "FAIL"}; last online at ${lastSeenOnlineMs?.toFixed(0)} ms, all offline at ${allOfflineAtMs?.toFixed(0)} ms`,
+  );
+  return {
+    label,
+    users,
+    heartbeatTimeoutMs,
+    onlineBefore,
+    backAfterMs,
+    onlineAtFirstPoll,
+    lastSeenOnlineMs,
+    allOfflineAtMs,
+    ok,
+  };
 }

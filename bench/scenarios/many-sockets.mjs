@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { closedLoop } from "../lib/measure.mjs";
 import { openFdCount } from "../lib/server.mjs";
-import { closed, isOpen, keepAlive, openSession } from "../lib/sockets.mjs";
+import { closeAll, isOpen, keepAlive, openSession } from "../lib/sockets.mjs";
 
 const SETTLE_MS = 5_000;
 
@@ -21,7 +21,8 @@ async function tokensFor(ctx, uids, platforms) {
   const run = await closedLoop({
     concurrency: 32,
     maxCount: rest.length,
-    task: async (i) => tokens.set(`${rest[i].uid}|${rest[i].platform}`, await ctx.api.token(rest[i].uid, rest[i].platform)),
+    task: async (i) =>
+      tokens.set(`${rest[i].uid}|${rest[i].platform}`, await ctx.api.token(rest[i].uid, rest[i].platform)),
   });
   if (run.errors) throw run.firstError;
   return tokens;
@@ -37,7 +38,9 @@ export async function measureManySockets(ctx, shape) {
   const held = await holdSockets(ctx, ctx.server, uids, shape, (uid, platform) => tokens.get(`${uid}|${platform}`));
   const onlineEntries = await ctx.api.onlineAmong(uids);
   held.usersOnline = onlineEntries.length;
-  held.usersWithAllPlatforms = onlineEntries.filter((e) => e.detailPlatformStatus?.length === shape.platforms.length).length;
+  held.usersWithAllPlatforms = onlineEntries.filter(
+    (e) => e.detailPlatformStatus?.length === shape.platforms.length,
+  ).length;
   await held.closeAll();
   return held;
 }
@@ -52,7 +55,9 @@ export async function measureReferenceSockets(ctx, server, shape) {
 
 async function holdSockets(ctx, server, uids, shape, tokenOf) {
   const targets = uids.flatMap((uid) =>
-    shape.platforms.flatMap((platform) => Array.from({ length: shape.perPlatform }, () => ({ uid, platform, token: tokenOf(uid, platform) }))),
+    shape.platforms.flatMap((platform) =>
+      Array.from({ length: shape.perPlatform }, () => ({ uid, platform, token: tokenOf(uid, platform) })),
+    ),
   );
   await sleep(SETTLE_MS);
   const before = server.rss();
@@ -67,7 +72,9 @@ async function holdSockets(ctx, server, uids, shape, tokenOf) {
     },
   });
   const connectSeconds = connect.elapsedMs / 1000;
-  ctx.log(`sockets: ${sessions.length}/${targets.length} open in ${connectSeconds.toFixed(1)} s, ${connect.errors} failed`);
+  ctx.log(
+    `sockets: ${sessions.length}/${targets.length} open in ${connectSeconds.toFixed(1)} s, ${connect.errors} failed`,
+  );
 
   await sleep(SETTLE_MS);
   const afterConnect = server.rss();
@@ -104,7 +111,7 @@ async function holdSockets(ctx, server, uids, shape, tokenOf) {
     bytesPerSocketPeak: perSocket(peakWorkerRss),
     async closeAll() {
       stopKeepAlive();
-      await Promise.all(sessions.map((s) => (s.ws.close(1000), closed(s))));
+      await closeAll(sessions);
     },
   };
 }

@@ -1,7 +1,7 @@
 // The users the status scenarios ask about: online, offline (were online,
 // closed cleanly) and unknown (never registered), mixed in every request.
 import { mapLimit } from "../lib/measure.mjs";
-import { closed, keepAlive, openSession } from "../lib/sockets.mjs";
+import { closeAll, keepAlive, openSession } from "../lib/sockets.mjs";
 
 export async function buildPopulation(ctx, size) {
   const online = Array.from({ length: size }, (_, i) => `${ctx.runId}-on-${i}`);
@@ -12,8 +12,10 @@ export async function buildPopulation(ctx, size) {
   for (const [uid, token] of zip(offline, await ctx.api.registerAll(offline))) tokens.set(uid, token);
 
   // Offline users leave a row in the presence index, as real ones do.
-  const leaving = await mapLimit(offline, 16, (uid) => openSession(ctx.server.url, { uid, token: tokens.get(uid), platform: 1 }));
-  await Promise.all(leaving.map((s) => (s.ws.close(1000), closed(s))));
+  const leaving = await mapLimit(offline, 16, (uid) =>
+    openSession(ctx.server.url, { uid, token: tokens.get(uid), platform: 1 }),
+  );
+  await closeAll(leaving);
 
   const population = { online, offline, unknown, tokens, sessions: [], stopKeepAlive: () => {} };
   await connectOnline(ctx, population);
@@ -35,7 +37,7 @@ export async function connectOnline(ctx, population) {
 
 export async function disconnectOnline(population) {
   population.stopKeepAlive();
-  await Promise.all(population.sessions.map((s) => (s.ws.close(1000), closed(s))));
+  await closeAll(population.sessions);
   population.sessions = [];
 }
 

@@ -2,12 +2,13 @@
 // 10,000 and 100,000 simulated users in this Node process: its CPU per alarm, and
 // what it decides, over simulated time. bench/simulation/shard.ts is bundled with
 // esbuild (wrangler's own), since Node cannot import the worker's TypeScript as is.
-import { build } from "esbuild";
+
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { build } from "esbuild";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -59,7 +60,15 @@ export async function measureShardSimulation(ctx) {
     });
     perAlarmCpuMs.sort((a, b) => a - b);
     const at = (p) => perAlarmCpuMs[Math.min(perAlarmCpuMs.length - 1, Math.floor((p / 100) * perAlarmCpuMs.length))];
-    rows.push({ users, simulatedMs: ctx.opts.simDurationMs, heapBytesPerUser: heapPerUser(rosterOf, users), ...result, cpuMsPerAlarmP50: at(50), cpuMsPerAlarmP99: at(99), cpuMsPerAlarmMax: perAlarmCpuMs.at(-1) });
+    rows.push({
+      users,
+      simulatedMs: ctx.opts.simDurationMs,
+      heapBytesPerUser: heapPerUser(rosterOf, users),
+      ...result,
+      cpuMsPerAlarmP50: at(50),
+      cpuMsPerAlarmP99: at(99),
+      cpuMsPerAlarmMax: perAlarmCpuMs.at(-1),
+    });
     ctx.log(`shard simulation: ${users} users, ${result.alarms} alarms, p50 ${at(50).toFixed(2)} ms CPU per alarm`);
   }
   return rows;

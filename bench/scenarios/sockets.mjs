@@ -2,7 +2,7 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { closedLoop, Samples } from "../lib/measure.mjs";
-import { closed, openSession } from "../lib/sockets.mjs";
+import { closeAll, closed, openSession } from "../lib/sockets.mjs";
 
 /**
  * Upgrades per second with valid tokens, each for a user seen for the first
@@ -11,7 +11,10 @@ import { closed, openSession } from "../lib/sockets.mjs";
  */
 export async function measureConnectRate(ctx) {
   const results = [];
-  for (const [concurrency, count] of [[1, ctx.opts.connectsAtOne], [32, ctx.opts.connectsAt32]]) {
+  for (const [concurrency, count] of [
+    [1, ctx.opts.connectsAtOne],
+    [32, ctx.opts.connectsAt32],
+  ]) {
     const uids = Array.from({ length: count }, (_, i) => `${ctx.runId}-conn${concurrency}-${i}`);
     const tokens = await ctx.api.registerAll(uids);
     const sessions = [];
@@ -23,7 +26,7 @@ export async function measureConnectRate(ctx) {
       },
     });
     results.push({ name: "socket connect", concurrency, ...new Samples().add(run).stats() });
-    await Promise.all(sessions.map((s) => (s.ws.close(1000), closed(s))));
+    await closeAll(sessions);
     ctx.log(`connect rate c=${concurrency}: ${count} sockets`);
   }
   return results;

@@ -17,7 +17,10 @@ const ISOLATE_WARMUP_REQUESTS = 20;
 export async function measureColdStatus(ctx, population) {
   const results = [];
   for (const size of SIZES) {
-    for (const [concurrency, samplesWanted] of [[1, ctx.opts.coldRepeats], [32, 1]]) {
+    for (const [concurrency, samplesWanted] of [
+      [1, ctx.opts.coldRepeats],
+      [32, 1],
+    ]) {
       const samples = new Samples();
       let onlineSeen = 0;
       let entries = 0;
@@ -29,7 +32,9 @@ export async function measureColdStatus(ctx, population) {
         dropOnline(population);
         await ctx.startServer();
         await closedLoop({ concurrency: 1, maxCount: ISOLATE_WARMUP_REQUESTS, task: () => ctx.api.refused() });
-        const floorNow = new Samples().add(await closedLoop({ concurrency: 1, maxCount: 20, task: () => ctx.api.refused() }));
+        const floorNow = new Samples().add(
+          await closedLoop({ concurrency: 1, maxCount: 20, task: () => ctx.api.refused() }),
+        );
         samples.add(
           await closedLoop({
             concurrency,
@@ -42,9 +47,18 @@ export async function measureColdStatus(ctx, population) {
           }),
         );
         floorsHere.push(floorNow.stats().p50);
-        ctx.log(`cold status ${size} ids c=${concurrency} sample ${rep + 1}: floor p50 here ${floorNow.stats().p50.toFixed(2)} ms`);
+        ctx.log(
+          `cold status ${size} ids c=${concurrency} sample ${rep + 1}: floor p50 here ${floorNow.stats().p50.toFixed(2)} ms`,
+        );
       }
-      results.push({ name: `status ${size} id${size > 1 ? "s" : ""} (cold)`, concurrency, ...samples.stats(), onlineSeen, entries, floorHereP50: median(floorsHere) });
+      results.push({
+        name: `status ${size} id${size > 1 ? "s" : ""} (cold)`,
+        concurrency,
+        ...samples.stats(),
+        onlineSeen,
+        entries,
+        floorHereP50: median(floorsHere),
+      });
     }
   }
   return results;

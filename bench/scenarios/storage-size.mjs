@@ -1,10 +1,11 @@
 // Bytes per stored user, for docs/scale.md: the worker's own storage code
 // (bench/simulation/storage-probe.ts) writes rows in Miniflare, which reports
 // the database sizes. D1 gets the users table from migrations/.
-import { build } from "esbuild";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { build } from "esbuild";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -12,7 +13,15 @@ export async function measureStorage(ctx) {
   const dir = join(ctx.workDir, "storage-probe");
   mkdirSync(dir, { recursive: true });
   const script = join(dir, "probe.mjs");
-  await build({ entryPoints: [join(ROOT, "bench/simulation/storage-probe.ts")], bundle: true, format: "esm", platform: "neutral", outfile: script, external: ["cloudflare:*"], logLevel: "error" });
+  await build({
+    entryPoints: [join(ROOT, "bench/simulation/storage-probe.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    outfile: script,
+    external: ["cloudflare:*"],
+    logLevel: "error",
+  });
   // In memory: the sizes come from the databases themselves, not from files.
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -25,8 +34,14 @@ export async function measureStorage(ctx) {
   );
   try {
     const db = await mf.getD1Database("DB");
-    for (const file of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
-      await db.exec(readFileSync(join(ROOT, "migrations", file), "utf8").replace(/--[^\n]*\n/g, " ").replace(/\s+/g, " "));
+    for (const file of readdirSync(join(ROOT, "migrations"))
+      .filter((f) => f.endsWith(".sql"))
+      .sort()) {
+      await db.exec(
+        readFileSync(join(ROOT, "migrations", file), "utf8")
+          .replace(/--[^\n]*\n/g, " ")
+          .replace(/\s+/g, " "),
+      );
     }
     const n = ctx.opts.storageRows;
     const get = async (path) => (await mf.dispatchFetch(`http://probe${path}`)).json();

@@ -7,7 +7,7 @@ import { mapLimit } from "../lib/measure.mjs";
 import { cpuMs, openFdCount } from "../lib/server.mjs";
 import { closed, isOpen, openSession } from "../lib/sockets.mjs";
 import { nextEntry, subscribe, watchFrames } from "../lib/watchers.mjs";
-import { perUserHour, PING_EVERY_MS, pinger, readMeter, resetMeter, SETTLE_MS, startMetered } from "./cost.mjs";
+import { PING_EVERY_MS, perUserHour, pinger, readMeter, resetMeter, SETTLE_MS, startMetered } from "./cost.mjs";
 
 /**
  * The change-cost worker's HEARTBEAT_TIMEOUT: longer than the whole measurement,
@@ -69,8 +69,16 @@ async function oneChange(server, watchers, uid, match, act) {
  */
 export async function measureChangeCost(ctx, { counts, mesh }) {
   const startedAt = performance.now();
-  const { server, api } = await startMetered(ctx, "subs-change", { HEARTBEAT_TIMEOUT: `${CHANGE_TIMEOUT_MS / 60_000}m` });
-  const result = { heartbeatTimeoutMs: CHANGE_TIMEOUT_MS, quietMs: QUIET_MS, trailingMs: TRAILING_MS, steps: [], mesh: undefined };
+  const { server, api } = await startMetered(ctx, "subs-change", {
+    HEARTBEAT_TIMEOUT: `${CHANGE_TIMEOUT_MS / 60_000}m`,
+  });
+  const result = {
+    heartbeatTimeoutMs: CHANGE_TIMEOUT_MS,
+    quietMs: QUIET_MS,
+    trailingMs: TRAILING_MS,
+    steps: [],
+    mesh: undefined,
+  };
   const sessions = [];
   const ping = pinger(sessions, PING_EVERY_MS);
   let peakFds = 0;
@@ -86,7 +94,8 @@ export async function measureChangeCost(ctx, { counts, mesh }) {
     result.registered = watcherUids.length + subjectUids.length;
     ctx.log(`subs cost: ${result.registered} users registered in ${result.registerSeconds.toFixed(1)} s`);
 
-    const connectSubject = (k, platform = 1) => openSession(server.url, { uid: subjectUids[k], token: subjectTokens[k], platform });
+    const connectSubject = (k, platform = 1) =>
+      openSession(server.url, { uid: subjectUids[k], token: subjectTokens[k], platform });
     // Each subject once before, so the counted changes are of users whose objects exist.
     for (let k = 0; k < subjectUids.length; k++) {
       const session = await connectSubject(k);
@@ -111,15 +120,29 @@ export async function measureChangeCost(ctx, { counts, mesh }) {
       await openWatchers(n);
       const watchers = sessions.slice(0, n);
       await mapLimit(watchers, CONNECTS_AT_ONCE, (session) => subscribe(session, [subjectUids[k]]));
-      const online = await oneChange(server, watchers, subjectUids[k], (e) => e.status === "online", () => connectSubject(k));
+      const online = await oneChange(
+        server,
+        watchers,
+        subjectUids[k],
+        (e) => e.status === "online",
+        () => connectSubject(k),
+      );
       notePeakFds();
       const subject = online.acted;
-      const offline = await oneChange(server, watchers, subjectUids[k], (e) => e.status === "offline", () => subject.ws.close(1000));
+      const offline = await oneChange(
+        server,
+        watchers,
+        subjectUids[k],
+        (e) => e.status === "offline",
+        () => subject.ws.close(1000),
+      );
       await closed(subject);
       delete online.acted;
       delete offline.acted;
       result.steps.push({ watchers: n, online, offline, subjectHandshakeMs: subject.handshakeMs });
-      ctx.log(`subs cost: ${n} watchers, last entry ${online.untilLastMs.toFixed(0)} ms after the connect, ${offline.untilLastMs.toFixed(0)} ms after the close`);
+      ctx.log(
+        `subs cost: ${n} watchers, last entry ${online.untilLastMs.toFixed(0)} ms after the connect, ${offline.untilLastMs.toFixed(0)} ms after the close`,
+      );
     }
 
     // The mesh: everyone watches `each` others; user 0 opens and closes a second platform.
@@ -137,13 +160,17 @@ export async function measureChangeCost(ctx, { counts, mesh }) {
       openSession(server.url, { uid: subjectUid, token: secondToken, platform: 2 }),
     );
     const second = opens.acted;
-    const closes = await oneChange(server, watchersOfSubject, subjectUid, withPlatforms(1), () => second.ws.close(1000));
+    const closes = await oneChange(server, watchersOfSubject, subjectUid, withPlatforms(1), () =>
+      second.ws.close(1000),
+    );
     await closed(second);
     delete opens.acted;
     delete closes.acted;
     notePeakFds();
     result.mesh = { ...mesh, watchersOfSubject: watchersOfSubject.length, subscribeSeconds, opens, closes };
-    ctx.log(`subs cost: ${mesh.users} users each watching ${mesh.each}, subscribed in ${subscribeSeconds.toFixed(1)} s`);
+    ctx.log(
+      `subs cost: ${mesh.users} users each watching ${mesh.each}, subscribed in ${subscribeSeconds.toFixed(1)} s`,
+    );
 
     result.sockets = sessions.length;
     result.stillOpen = sessions.filter(isOpen).length;
@@ -171,7 +198,13 @@ async function steadyWindow(server, sessions, sessionsPinger, windowMs) {
   await sleep(windowMs);
   const counts = await readMeter(server);
   const ms = Date.now() - started;
-  return { counts, ms, pings: sessionsPinger.state.sent - pingsBefore, presenceFrames: frames() - framesBefore, perUserHour: perUserHour(counts, sessions.length, ms) };
+  return {
+    counts,
+    ms,
+    pings: sessionsPinger.state.sent - pingsBefore,
+    presenceFrames: frames() - framesBefore,
+    perUserHour: perUserHour(counts, sessions.length, ms),
+  };
 }
 
 /**
@@ -189,7 +222,9 @@ export async function measureSteadyWithSubs(ctx, { users, each, windowMs, heartb
     const uids = Array.from({ length: users }, (_, i) => `${ctx.runId}-${name}-${i}`);
     const tokens = await api.registerAll(uids);
     sessions.push(
-      ...(await mapLimit(uids, 16, async (uid, i) => watchFrames(await openSession(server.url, { uid, token: tokens[i], platform: 1 })))),
+      ...(await mapLimit(uids, 16, async (uid, i) =>
+        watchFrames(await openSession(server.url, { uid, token: tokens[i], platform: 1 })),
+      )),
     );
     // Past the first verify of everyone, as the cost phase does.
     await sleep(heartbeatTimeoutMs + SETTLE_MS);

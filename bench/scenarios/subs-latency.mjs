@@ -4,7 +4,7 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mapLimit, Samples } from "../lib/measure.mjs";
-import { closed, keepAlive, openSession } from "../lib/sockets.mjs";
+import { closeAll, closed, keepAlive, openSession } from "../lib/sockets.mjs";
 import { nextEntry, subscribe, watchFrames } from "../lib/watchers.mjs";
 
 /** Between changes, so each is a delta of its own and not merged with the next. */
@@ -30,7 +30,9 @@ export async function measureDeltaLatency(ctx, { watchers, subjects, rounds }) {
     session.ws.close(1000);
     await closed(session);
   }
-  const sessions = await mapLimit(watcherUids, 16, async (uid, i) => watchFrames(await openSession(server.url, { uid, token: watcherTokens[i], platform: 1 })));
+  const sessions = await mapLimit(watcherUids, 16, async (uid, i) =>
+    watchFrames(await openSession(server.url, { uid, token: watcherTokens[i], platform: 1 })),
+  );
   const stopKeepAlive = keepAlive(sessions, 10_000);
   try {
     await mapLimit(sessions, 16, (session) => subscribe(session, subjectUids));
@@ -39,7 +41,8 @@ export async function measureDeltaLatency(ctx, { watchers, subjects, rounds }) {
     const offline = [];
     const untilLast = { online: [], offline: [] };
     // Waits for the subject's next entry with `status` at every watcher; returns the arrival times.
-    const arrivals = (uid, status) => Promise.all(sessions.map((s) => nextEntry(s, uid, (entry) => entry.status === status, 30_000)));
+    const arrivals = (uid, status) =>
+      Promise.all(sessions.map((s) => nextEntry(s, uid, (entry) => entry.status === status, 30_000)));
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < subjects; i++) {
         const cameOnline = arrivals(subjectUids[i], "online");
@@ -73,6 +76,6 @@ export async function measureDeltaLatency(ctx, { watchers, subjects, rounds }) {
     };
   } finally {
     stopKeepAlive();
-    await Promise.all(sessions.map((s) => (s.ws.close(1000), closed(s))));
+    await closeAll(sessions);
   }
 }

@@ -6,8 +6,13 @@
  * users runs in seconds, and the counts are the shard's own decisions.
  */
 import { PresenceRoster } from "../../src/presence/roster";
+import {
+  MAX_VERIFIES_PER_ALARM,
+  OFFLINE_GRACE_MS,
+  type PresenceReport,
+  verifyTiming,
+} from "../../src/presence/verification";
 import type { OnlineRow, SnapshotEntry } from "../../src/storage/presence-table";
-import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, verifyTiming, type PresenceReport } from "../../src/presence/verification";
 
 export interface SimulationOptions {
   users: number;
@@ -65,7 +70,8 @@ export function simulateShard(options: SimulationOptions): SimulationResult {
     slots ? (Math.floor(random() * slots) * ping) / slots : random() * ping,
   );
   const silentFrom = new Map<number, number>();
-  for (let i = 0; i < (options.silentUsers ?? 0); i++) silentFrom.set(i, ping + random() * (durationMs - ping - timeout - OFFLINE_GRACE_MS));
+  for (let i = 0; i < (options.silentUsers ?? 0); i++)
+    silentFrom.set(i, ping + random() * (durationMs - ping - timeout - OFFLINE_GRACE_MS));
   const uid = (i: number) => `u${i}`;
   const index = (id: string) => Number(id.slice(1));
   const jitter = options.pingJitterMs ?? 200;
@@ -114,7 +120,9 @@ export function simulateShard(options: SimulationOptions): SimulationResult {
   };
   const saveIfGoingIdle = (nowMs: number) => {
     const snapshot = roster.snapshotIfGoingIdle(nowMs);
-    if (snapshot) (saved = snapshot), result.snapshots++;
+    if (!snapshot) return;
+    saved = snapshot;
+    result.snapshots++;
   };
   for (let i = 0; i < users; i++) apply(uid(i), report(i, phase[i]!), "publish");
   const hibernatesAfter = options.hibernatesAfterIdleMs ?? 10_000;
@@ -174,7 +182,12 @@ export function rosterOf(users: number, heartbeatTimeoutMs: number): PresenceRos
   const roster = new PresenceRoster(verifyTiming(heartbeatTimeoutMs));
   for (let i = 0; i < users; i++) {
     const uid = String(1_000_000_000_000_000_000n + BigInt(i));
-    const report: PresenceReport = { seq: 1, reportedAtMs: i, platforms: [1, 5], heartbeatDeadlineMs: i + heartbeatTimeoutMs };
+    const report: PresenceReport = {
+      seq: 1,
+      reportedAtMs: i,
+      platforms: [1, 5],
+      heartbeatDeadlineMs: i + heartbeatTimeoutMs,
+    };
     roster.apply(uid, report, () => undefined, "publish");
   }
   return roster;
