@@ -52,7 +52,12 @@ const WEBHOOK_RECEIVER = {
   serviceBindings: { RECEIVER: "webhook-receiver" },
   // Two retries, then the dead-letter queue: the tests see both within seconds.
   queueConsumers: {
-    "presence-events": { maxBatchSize: 100, maxBatchTimeout: 0.2, maxRetries: 2, deadLetterQueue: "presence-events-dlq" },
+    "presence-events": {
+      maxBatchSize: 100,
+      maxBatchTimeout: 0.2,
+      maxRetries: 2,
+      deadLetterQueue: "presence-events-dlq",
+    },
     "presence-events-dlq": { maxBatchSize: 100, maxBatchTimeout: 0.2 },
   },
 };
@@ -68,7 +73,11 @@ export default defineConfig(async () => {
     include: string[],
     exclude: string[],
     bindings: Record<string, string>,
-    { ratelimits = ROOMY_LIMITS, main, miniflare = {} }: { ratelimits?: typeof ROOMY_LIMITS; main?: string; miniflare?: object } = {},
+    {
+      ratelimits = ROOMY_LIMITS,
+      main,
+      miniflare = {},
+    }: { ratelimits?: typeof ROOMY_LIMITS; main?: string; miniflare?: object } = {},
   ) => ({
     extends: false as const,
     plugins: [
@@ -101,17 +110,35 @@ export default defineConfig(async () => {
         ...Object.entries(SPECIAL).map(([suffix, settings]) =>
           project(suffix, [`test/**/*.${suffix}.test.ts`], IN_NODE, { ...TEST_SECRETS, ...settings }),
         ),
-        project("limits", ["test/**/*.limits.test.ts"], IN_NODE, { ...TEST_SECRETS, MAX_BODY_BYTES: "2048" }, {
-          ratelimits: TIGHT_LIMITS,
-        }),
+        project(
+          "limits",
+          ["test/**/*.limits.test.ts"],
+          IN_NODE,
+          { ...TEST_SECRETS, MAX_BODY_BYTES: "2048" },
+          {
+            ratelimits: TIGHT_LIMITS,
+          },
+        ),
         // The worker with its billable Durable Object operations counted (bench/metering), at a short timeout.
-        project("cost", ["test/**/*.cost.test.ts"], IN_NODE, { ...TEST_SECRETS, HEARTBEAT_TIMEOUT: "2s" }, {
-          main: "./bench/metering/worker.ts",
-        }),
+        project(
+          "cost",
+          ["test/**/*.cost.test.ts"],
+          IN_NODE,
+          { ...TEST_SECRETS, HEARTBEAT_TIMEOUT: "2s" },
+          {
+            main: "./bench/metering/worker.ts",
+          },
+        ),
         ...Object.entries(WEBHOOK_PROJECTS).map(([suffix, settings]) =>
-          project(suffix, [`test/**/*.${suffix}.test.ts`], IN_NODE, { ...TEST_SECRETS, ...WEBHOOKS, ...settings }, {
-            miniflare: WEBHOOK_RECEIVER,
-          }),
+          project(
+            suffix,
+            [`test/**/*.${suffix}.test.ts`],
+            IN_NODE,
+            { ...TEST_SECRETS, ...WEBHOOKS, ...settings },
+            {
+              miniflare: WEBHOOK_RECEIVER,
+            },
+          ),
         ),
         nodeProject,
       ],

@@ -5,28 +5,28 @@
  */
 export { ErrCode, type KnownErrCode } from "./errors.js";
 export { MAX_UIDS_PER_STATUS_QUERY } from "./limits.js";
-export { Platform, PLATFORM_NAMES, type PlatformId, type PlatformName } from "./platforms.js";
-export { Route, type AppServerRouteName, type RouteName } from "./routes.js";
-export { CloseCode, PING, PONG } from "./socket.js";
+export { PLATFORM_NAMES, Platform, type PlatformId, type PlatformName } from "./platforms.js";
 export {
-  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
-  SIGNATURE_HEADER,
-  signWebhook,
-  verifyWebhook,
-  type PresenceEvent,
-  type PresenceEventBody,
-  type PresenceEventReason,
-  type VerifyWebhookOptions,
-  type WebhookVerification,
-} from "./webhook.js";
-export {
-  MAX_IDS_PER_FRAME,
-  MAX_WATCHED_PER_SOCKET,
   type ClientPresenceFrame,
   type ErrorFrame,
+  MAX_IDS_PER_FRAME,
+  MAX_WATCHED_PER_SOCKET,
   type PresenceFrame,
   type ServerPresenceFrame,
   type SubscribeFrame,
   type UnsubscribeFrame,
   type WatchedUser,
 } from "./presence-frames.js";
+export { type AppServerRouteName, Route, type RouteName } from "./routes.js";
+export { CloseCode, PING, PONG } from "./socket.js";
+export {
+  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  type PresenceEvent,
+  type PresenceEventBody,
+  type PresenceEventReason,
+  SIGNATURE_HEADER,
+  signWebhook,
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookVerification,
+} from "./webhook.js";

@@ -50,7 +50,11 @@ function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
 
 /** The X-IM-Signature value for a raw body, signed at `timestampSeconds`. */
 export async function signWebhook(rawBody: string, secret: string, timestampSeconds: number): Promise<string> {
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret, "sign"), encoder.encode(`${timestampSeconds}.${rawBody}`));
+  const mac = await crypto.subtle.sign(
+    "HMAC",
+    await hmacKey(secret, "sign"),
+    encoder.encode(`${timestampSeconds}.${rawBody}`),
+  );
   return `t=${timestampSeconds},v1=${toHex(mac)}`;
 }
 

@@ -1,8 +1,9 @@
 // `npm run fuzz -- [--url http://localhost:8787] [--runs 3000] [--secret tuoyun]`
 // Sends generated hostile requests to a running worker (e.g. `npm run dev`) and
 // fails if any answer is a 5xx or not a SPEC envelope. Loopback targets only.
-import fc from "fast-check";
+
 import { parseArgs } from "node:util";
+import fc from "fast-check";
 import { brokenBodies, hostileBodies } from "../test/arbitraries.ts";
 
 const { values } = parseArgs({
@@ -22,7 +23,12 @@ const runs = Number(values.runs);
 const routes = hostileBodies(values.secret);
 const paths = Object.keys(routes) as (keyof typeof routes)[];
 const request = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...paths).chain((path) => routes[path].map((body) => ({ path, body: JSON.stringify(body) }))) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .constantFrom(...paths)
+      .chain((path) => routes[path].map((body) => ({ path, body: JSON.stringify(body) }))),
+  },
   { weight: 1, arbitrary: fc.record({ path: fc.constantFrom(...paths), body: brokenBodies }) },
 );
 const samples = fc.sample(request, runs);
@@ -49,7 +55,8 @@ async function worker(): Promise<void> {
     } catch {
       envelope = false;
     }
-    if (response.status >= 500 || !envelope) failures.push(`${response.status} ${path} ${body.slice(0, 200)} -> ${text.slice(0, 200)}`);
+    if (response.status >= 500 || !envelope)
+      failures.push(`${response.status} ${path} ${body.slice(0, 200)} -> ${text.slice(0, 200)}`);
   }
 }
 await Promise.all(Array.from({ length: Number(values.concurrency) }, worker));

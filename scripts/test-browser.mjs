@@ -5,16 +5,28 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
-const CANDIDATES = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+const CANDIDATES = [
+  process.env.CHROMIUM_PATH,
+  "/usr/bin/chromium",
+  "/usr/bin/chromium-browser",
+  "/usr/bin/google-chrome",
+];
 
 const find = () => CANDIDATES.find((path) => path && existsSync(path));
 
 function installWithApt() {
   if (!existsSync("/usr/bin/apt-get")) return false;
   const asRoot = process.getuid?.() === 0;
-  const run = (args) => spawnSync(asRoot ? args[0] : "sudo", asRoot ? args.slice(1) : ["-n", ...args], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  const run = (args) =>
+    spawnSync(asRoot ? args[0] : "sudo", asRoot ? args.slice(1) : ["-n", ...args], {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
   console.log("test:browser: no Chromium found; installing Debian's chromium package");
-  return run(["apt-get", "install", "-y", "chromium"]).status === 0 || (run(["apt-get", "update"]).status === 0 && run(["apt-get", "install", "-y", "chromium"]).status === 0);
+  return (
+    run(["apt-get", "install", "-y", "chromium"]).status === 0 ||
+    (run(["apt-get", "update"]).status === 0 && run(["apt-get", "install", "-y", "chromium"]).status === 0)
+  );
 }
 
 let chromium = find();

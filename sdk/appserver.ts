@@ -1,17 +1,21 @@
-import { backoffDelay, sleep, type BackoffOptions } from "./backoff.js";
+import { ErrCode, MAX_UIDS_PER_STATUS_QUERY, type PlatformId, type PlatformName, Route } from "../protocol/index.js";
+import { type BackoffOptions, backoffDelay, sleep } from "./backoff.js";
 import { ImApiError, ImNetworkError, isImApiError } from "./errors.js";
-import { ErrCode, MAX_UIDS_PER_STATUS_QUERY, Route, type PlatformId, type PlatformName } from "../protocol/index.js";
 
-export { ErrCode, Platform, PLATFORM_NAMES, type PlatformId, type PlatformName } from "../protocol/index.js";
 // Presence webhooks (docs/webhooks.md): check a delivery's X-IM-Signature before trusting its body.
 export {
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
-  SIGNATURE_HEADER,
-  verifyWebhook,
+  ErrCode,
+  PLATFORM_NAMES,
+  Platform,
+  type PlatformId,
+  type PlatformName,
   type PresenceEvent,
   type PresenceEventBody,
   type PresenceEventReason,
+  SIGNATURE_HEADER,
   type VerifyWebhookOptions,
+  verifyWebhook,
   type WebhookVerification,
 } from "../protocol/index.js";
 export { ImApiError, ImNetworkError, isImApiError } from "./errors.js";
@@ -172,7 +176,11 @@ export class AppServerClient {
         return { ...(await this.registerUser(input)), outcome: "registered" };
       } catch (error) {
         if (isImApiError(error, ErrCode.alreadyRegistered)) {
-          const token = await this.getUserToken({ uid: input.uid, platform: input.platform, operationID: input.operationID });
+          const token = await this.getUserToken({
+            uid: input.uid,
+            platform: input.platform,
+            operationID: input.operationID,
+          });
           return { ...token, outcome: lostAnswers > 0 ? "ambiguous" : "already_registered" };
         }
         const retryable = error instanceof ImNetworkError || (error instanceof ImApiError && isTransient(error));
@@ -192,7 +200,10 @@ export class AppServerClient {
    * POST /user/get_users_online_status for any number of uids: lists longer
    * than 200 go in batches, and the result keeps the order (and duplicates) of `uids`.
    */
-  async getUsersOnlineStatus(uids: readonly string[], options: { operationID?: string } = {}): Promise<UserOnlineStatus[]> {
+  async getUsersOnlineStatus(
+    uids: readonly string[],
+    options: { operationID?: string } = {},
+  ): Promise<UserOnlineStatus[]> {
     const batches = chunk(uids, MAX_UIDS_PER_STATUS_QUERY);
     const answers = await mapLimited(batches, STATUS_QUERY_CONCURRENCY, async (batch) => {
       const answer = await this.call(
@@ -202,7 +213,12 @@ export class AppServerClient {
       );
       const result = answer.successResult;
       if (!Array.isArray(result) || result.length !== batch.length) {
-        throw new ImApiError(ErrCode.internal, 200, "successResult does not match the request", Route.onlineStatus.path);
+        throw new ImApiError(
+          ErrCode.internal,
+          200,
+          "successResult does not match the request",
+          Route.onlineStatus.path,
+        );
       }
       return result as UserOnlineStatus[];
     });
@@ -259,7 +275,10 @@ export class AppServerClient {
       parsed = undefined;
     }
     if (!isEnvelope(parsed)) {
-      throw withRetryAfter(new ImApiError(status, status, `not an API answer: ${text.slice(0, 120)}`, route), retryAfter);
+      throw withRetryAfter(
+        new ImApiError(status, status, `not an API answer: ${text.slice(0, 120)}`, route),
+        retryAfter,
+      );
     }
     if (parsed.errCode !== ErrCode.ok) {
       throw withRetryAfter(new ImApiError(parsed.errCode, status, parsed.errMsg, route), retryAfter);

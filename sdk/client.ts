@@ -1,8 +1,16 @@
-import { backoffDelay, type BackoffOptions } from "./backoff.js";
-import { Watchlist, type PresenceListener } from "./watchlist.js";
-import { CloseCode, ErrCode, PING, PONG, type ClientPresenceFrame, type PlatformId, type WatchedUser } from "../protocol/index.js";
+import {
+  type ClientPresenceFrame,
+  CloseCode,
+  ErrCode,
+  PING,
+  type PlatformId,
+  PONG,
+  type WatchedUser,
+} from "../protocol/index.js";
+import { type BackoffOptions, backoffDelay } from "./backoff.js";
+import { type PresenceListener, Watchlist } from "./watchlist.js";
 
-export { CloseCode, ErrCode, Platform, PLATFORM_NAMES, type PlatformId, type PlatformName } from "../protocol/index.js";
+export { CloseCode, ErrCode, PLATFORM_NAMES, Platform, type PlatformId, type PlatformName } from "../protocol/index.js";
 export type { PresenceListener, WatchedUser } from "./watchlist.js";
 
 /** The server refused a subscribe or unsubscribe frame (SPEC §5e); the socket stays open. */
@@ -58,7 +66,11 @@ export interface ConnectOptions {
   /** The token's expiry (absolute Unix seconds) as user_token answered it; lets the SDK refresh before trying. */
   expiredTime?: number;
   /** Asked for a fresh token (usually from your AppServer, which calls user_token). */
-  refreshToken?: (request: { reason: RefreshReason; uid: string; platform: PlatformId }) => Promise<RefreshedToken> | RefreshedToken;
+  refreshToken?: (request: {
+    reason: RefreshReason;
+    uid: string;
+    platform: PlatformId;
+  }) => Promise<RefreshedToken> | RefreshedToken;
   /** Heartbeat period; the server closes a session silent for HEARTBEAT_TIMEOUT (30 s). Default 10 s. */
   pingIntervalMs?: number;
   /** Reconnect delays. Default 500 ms doubling to 30 s, with jitter. */
@@ -78,7 +90,11 @@ export interface SessionEvents {
   /** Any other text frame from the server (presence frames go to `watch` listeners instead). */
   message: { data: string };
   /** 4001 (a newer session on this platform) or 4002 (force_logout). The session will not reconnect. */
-  kicked: { code: typeof CloseCode.kicked | typeof CloseCode.loggedOut; reason: "kicked" | "logged_out"; errMsg?: string };
+  kicked: {
+    code: typeof CloseCode.kicked | typeof CloseCode.loggedOut;
+    reason: "kicked" | "logged_out";
+    errMsg?: string;
+  };
   /** A socket closed; `willReconnect` says whether another one follows after `retryInMs`. */
   closed: { code: number; reason: string; wasOpen: boolean; willReconnect: boolean; retryInMs?: number };
   /**
@@ -288,7 +304,12 @@ export class ClientSession {
     return false;
   }
 
-  private async onClose(code: number, reason: string, wasOpen: boolean, kickMessage: string | undefined): Promise<void> {
+  private async onClose(
+    code: number,
+    reason: string,
+    wasOpen: boolean,
+    kickMessage: string | undefined,
+  ): Promise<void> {
     if (this.currentState === "closed") return;
     if (FINAL_CLOSES.has(code)) {
       this.currentState = "closed";
@@ -314,7 +335,10 @@ export class ClientSession {
     }
     // Refused or unreachable before opening: ask once per outage for a fresh token (see RefreshReason).
     if (!wasOpen && this.options.refreshToken && !this.refreshedSinceOpen) {
-      this.scheduleRetry({ code, reason, wasOpen }, async () => (await this.refresh("handshake_failed")) && this.dial());
+      this.scheduleRetry(
+        { code, reason, wasOpen },
+        async () => (await this.refresh("handshake_failed")) && this.dial(),
+      );
       return;
     }
     this.scheduleRetry({ code, reason, wasOpen });
@@ -399,7 +423,11 @@ function kickedFrameMessage(data: string): string | undefined {
   if (!data.startsWith("{")) return undefined;
   try {
     const frame: unknown = JSON.parse(data);
-    if (typeof frame === "object" && frame !== null && (frame as { errCode?: unknown }).errCode === ErrCode.tokenInvalidated) {
+    if (
+      typeof frame === "object" &&
+      frame !== null &&
+      (frame as { errCode?: unknown }).errCode === ErrCode.tokenInvalidated
+    ) {
       const errMsg = (frame as { errMsg?: unknown }).errMsg;
       return typeof errMsg === "string" ? errMsg : "";
     }

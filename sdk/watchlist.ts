@@ -1,7 +1,7 @@
 import {
+  type ClientPresenceFrame,
   MAX_IDS_PER_FRAME,
   MAX_WATCHED_PER_SOCKET,
-  type ClientPresenceFrame,
   type WatchedUser,
 } from "../protocol/index.js";
 
@@ -44,7 +44,9 @@ export class Watchlist {
     const unique = [...new Set(userIDs)];
     const added = unique.filter((id) => !this.listeners.has(id));
     if (this.listeners.size + added.length > MAX_WATCHED_PER_SOCKET) {
-      throw new RangeError(`a session watches at most ${MAX_WATCHED_PER_SOCKET} users (${this.listeners.size} already, ${added.length} more asked)`);
+      throw new RangeError(
+        `a session watches at most ${MAX_WATCHED_PER_SOCKET} users (${this.listeners.size} already, ${added.length} more asked)`,
+      );
     }
     for (const id of unique) {
       const set = this.listeners.get(id) ?? new Set<PresenceListener>();
@@ -104,6 +106,7 @@ export class Watchlist {
 /** Frames of at most MAX_IDS_PER_FRAME ids each. */
 function frames(type: ClientPresenceFrame["type"], userIDs: readonly string[]): ClientPresenceFrame[] {
   const out: ClientPresenceFrame[] = [];
-  for (let i = 0; i < userIDs.length; i += MAX_IDS_PER_FRAME) out.push({ type, userIDs: userIDs.slice(i, i + MAX_IDS_PER_FRAME) });
+  for (let i = 0; i < userIDs.length; i += MAX_IDS_PER_FRAME)
+    out.push({ type, userIDs: userIDs.slice(i, i + MAX_IDS_PER_FRAME) });
   return out;
 }

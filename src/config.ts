@@ -2,9 +2,7 @@ import { ApiError } from "./errors";
 import { codePointLength } from "./schemas";
 
 /** Who may keep how many sessions on one platform (README: multi-login policy). */
-export type LoginPolicy =
-  | { kind: "kick_same_platform" }
-  | { kind: "max_per_platform"; max: number };
+export type LoginPolicy = { kind: "kick_same_platform" } | { kind: "max_per_platform"; max: number };
 
 export interface Settings {
   tokenTtlSeconds: number;
@@ -160,10 +158,13 @@ export function isLocalDev(env: WorkerEnv): boolean {
 /** A weak AppServer secret is refused like a missing one, except in local dev (where `tuoyun` is the default). */
 function assertStrongImSecret(env: WorkerEnv, name: ImSecretName, secret: string): void {
   const length = codePointLength(secret);
-  if (length > MAX_IM_SECRET_LENGTH) throw ApiError.misconfigured(name, `is longer than ${MAX_IM_SECRET_LENGTH} characters`);
+  if (length > MAX_IM_SECRET_LENGTH)
+    throw ApiError.misconfigured(name, `is longer than ${MAX_IM_SECRET_LENGTH} characters`);
   if (isLocalDev(env)) return;
-  if (PUBLISHED_IM_SECRETS.has(secret.toLowerCase())) throw ApiError.misconfigured(name, "is a published example value");
-  if (length < MIN_IM_SECRET_LENGTH) throw ApiError.misconfigured(name, `is shorter than ${MIN_IM_SECRET_LENGTH} characters`);
+  if (PUBLISHED_IM_SECRETS.has(secret.toLowerCase()))
+    throw ApiError.misconfigured(name, "is a published example value");
+  if (length < MIN_IM_SECRET_LENGTH)
+    throw ApiError.misconfigured(name, `is shorter than ${MIN_IM_SECRET_LENGTH} characters`);
 }
 
 type ImSecretName = "IM_SECRET" | "IM_SECRET_PREVIOUS";
@@ -188,7 +189,10 @@ export function requireSigningKeys(env: WorkerEnv): SigningKeys {
   const current = env.TOKEN_SIGNING_KEY;
   if (!current) throw ApiError.misconfigured("TOKEN_SIGNING_KEY");
   const previous = env.TOKEN_SIGNING_KEY_PREVIOUS || undefined;
-  for (const [name, key] of [["TOKEN_SIGNING_KEY", current], ["TOKEN_SIGNING_KEY_PREVIOUS", previous]] as const) {
+  for (const [name, key] of [
+    ["TOKEN_SIGNING_KEY", current],
+    ["TOKEN_SIGNING_KEY_PREVIOUS", previous],
+  ] as const) {
     if (key === undefined) continue;
     if (key.length < MIN_SIGNING_KEY_LENGTH) {
       throw ApiError.misconfigured(name, `is shorter than ${MIN_SIGNING_KEY_LENGTH} characters`);

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { routePath } from "hono/route";
-import type { AppEnv } from "./app-env";
 import type { PresenceEvent } from "../protocol";
+import type { AppEnv } from "./app-env";
 import type { WorkerEnv } from "./config";
 import { ApiError, ErrCode, envelope } from "./errors";
 import { deliverPresenceEvents, isDeadLetterQueue, logDeadLettered } from "./events/deliver";
@@ -42,7 +42,10 @@ for (const [path, { methods, entry }] of methodsByPath) {
   app.all(path, unlessEnabled(entry), (c) => {
     c.set("errCode", ErrCode.methodNotAllowed);
     c.header("Allow", allowed);
-    return c.json(envelope(ErrCode.methodNotAllowed, `method ${c.req.method} not allowed on ${path}; use ${allowed}`), 405);
+    return c.json(
+      envelope(ErrCode.methodNotAllowed, `method ${c.req.method} not allowed on ${path}; use ${allowed}`),
+      405,
+    );
   });
 }
 

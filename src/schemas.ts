@@ -152,7 +152,9 @@ export type UserTokenBody = z.infer<typeof userTokenBody>;
 export type OnlineStatusBody = z.infer<typeof onlineStatusBody>;
 
 /** The first few problems of a failed parse, each as `field: rule`. */
-export function describeIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+export function describeIssues(error: {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => `${issue.path.length ? issue.path.map(String).join(".") : "body"}: ${issue.message}`)

@@ -1,4 +1,4 @@
-import { base64url, errors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from "jose";
+import { base64url, errors, type JWTHeaderParameters, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { requireSigningKeys, type WorkerEnv } from "./config";
 import { ErrCode } from "./errors";
 import { isPlatformId, type PlatformId } from "./platforms";
@@ -161,7 +161,13 @@ export async function verifyClientToken(
   }
 
   const { sub, jti, exp, iat, plt, ims } = payload;
-  if (typeof sub !== "string" || typeof jti !== "string" || typeof exp !== "number" || !isPlatformId(plt) || typeof ims !== "number") {
+  if (
+    typeof sub !== "string" ||
+    typeof jti !== "string" ||
+    typeof exp !== "number" ||
+    !isPlatformId(plt) ||
+    typeof ims !== "number"
+  ) {
     throw new TokenError(ErrCode.tokenMalformed, "token claims are malformed");
   }
   // jose checks that iat is a number, but not that it is in the past.

@@ -17,7 +17,7 @@ export const adversarialString = fc.oneof(
   lengthsAround(16).map(atLimit("a")),
   fc.constantFrom(
     "'; DROP TABLE users; --",
-    "\" OR 1=1 --",
+    '" OR 1=1 --',
     "x' UNION SELECT * FROM users --",
     "\u202Eevil\u202C",
     "\u200F\u200E\u061C",
@@ -45,8 +45,11 @@ export const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 }) },
 );
 
-
-const uidLike = fc.oneof(adversarialString, fc.string({ minLength: 1, maxLength: 10 }).map((s) => `pb-${s}`), anyValue);
+const uidLike = fc.oneof(
+  adversarialString,
+  fc.string({ minLength: 1, maxLength: 10 }).map((s) => `pb-${s}`),
+  anyValue,
+);
 const platformLike = fc.oneof(fc.integer({ min: 1, max: 7 }), anyValue);
 
 /**
@@ -58,24 +61,28 @@ export function hostileBodies(secret: string) {
   const bodyOf = (fields: Record<string, fc.Arbitrary<unknown>>) =>
     fc.record({ secret: secretValue, ...fields }, { requiredKeys: [] });
   return {
-  "/auth/user_register": bodyOf({
-    platform: platformLike,
-    uid: uidLike,
-    name: fc.oneof(adversarialString, anyValue),
-    icon: anyValue,
-    gender: fc.oneof(fc.integer({ min: -1, max: 3 }), anyValue),
-    mobile: anyValue,
-    birth: anyValue,
-    email: anyValue,
-    ex: anyValue,
-    operationID: anyValue,
-  }),
-  "/auth/user_token": bodyOf({ platform: platformLike, uid: uidLike, operationID: anyValue }),
-  "/auth/force_logout": bodyOf({ platform: platformLike, uid: uidLike }),
-  "/user/get_users_online_status": bodyOf({
-    userIDList: fc.oneof(fc.array(uidLike, { maxLength: 8 }), anyValue, fc.constant(Array.from({ length: 201 }, (_, i) => `u${i}`))),
-    operationID: anyValue,
-  }),
+    "/auth/user_register": bodyOf({
+      platform: platformLike,
+      uid: uidLike,
+      name: fc.oneof(adversarialString, anyValue),
+      icon: anyValue,
+      gender: fc.oneof(fc.integer({ min: -1, max: 3 }), anyValue),
+      mobile: anyValue,
+      birth: anyValue,
+      email: anyValue,
+      ex: anyValue,
+      operationID: anyValue,
+    }),
+    "/auth/user_token": bodyOf({ platform: platformLike, uid: uidLike, operationID: anyValue }),
+    "/auth/force_logout": bodyOf({ platform: platformLike, uid: uidLike }),
+    "/user/get_users_online_status": bodyOf({
+      userIDList: fc.oneof(
+        fc.array(uidLike, { maxLength: 8 }),
+        anyValue,
+        fc.constant(Array.from({ length: 201 }, (_, i) => `u${i}`)),
+      ),
+      operationID: anyValue,
+    }),
   } as const;
 }
 
@@ -85,4 +92,3 @@ export const brokenBodies = fc.oneof(
   fc.string({ unit: "binary" }),
   fc.json().map((j) => j.slice(0, Math.max(1, j.length - 1))),
 );
-

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { parseDuration, parseLoginPolicy, readSettings, requireImSecrets, requireSigningKeys } from "../src/config";
 import type { WorkerEnv as Env } from "../src/config";
+import { parseDuration, parseLoginPolicy, readSettings, requireImSecrets, requireSigningKeys } from "../src/config";
 import { ApiError } from "../src/errors";
 
 describe("parseDuration", () => {
@@ -15,7 +15,9 @@ describe("parseDuration", () => {
     ["10m", 600_000],
   ])("reads %s as %d ms", (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(["", "0", "-1s", "abc", "10 parsecs", "1e3"])("refuses %j", (text) => expect(parseDuration(text)).toBeUndefined());
+  it.each(["", "0", "-1s", "abc", "10 parsecs", "1e3"])("refuses %j", (text) =>
+    expect(parseDuration(text)).toBeUndefined(),
+  );
 });
 
 describe("parseLoginPolicy", () => {
@@ -44,14 +46,18 @@ describe("settings", () => {
   });
 
   it("names a var with a bad value", () => {
-    expect(() => readSettings({ ...base, HEARTBEAT_TIMEOUT: "soon" })).toThrow(/HEARTBEAT_TIMEOUT has an invalid value/);
+    expect(() => readSettings({ ...base, HEARTBEAT_TIMEOUT: "soon" })).toThrow(
+      /HEARTBEAT_TIMEOUT has an invalid value/,
+    );
   });
 
   it("refuses a signing key that is short or equal to IM_SECRET", () => {
     const short = { ...base, TOKEN_SIGNING_KEY: "short" };
     expect(() => requireSigningKeys(short)).toThrow(/TOKEN_SIGNING_KEY is shorter than 32 characters/);
     const same = "x".repeat(32);
-    expect(() => requireSigningKeys({ ...base, IM_SECRET: same, TOKEN_SIGNING_KEY: same })).toThrow(/must differ from IM_SECRET/);
+    expect(() => requireSigningKeys({ ...base, IM_SECRET: same, TOKEN_SIGNING_KEY: same })).toThrow(
+      /must differ from IM_SECRET/,
+    );
   });
 
   it("refuses an IM_SECRET longer than 32 characters", () => {

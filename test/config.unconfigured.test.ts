@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import { post, refusedConnect } from "./helpers";
 
 describe("a worker deployed without its secrets fails closed", () => {
-  for (const path of ["/auth/user_register", "/auth/user_token", "/auth/force_logout", "/user/get_users_online_status"]) {
+  for (const path of [
+    "/auth/user_register",
+    "/auth/user_token",
+    "/auth/force_logout",
+    "/user/get_users_online_status",
+  ]) {
     it(`answers ${path} with 500 naming IM_SECRET, whatever secret is sent`, async () => {
       for (const secret of ["tuoyun", "", "anything"]) {
         const answer = await post(path, { secret, platform: 1, uid: "u", name: "n", userIDList: [] });

@@ -68,7 +68,12 @@ describe("WebSocket handshake at / and /ws", () => {
     const uid = freshUid();
     const header = headerOf((await issueClientToken(env, uid, 1, DAY)).token);
     const now = Math.floor(Date.now() / 1000);
-    const token = await handMadeToken(header, env.TOKEN_SIGNING_KEY!, { sub: uid, iat: now + 3_600, nbf: now - 10, exp: now + DAY });
+    const token = await handMadeToken(header, env.TOKEN_SIGNING_KEY!, {
+      sub: uid,
+      iat: now + 3_600,
+      nbf: now - 10,
+      exp: now + DAY,
+    });
     await expectTokenRefused(uid, token, 704);
   });
 
@@ -85,7 +90,11 @@ describe("WebSocket handshake at / and /ws", () => {
     const uid = freshUid();
     const { token } = await register(uid);
     const [header, payload, signature] = token.split(".") as [string, string, string];
-    for (const respelled of [`${token}=`, `${header}.${payload}.${signature.slice(0, 8)} ${signature.slice(8)}`, withTrailingBitsSet(token)]) {
+    for (const respelled of [
+      `${token}=`,
+      `${header}.${payload}.${signature.slice(0, 8)} ${signature.slice(8)}`,
+      withTrailingBitsSet(token),
+    ]) {
       await expectTokenRefused(uid, respelled, 703);
     }
     (await connect(uid, token, 1)).close();

@@ -1,15 +1,31 @@
-import { decodeProtectedHeader, SignJWT, type JWTPayload } from "jose";
+import { decodeProtectedHeader, type JWTPayload, SignJWT } from "jose";
 
 /** Claims of a hand-made token; a claim set to undefined is left out. */
-export type HandMadeClaims = { [claim in "iss" | "sub" | "jti" | "iat" | "nbf" | "exp" | "plt" | "ims"]?: string | number | undefined };
+export type HandMadeClaims = {
+  [claim in "iss" | "sub" | "jti" | "iat" | "nbf" | "exp" | "plt" | "ims"]?: string | number | undefined;
+};
 
 /**
  * A token built by hand: by default valid claims for `sub` on platform 1,
  * with a header and key of the test's choosing, and any claim replaced or left out.
  */
-export function handMadeToken(header: { alg: string; kid?: string }, key: string, claims: HandMadeClaims = {}): Promise<string> {
+export function handMadeToken(
+  header: { alg: string; kid?: string },
+  key: string,
+  claims: HandMadeClaims = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const all: HandMadeClaims = { iss: "imserver-edge", sub: "alice", jti: "x", iat: now, nbf: now, exp: now + 60, plt: 1, ims: Date.now(), ...claims };
+  const all: HandMadeClaims = {
+    iss: "imserver-edge",
+    sub: "alice",
+    jti: "x",
+    iat: now,
+    nbf: now,
+    exp: now + 60,
+    plt: 1,
+    ims: Date.now(),
+    ...claims,
+  };
   const payload = Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined)) as JWTPayload;
   return new SignJWT(payload).setProtectedHeader(header).sign(new TextEncoder().encode(key));
 }

@@ -1,7 +1,7 @@
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
-import worker from "../src/index";
 import type { WorkerEnv as Env } from "../src/config";
+import worker from "../src/index";
 
 export const SECRET = "tuoyun";
 const ORIGIN = "http://im.test";
@@ -40,7 +40,11 @@ export async function postWithSettings(
 }
 
 /** Any request through the worker's own fetch handler with some settings changed; answers the envelope. */
-export async function fetchWithSettings(settings: Partial<Env>, path: string, init: RequestInit = {}): Promise<ApiAnswer> {
+export async function fetchWithSettings(
+  settings: Partial<Env>,
+  path: string,
+  init: RequestInit = {},
+): Promise<ApiAnswer> {
   const ctx = createExecutionContext();
   const response = await worker.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...settings }, ctx);
   await waitOnExecutionContext(ctx);

@@ -34,7 +34,9 @@ describe("client tokens", () => {
 
   it("keeps accepting the previous key after a rotation, and refuses a key that was rotated out", async () => {
     const signedWithA = (await issueClientToken(withKeys(KEY_A), "alice", 1, 3600)).token;
-    await expect(verifyClientToken(withKeys(KEY_B, KEY_A), signedWithA, expected)).resolves.toMatchObject({ uid: "alice" });
+    await expect(verifyClientToken(withKeys(KEY_B, KEY_A), signedWithA, expected)).resolves.toMatchObject({
+      uid: "alice",
+    });
     expect(await refusal(withKeys(KEY_B), signedWithA)).toBe(705);
     // New tokens are signed with the current key only.
     const signedWithB = (await issueClientToken(withKeys(KEY_B, KEY_A), "alice", 1, 3600)).token;
@@ -57,7 +59,9 @@ describe("client tokens", () => {
     const [header, payload, signature] = (await issueClientToken(withKeys(KEY_A), "alice", 1, 3600)).token.split(".");
     const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload!)));
     const tampered = base64url.encode(JSON.stringify({ ...claims, sub: "mallory" }));
-    expect(await refusal(withKeys(KEY_A), `${header}.${tampered}.${signature}`, { uid: "mallory", platform: 1 })).toBe(705);
+    expect(await refusal(withKeys(KEY_A), `${header}.${tampered}.${signature}`, { uid: "mallory", platform: 1 })).toBe(
+      705,
+    );
   });
 
   it("refuses a wrong kid even when the signature is right", async () => {
@@ -90,7 +94,9 @@ describe("client tokens", () => {
   it("refuses a token without nbf, exp or iat with 705, not 704", async () => {
     const header = headerOf((await issueClientToken(withKeys(KEY_A), "alice", 1, 60)).token);
     for (const claim of ["nbf", "exp", "iat"] as const) {
-      expect(await refusal(withKeys(KEY_A), await handMadeToken(header, KEY_A, { [claim]: undefined })), claim).toBe(705);
+      expect(await refusal(withKeys(KEY_A), await handMadeToken(header, KEY_A, { [claim]: undefined })), claim).toBe(
+        705,
+      );
     }
   });
 

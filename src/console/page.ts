@@ -18,7 +18,9 @@ function platformOptions(): string {
 
 /** The dev console's HTML; its behaviour is /console/app.js (a separate file so the CSP can forbid inline scripts). */
 export function renderConsolePage(): string {
-  const platformHeaders = Object.values(PLATFORM_NAMES).map((name) => `<th>${e(name)}</th>`).join("");
+  const platformHeaders = Object.values(PLATFORM_NAMES)
+    .map((name) => `<th>${e(name)}</th>`)
+    .join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>IMServer dev console</title><style>${STYLE}</style></head>

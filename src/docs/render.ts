@@ -63,7 +63,14 @@ function resolve(doc: OpenApiDocument, schema: Json): Json {
 
 function requestFields(doc: OpenApiDocument, op: OpenApiOperation): string {
   if (op.parameters) {
-    return fieldTable(op.parameters.map((p) => ({ name: `${p.name} (${p.in})`, required: p.required, schema: p.schema, description: p.description })));
+    return fieldTable(
+      op.parameters.map((p) => ({
+        name: `${p.name} (${p.in})`,
+        required: p.required,
+        schema: p.schema,
+        description: p.description,
+      })),
+    );
   }
   const schema = op.requestBody && resolve(doc, op.requestBody.content["application/json"].schema);
   if (!schema) return "";
@@ -100,13 +107,21 @@ export function renderDocsPage(doc: OpenApiDocument): string {
   const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({ path, method, op: op as OpenApiOperation })),
   );
-  const nav = operations.map(({ path, method, op }) => `<a href="#${e(op.operationId)}">${e(method.toUpperCase())} ${e(path)}</a>`).join("");
+  const nav = operations
+    .map(({ path, method, op }) => `<a href="#${e(op.operationId)}">${e(method.toUpperCase())} ${e(path)}</a>`)
+    .join("");
   const errorRows = doc["x-error-codes"]
     .map((c) => `<tr><td>${c.code}</td><td>${c.statuses.join(", ")}</td><td>${e(c.meaning)}</td></tr>`)
     .join("");
-  const limitRows = Object.entries(doc["x-limits"]).map(([name, value]) => `<tr><td><code>${e(name)}</code></td><td>${value}</td></tr>`).join("");
-  const closeRows = doc["x-websocket"].closeCodes.map((c) => `<tr><td>${c.code}</td><td>${e(c.name)}</td><td>${e(c.meaning)}</td></tr>`).join("");
-  const platformRows = Object.entries(doc["x-platforms"]).map(([id, name]) => `<tr><td>${e(id)}</td><td><code>${e(name)}</code></td></tr>`).join("");
+  const limitRows = Object.entries(doc["x-limits"])
+    .map(([name, value]) => `<tr><td><code>${e(name)}</code></td><td>${value}</td></tr>`)
+    .join("");
+  const closeRows = doc["x-websocket"].closeCodes
+    .map((c) => `<tr><td>${c.code}</td><td>${e(c.name)}</td><td>${e(c.meaning)}</td></tr>`)
+    .join("");
+  const platformRows = Object.entries(doc["x-platforms"])
+    .map(([id, name]) => `<tr><td>${e(id)}</td><td><code>${e(name)}</code></td></tr>`)
+    .join("");
   const { heartbeat, frames } = doc["x-websocket"];
 
   return `<!doctype html>

@@ -1,4 +1,4 @@
-import { SIGNATURE_HEADER, signWebhook, type PresenceEvent, type PresenceEventBody } from "../../protocol";
+import { type PresenceEvent, type PresenceEventBody, SIGNATURE_HEADER, signWebhook } from "../../protocol";
 import { readSettings, requireWebhook, type WorkerEnv } from "../config";
 
 /** A receiver has this long to acknowledge a body with a 2xx (SPEC §5d). */
@@ -46,7 +46,13 @@ export async function deliverPresenceEvents(batch: MessageBatch<PresenceEvent>, 
   const baseMs = readSettings(env).webhooks.retryDelayMs;
   for (const message of batch.messages) message.retry({ delaySeconds: retryDelaySeconds(message.attempts, baseMs) });
   console.warn(
-    JSON.stringify({ level: "warn", event: "presence_webhook_failed", failure, events: batch.messages.length, attempt: batch.messages[0]?.attempts }),
+    JSON.stringify({
+      level: "warn",
+      event: "presence_webhook_failed",
+      failure,
+      events: batch.messages.length,
+      attempt: batch.messages[0]?.attempts,
+    }),
   );
 }
 

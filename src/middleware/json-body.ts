@@ -31,7 +31,11 @@ export const limitBody = createMiddleware<AppEnv>((c, next) =>
   bodyLimit({
     maxSize: readSettings(c.env).maxBodyBytes,
     onError: () => {
-      throw new ApiError(413, ErrCode.tooLarge, `request body too large: at most ${readSettings(c.env).maxBodyBytes} bytes`);
+      throw new ApiError(
+        413,
+        ErrCode.tooLarge,
+        `request body too large: at most ${readSettings(c.env).maxBodyBytes} bytes`,
+      );
     },
   })(c, next),
 );

@@ -1,4 +1,10 @@
 import type { z } from "zod";
+import {
+  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  MAX_IDS_PER_FRAME,
+  MAX_WATCHED_PER_SOCKET,
+  SIGNATURE_HEADER,
+} from "../../protocol";
 import type { Settings } from "../config";
 import { ErrCode } from "../errors";
 import { PLATFORM_NAMES } from "../platforms";
@@ -6,14 +12,8 @@ import { FRAME_BUDGET } from "../presence/frame-budget";
 import { CloseCode, PING, PONG } from "../presence/sockets";
 import type { NamedSchema, OperationDoc, RouteEntry } from "../routes/route-entry";
 import { connectQuery, LIMITS, subscribeFrame, unsubscribeFrame } from "../schemas";
-import { ERROR_CODE_DOCS, errorCodeDoc, type ErrorCodeDoc } from "./error-codes";
+import { ERROR_CODE_DOCS, type ErrorCodeDoc, errorCodeDoc } from "./error-codes";
 import { requestJsonSchema, responseJsonSchema } from "./json-schema";
-import {
-  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
-  MAX_IDS_PER_FRAME,
-  MAX_WATCHED_PER_SOCKET,
-  SIGNATURE_HEADER,
-} from "../../protocol";
 import { errorEnvelopeSchema, errorFrameSchema, presenceEventBodySchema, presenceFrameSchema } from "./responses";
 
 type Json = Record<string, unknown>;
@@ -98,8 +98,9 @@ export const FIELD_NOTES: Record<string, string> = {
 
 const CLOSE_CODE_MEANINGS: Record<keyof typeof CloseCode, string> = {
   kicked:
-    "Kicked: a newer session opened on the same platform. Preceded by the text frame {\"errCode\":702,…}. Do not reconnect with the same token.",
-  loggedOut: "Logged out by the AppServer (force_logout). Every older token of this platform is invalidated. Do not reconnect.",
+    'Kicked: a newer session opened on the same platform. Preceded by the text frame {"errCode":702,…}. Do not reconnect with the same token.',
+  loggedOut:
+    "Logged out by the AppServer (force_logout). Every older token of this platform is invalidated. Do not reconnect.",
   heartbeatTimeout: "Nothing (not even a ping) arrived within HEARTBEAT_TIMEOUT. Reconnect.",
   tokenExpired: "The session's token expired while connected. Get a fresh token, then reconnect.",
   tooManyFrames: `Too many frames: more than ${FRAME_BUDGET.frames} in ${FRAME_BUDGET.windowMs / 1000} s other than the exact \`ping\` (which is never limited). Reconnect with backoff, and send fewer frames.`,
@@ -241,7 +242,12 @@ function presenceWebhookOperation(settings: Settings): OpenApiOperation {
       `- **Grace**: a platform that goes offline and comes back within PRESENCE_WEBHOOK_GRACE (${settings.webhooks.graceMs / 1000} s here) sends nothing.`,
     ].join("\n"),
     parameters: [
-      { name: SIGNATURE_HEADER, in: "header", required: true, schema: { type: "string", pattern: "^t=\\d+,v1=[0-9a-f]{64}$" } },
+      {
+        name: SIGNATURE_HEADER,
+        in: "header",
+        required: true,
+        schema: { type: "string", pattern: "^t=\\d+,v1=[0-9a-f]{64}$" },
+      },
     ],
     requestBody: { required: true, content: { "application/json": { schema: ref("PresenceEventBody") } } },
     responses: { 200: { description: "Any 2xx within 10 s acknowledges every event in the body." } },
@@ -289,7 +295,7 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
         'Every HTTP answer is JSON: `{"errCode": int, "errMsg": string, …}`; success is `errCode` 0 with an empty `errMsg`.',
         "",
         "- The `secret` is checked first: a request with a missing or wrong secret gets 401 whatever else is wrong, except a body that is not a JSON object (400).",
-        "- Unknown fields are ignored. Types are strict (`\"platform\": \"1\"` is a 400) and `null` is never a value.",
+        '- Unknown fields are ignored. Types are strict (`"platform": "1"` is a 400) and `null` is never a value.',
         "- Lengths in characters count Unicode code points (`minLength`/`maxLength`); `x-maxBytes` counts UTF-8 bytes. `x-rules` lists each check with the wording a 400 uses.",
         `- Bodies larger than ${settings.maxBodyBytes} bytes get 413. Tokens live ${settings.tokenTtlSeconds} s.`,
         "",

@@ -21,7 +21,10 @@ const MEANINGS: Record<keyof typeof ErrCode, Omit<ErrorCodeDoc, "code">> = {
   },
   notAuthorized: { statuses: [401], meaning: "The secret is missing, empty or wrong. Checked before any other field." },
   notFound: { statuses: [404], meaning: "No such route." },
-  methodNotAllowed: { statuses: [405], meaning: "A known path with the wrong method; the Allow header names the right one." },
+  methodNotAllowed: {
+    statuses: [405],
+    meaning: "A known path with the wrong method; the Allow header names the right one.",
+  },
   tooLarge: { statuses: [413], meaning: "The body is larger than MAX_BODY_BYTES (default 64 KiB)." },
   rateLimited: {
     statuses: [429],
@@ -32,9 +35,15 @@ const MEANINGS: Record<keyof typeof ErrCode, Omit<ErrorCodeDoc, "code">> = {
     statuses: [500],
     meaning: "A server fault. When a secret or signing key is not configured, errMsg names the missing setting.",
   },
-  alreadyRegistered: { statuses: [409], meaning: "user_register: the uid is already registered; the stored profile is unchanged." },
+  alreadyRegistered: {
+    statuses: [409],
+    meaning: "user_register: the uid is already registered; the stored profile is unchanged.",
+  },
   notRegistered: { statuses: [404], meaning: "user_token, force_logout: the uid is not registered." },
-  tokenExpired: { statuses: [401], meaning: "WebSocket handshake: the token has expired. Get a fresh one from the AppServer." },
+  tokenExpired: {
+    statuses: [401],
+    meaning: "WebSocket handshake: the token has expired. Get a fresh one from the AppServer.",
+  },
   tokenInvalidated: {
     statuses: [401],
     meaning:
@@ -44,7 +53,8 @@ const MEANINGS: Record<keyof typeof ErrCode, Omit<ErrorCodeDoc, "code">> = {
   tokenNotActiveYet: { statuses: [401], meaning: "WebSocket handshake: the token is not valid yet (clock skew)." },
   tokenUnknown: {
     statuses: [401],
-    meaning: "WebSocket handshake: any other token failure: bad signature, another uid (sendID) or another platform (platformID).",
+    meaning:
+      "WebSocket handshake: any other token failure: bad signature, another uid (sendID) or another platform (platformID).",
   },
 };
 

@@ -35,13 +35,10 @@ export const onlineStatusEntrySchema = z.object({
     .array(z.object({ platform: platformName, status: z.literal("online") }))
     .optional()
     .meta({ description: "each live platform once; absent when offline" }),
-  lastSeen: z
-    .int()
-    .optional()
-    .meta({
-      description:
-        "offline users who have been online: Unix milliseconds of the moment their last live session ended; absent otherwise",
-    }),
+  lastSeen: z.int().optional().meta({
+    description:
+      "offline users who have been online: Unix milliseconds of the moment their last live session ended; absent otherwise",
+  }),
 });
 
 export const onlineStatusAnswerSchema = successEnvelopeSchema.extend({
@@ -86,7 +83,10 @@ export const watchedUserSchema = z.discriminatedUnion("status", [
   z.object({
     userID: z.string(),
     status: z.literal("offline"),
-    lastSeen: z.int().optional().meta({ description: "Unix ms when the last session ended; absent for a user never online" }),
+    lastSeen: z
+      .int()
+      .optional()
+      .meta({ description: "Unix ms when the last session ended; absent for a user never online" }),
     seq: z.int().meta({ description: "per user, grows with every change: 0 for a user never online" }),
   }),
 ]);

@@ -1,5 +1,5 @@
 import type { PresenceEvent, PresenceEventReason } from "../../protocol";
-import { platformMask, platformName, platformsOfMask, type PlatformId } from "../platforms";
+import { type PlatformId, platformMask, platformName, platformsOfMask } from "../platforms";
 import type { HeldOffline, StoredPresence } from "../storage/user-presence";
 
 /** Why a platform's last session ended, and when. */
@@ -81,9 +81,10 @@ export function applyChange(input: ChangeInput): ChangeResult {
 }
 
 /** Sends the held offlines whose grace has run out, each with the next `seq`. */
-export function flushHeld(
-  input: Pick<ChangeInput, "uid" | "stored" | "nowMs" | "newId">,
-): { stored: StoredPresence; events: PresenceEvent[] } {
+export function flushHeld(input: Pick<ChangeInput, "uid" | "stored" | "nowMs" | "newId">): {
+  stored: StoredPresence;
+  events: PresenceEvent[];
+} {
   const { stored, nowMs } = input;
   const due = stored.held.filter((h) => h.dueMs <= nowMs).sort((a, b) => a.atMs - b.atMs);
   if (due.length === 0) return { stored, events: [] };
@@ -94,7 +95,9 @@ export function flushHeld(
     held = held.filter((h) => h !== hold);
     const believed = stored.platforms | platformMask(held.map((h) => h.platform));
     seq++;
-    events.push(event(input, { platform: hold.platform, type: "offline", reason: hold.reason, time: hold.atMs, seq, believed }));
+    events.push(
+      event(input, { platform: hold.platform, type: "offline", reason: hold.reason, time: hold.atMs, seq, believed }),
+    );
   }
   return { stored: { ...stored, seq, held, outbox: [...stored.outbox, ...events] }, events };
 }
@@ -111,7 +114,14 @@ function lastEnding(before: number, endings: ReadonlyMap<PlatformId, Ending>, no
 
 function event(
   input: Pick<ChangeInput, "uid" | "newId">,
-  change: { platform: PlatformId; type: PresenceEvent["type"]; reason: PresenceEventReason; time: number; seq: number; believed: number },
+  change: {
+    platform: PlatformId;
+    type: PresenceEvent["type"];
+    reason: PresenceEventReason;
+    time: number;
+    seq: number;
+    believed: number;
+  },
 ): PresenceEvent {
   return {
     id: input.newId(),

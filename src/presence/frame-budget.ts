@@ -1,7 +1,7 @@
 import { clipForLog } from "../log-fields";
 import type { PlatformId } from "../platforms";
 import { LIMITS } from "../schemas";
-import { closeQuietly, CloseCode, type FrameWindow } from "./sockets";
+import { CloseCode, closeQuietly, type FrameWindow } from "./sockets";
 
 /**
  * A per-socket budget for the frames that wake the user's object: every
@@ -12,16 +12,21 @@ import { closeQuietly, CloseCode, type FrameWindow } from "./sockets";
  */
 export const FRAME_BUDGET = { frames: 20, windowMs: 10_000 } as const;
 
-
 /** Counts one frame in the window it falls in; a window starts with the first frame after the last one ended. */
-export function countFrame(spent: FrameWindow | undefined, nowMs: number): { frames: FrameWindow; withinBudget: boolean } {
+export function countFrame(
+  spent: FrameWindow | undefined,
+  nowMs: number,
+): { frames: FrameWindow; withinBudget: boolean } {
   const current = spent && nowMs - spent.startMs < FRAME_BUDGET.windowMs ? spent : { startMs: nowMs, count: 0 };
   const frames = { startMs: current.startMs, count: current.count + 1 };
   return { frames, withinBudget: frames.count <= FRAME_BUDGET.frames };
 }
 
 /** Closes a socket that spent its budget with 1008, logging one line with the session's ids (truncated). */
-export function closeFloodingSocket(ws: WebSocket, session: { uid: string | undefined; platform: PlatformId; jti: string }): void {
+export function closeFloodingSocket(
+  ws: WebSocket,
+  session: { uid: string | undefined; platform: PlatformId; jti: string },
+): void {
   console.warn(
     JSON.stringify({
       level: "warn",

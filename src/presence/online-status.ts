@@ -6,9 +6,15 @@ import { groupByShard, presenceShard } from "./shards";
  * one call per shard that holds any of them, in parallel. Never touches (or
  * creates) a user's own object.
  */
-export async function presenceOf(env: Env, uids: readonly string[], shardCount: number): Promise<Map<string, UserPresence>> {
+export async function presenceOf(
+  env: Env,
+  uids: readonly string[],
+  shardCount: number,
+): Promise<Map<string, UserPresence>> {
   const answers = await Promise.all(
-    [...groupByShard(new Set(uids), shardCount)].map(([shard, members]) => presenceShard(env, shard, shardCount).read(members)),
+    [...groupByShard(new Set(uids), shardCount)].map(([shard, members]) =>
+      presenceShard(env, shard, shardCount).read(members),
+    ),
   );
   return new Map(answers.flat().map((entry) => [entry.uid, entry]));
 }

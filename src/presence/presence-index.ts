@@ -1,14 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import type { WatchedUser } from "../../protocol";
 import { readSettings } from "../config";
+import { getOrInsertComputed } from "../lib/maps";
 import { platformName } from "../platforms";
 import { PresenceTable } from "../storage/presence-table";
 import { ensureSchema, PRESENCE_INDEX_MIGRATIONS } from "../storage/schema";
 import { ShardWatchers } from "../storage/subscriptions";
 import { PresenceRoster, type RosterWrite, type UserPresence } from "./roster";
 import { userSession } from "./user-sessions";
-import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, verifyTiming, type PresenceReport } from "./verification";
-import { getOrInsertComputed } from "../lib/maps";
+import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, type PresenceReport, verifyTiming } from "./verification";
 
 export type { UserPresence };
 
@@ -166,7 +166,9 @@ export class PresenceIndex extends DurableObject<Env> {
           this.deliveryFailures.delete(watcher);
         } catch (error) {
           const failures = (this.deliveryFailures.get(watcher) ?? 0) + 1;
-          console.error(JSON.stringify({ level: "error", event: "presence_delivery_failed", failures, error: String(error) }));
+          console.error(
+            JSON.stringify({ level: "error", event: "presence_delivery_failed", failures, error: String(error) }),
+          );
           if (failures > DELIVERY_RETRIES) return void this.deliveryFailures.delete(watcher);
           this.deliveryFailures.set(watcher, failures);
           this.queue(watcher, [...entries.values()]);

@@ -1,6 +1,6 @@
-import { platformMask, platformsOfMask, type PlatformId } from "../platforms";
+import { type PlatformId, platformMask, platformsOfMask } from "../platforms";
 import type { OnlineRow, SnapshotEntry } from "../storage/presence-table";
-import { planVerification, type PresenceReport, type VerifyTiming } from "./verification";
+import { type PresenceReport, planVerification, type VerifyTiming } from "./verification";
 import { VerifySchedule } from "./verify-schedule";
 
 /** Catch-up verifies after a wake are at most this far apart (and all within one verify window). */
@@ -79,10 +79,20 @@ export class PresenceRoster {
       const at = catchUp.get(row.uid);
       const entry = saved.get(row.uid);
       if (at === undefined && entry) {
-        this.online.set(row.uid, { seq: row.seq, reportedAtMs: entry.reportedAtMs, platforms: row.platforms, trustUntilMs: entry.trustUntilMs });
+        this.online.set(row.uid, {
+          seq: row.seq,
+          reportedAtMs: entry.reportedAtMs,
+          platforms: row.platforms,
+          trustUntilMs: entry.trustUntilMs,
+        });
         this.schedule.set(row.uid, { fromMs: entry.fromMs, byMs: entry.byMs });
       } else if (at !== undefined) {
-        this.online.set(row.uid, { seq: row.seq, reportedAtMs: 0, platforms: row.platforms, trustUntilMs: fallbackTrustUntilMs });
+        this.online.set(row.uid, {
+          seq: row.seq,
+          reportedAtMs: 0,
+          platforms: row.platforms,
+          trustUntilMs: fallbackTrustUntilMs,
+        });
         this.schedule.set(row.uid, { fromMs: at, byMs: at });
       }
     }
@@ -107,7 +117,14 @@ export class PresenceRoster {
     for (const [uid, entry] of this.online) {
       const window = this.schedule.window(uid);
       // A user being verified right now has no window; the next restore verifies it at once.
-      if (window) entries.push({ uid, seq: entry.seq, reportedAtMs: entry.reportedAtMs, trustUntilMs: entry.trustUntilMs, ...window });
+      if (window)
+        entries.push({
+          uid,
+          seq: entry.seq,
+          reportedAtMs: entry.reportedAtMs,
+          trustUntilMs: entry.trustUntilMs,
+          ...window,
+        });
     }
     return entries;
   }
@@ -143,7 +160,12 @@ export class PresenceRoster {
 
     const plan = planVerification(report, this.timing);
     if (plan) {
-      this.online.set(uid, { seq: report.seq, reportedAtMs: report.reportedAtMs, platforms, trustUntilMs: plan.trustUntilMs });
+      this.online.set(uid, {
+        seq: report.seq,
+        reportedAtMs: report.reportedAtMs,
+        platforms,
+        trustUntilMs: plan.trustUntilMs,
+      });
       this.schedule.set(uid, { fromMs: plan.verifyFromMs, byMs: plan.verifyByMs });
     } else {
       this.online.delete(uid);
@@ -164,7 +186,8 @@ export class PresenceRoster {
     const live: LivePlatforms[] = [];
     for (const uid of new Set(uids)) {
       const entry = this.online.get(uid);
-      if (entry && nowMs < entry.trustUntilMs) live.push({ uid, seq: entry.seq, platforms: platformsOfMask(entry.platforms) });
+      if (entry && nowMs < entry.trustUntilMs)
+        live.push({ uid, seq: entry.seq, platforms: platformsOfMask(entry.platforms) });
     }
     return live;
   }

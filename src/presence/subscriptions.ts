@@ -1,15 +1,10 @@
-import {
-  MAX_WATCHED_PER_SOCKET,
-  type ErrorFrame,
-  type PresenceFrame,
-  type WatchedUser,
-} from "../../protocol";
+import { type ErrorFrame, MAX_WATCHED_PER_SOCKET, type PresenceFrame, type WatchedUser } from "../../protocol";
 import { ErrCode } from "../errors";
+import { getOrInsertComputed } from "../lib/maps";
 import { clientPresenceFrame, describeIssues } from "../schemas";
 import type { SocketSubscriptions } from "../storage/subscriptions";
 import { groupByShard, presenceShard } from "./shards";
 import { openSockets, readAttachment, sendQuietly } from "./sockets";
-import { getOrInsertComputed } from "../lib/maps";
 
 /**
  * The watching side of presence subscriptions (SPEC §5e), inside a user's
@@ -51,7 +46,10 @@ export class Watching {
     const watched = this.subscriptions.watchedBy(key);
     const total = new Set([...watched, ...requested]);
     if (total.size > MAX_WATCHED_PER_SOCKET) {
-      return sendError(ws, `userIDs: a socket watches at most ${MAX_WATCHED_PER_SOCKET} users (${watched.size} already)`);
+      return sendError(
+        ws,
+        `userIDs: a socket watches at most ${MAX_WATCHED_PER_SOCKET} users (${watched.size} already)`,
+      );
     }
     this.subscriptions.set(key, total);
     // Changes that arrive before the snapshot is out wait for it, so nothing older follows something newer.
@@ -62,7 +60,9 @@ export class Watching {
     const snapshot = await this.watchAtShards(requested);
     const sent = this.sentTo(key);
     // An overlapping subscribe may have sent a newer entry meanwhile: the snapshot never goes back in time.
-    const users = requested.map((id) => newer(snapshot.get(id) ?? { userID: id, status: "offline", seq: 0 }, sent.get(id)));
+    const users = requested.map((id) =>
+      newer(snapshot.get(id) ?? { userID: id, status: "offline", seq: 0 }, sent.get(id)),
+    );
     send(ws, { type: "presence", users });
     const later: WatchedUser[] = [];
     for (const user of users) {
@@ -148,7 +148,9 @@ export class Watching {
   /** Registers this user as a watcher at each shard concerned; their answers are the snapshot. */
   private async watchAtShards(ids: readonly string[]): Promise<Map<string, WatchedUser>> {
     const answers = await Promise.all(
-      [...groupByShard(ids, this.shardCount)].map(([shard, members]) => presenceShard(this.env, shard, this.shardCount).watch(this.uid(), members)),
+      [...groupByShard(ids, this.shardCount)].map(([shard, members]) =>
+        presenceShard(this.env, shard, this.shardCount).watch(this.uid(), members),
+      ),
     );
     return new Map(answers.flat().map((user) => [user.userID, user]));
   }
@@ -157,7 +159,9 @@ export class Watching {
   private async unwatchUnused(ids: readonly string[]): Promise<void> {
     const unused = ids.filter((id) => this.subscriptions.socketsWatching(id).length === 0);
     await Promise.all(
-      [...groupByShard(unused, this.shardCount)].map(([shard, members]) => presenceShard(this.env, shard, this.shardCount).unwatch(this.uid(), members)),
+      [...groupByShard(unused, this.shardCount)].map(([shard, members]) =>
+        presenceShard(this.env, shard, this.shardCount).unwatch(this.uid(), members),
+      ),
     );
   }
 }

@@ -1,28 +1,28 @@
 import { DurableObject } from "cloudflare:workers";
-import { readSettings, type LoginPolicy, type Settings } from "../config";
-import { envelope, envelopeResponse, ErrCode } from "../errors";
+import type { WatchedUser } from "../../protocol";
+import { type LoginPolicy, readSettings, type Settings } from "../config";
+import { ErrCode, envelope, envelopeResponse } from "../errors";
 import type { PlatformId } from "../platforms";
 import { RevocationStore } from "../storage/revocations";
 import { ensureSchema, USER_SESSION_MIGRATIONS } from "../storage/schema";
 import { SocketSubscriptions } from "../storage/subscriptions";
-import { UserPresenceStore, type StoredPresence } from "../storage/user-presence";
-import type { WatchedUser } from "../../protocol";
+import { type StoredPresence, UserPresenceStore } from "../storage/user-presence";
 import type { ClientTokenClaims } from "../tokens";
-import { applyChange, flushHeld, nextHeldDue, type Ending } from "./changes";
+import { applyChange, type Ending, flushHeld, nextHeldDue } from "./changes";
 import { closeFloodingSocket, countFrame } from "./frame-budget";
 import { presenceShardFor, presenceShardName } from "./shards";
 import {
+  CloseCode,
   closeCodeToEcho,
   closeQuietly,
-  CloseCode,
   lastSeenMs,
   openSockets,
   PING,
-  platformTag,
   PONG,
+  platformTag,
   readAttachment,
-  sendQuietly,
   type SessionAttachment,
+  sendQuietly,
 } from "./sockets";
 import { Watching } from "./subscriptions";
 import type { PresenceReport } from "./verification";
@@ -72,7 +72,13 @@ export class UserSession extends DurableObject<Env> {
     ensureSchema(ctx.storage, USER_SESSION_MIGRATIONS);
     this.revocations = new RevocationStore(ctx.storage.sql);
     this.presence = new UserPresenceStore(ctx.storage.sql);
-    this.watching = new Watching(ctx, env, () => this.uid, this.settings.presenceShards, new SocketSubscriptions(ctx.storage.sql));
+    this.watching = new Watching(
+      ctx,
+      env,
+      () => this.uid,
+      this.settings.presenceShards,
+      new SocketSubscriptions(ctx.storage.sql),
+    );
     // Heartbeats are answered by the runtime itself: a ping never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -224,8 +230,7 @@ export class UserSession extends DurableObject<Env> {
 
   private isLive(ws: WebSocket, attachment: SessionAttachment, now: number): boolean {
     return (
-      now < lastSeenMs(this.ctx, ws, attachment) + this.settings.heartbeatTimeoutMs &&
-      now < attachment.tokenExpiresAtMs
+      now < lastSeenMs(this.ctx, ws, attachment) + this.settings.heartbeatTimeoutMs && now < attachment.tokenExpiresAtMs
     );
   }
 
@@ -240,9 +245,15 @@ export class UserSession extends DurableObject<Env> {
       const deadline = lastSeenMs(this.ctx, ws, attachment) + this.settings.heartbeatTimeoutMs;
       // The session ended when it stopped being live, not when this noticed.
       if (now >= deadline) {
-        this.endSession(ws, CloseCode.heartbeatTimeout, "heartbeat timeout", { reason: "heartbeat_timeout", atMs: deadline });
+        this.endSession(ws, CloseCode.heartbeatTimeout, "heartbeat timeout", {
+          reason: "heartbeat_timeout",
+          atMs: deadline,
+        });
       } else if (now >= attachment.tokenExpiresAtMs) {
-        this.endSession(ws, CloseCode.tokenExpired, "token expired", { reason: "token_expired", atMs: attachment.tokenExpiresAtMs });
+        this.endSession(ws, CloseCode.tokenExpired, "token expired", {
+          reason: "token_expired",
+          atMs: attachment.tokenExpiresAtMs,
+        });
       }
     }
   }

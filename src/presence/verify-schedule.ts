@@ -57,7 +57,11 @@ export class VerifySchedule {
   /** Removes and returns up to `max` users whose window has opened by `nowMs`, earliest first. */
   takeOpen(nowMs: number, max: number): string[] {
     const taken: string[] = [];
-    for (let top = this.current(this.byOpening); top && top.atMs <= nowMs && taken.length < max; top = this.current(this.byOpening)) {
+    for (
+      let top = this.current(this.byOpening);
+      top && top.atMs <= nowMs && taken.length < max;
+      top = this.current(this.byOpening)
+    ) {
       this.byOpening.pop();
       this.windows.delete(top.uid);
       taken.push(top.uid);
@@ -76,7 +80,13 @@ export class VerifySchedule {
 
   private compact(): void {
     const items = [...this.windows].map(([uid, window]) => ({ uid, window }));
-    this.byOpening = new TinyQueue(items.map((i) => ({ ...i, atMs: i.window.fromMs })), byTime);
-    this.byClosing = new TinyQueue(items.map((i) => ({ ...i, atMs: i.window.byMs })), byTime);
+    this.byOpening = new TinyQueue(
+      items.map((i) => ({ ...i, atMs: i.window.fromMs })),
+      byTime,
+    );
+    this.byClosing = new TinyQueue(
+      items.map((i) => ({ ...i, atMs: i.window.byMs })),
+      byTime,
+    );
   }
 }

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { envelope, ErrCode } from "../errors";
+import { ErrCode, envelope } from "../errors";
 
 /** A success: `{errCode: 0, errMsg: "", ...extra}`. */
 export function ok<Extra extends object>(c: Context<AppEnv>, extra?: Extra): Response {

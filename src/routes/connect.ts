@@ -5,7 +5,7 @@ import { validate } from "../middleware/validate";
 import { SESSION_CLAIMS_HEADER } from "../presence/user-session";
 import { userSession } from "../presence/user-sessions";
 import { connectQuery } from "../schemas";
-import { TokenError, verifyClientToken, type ClientTokenClaims } from "../tokens";
+import { type ClientTokenClaims, TokenError, verifyClientToken } from "../tokens";
 import { factory } from "./factory";
 
 function isWebSocketUpgrade(request: Request): boolean {

@@ -1,4 +1,4 @@
-import { SIGNATURE_HEADER, verifyWebhook, type PresenceEventBody } from "../../protocol";
+import { type PresenceEventBody, SIGNATURE_HEADER, verifyWebhook } from "../../protocol";
 import type { AppEnv } from "../app-env";
 import { isOn } from "../config";
 import { CONSOLE_SCRIPT } from "../console/app-script";

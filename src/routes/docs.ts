@@ -1,13 +1,14 @@
 import type { AppEnv } from "../app-env";
 import { readSettings } from "../config";
 import { renderDocsPage } from "../docs/render";
+import { getOrInsertComputed } from "../lib/maps";
 import { buildOpenApiDocument, type OpenApiDocument } from "../openapi/document";
 import { factory } from "./factory";
 import type { RouteEntry } from "./route-entry";
-import { getOrInsertComputed } from "../lib/maps";
 
 // The docs page runs no scripts and loads nothing: this policy says so to the browser.
-const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const DOCS_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 // Built once per settings and origin: the document only changes with them.
 const documents = new WeakMap<object, Map<string, OpenApiDocument>>();

@@ -1,9 +1,9 @@
 import { readSettings } from "../config";
-import { ok } from "./answer";
 import { validate } from "../middleware/validate";
 import { platformName } from "../platforms";
 import { presenceOf } from "../presence/online-status";
 import { onlineStatusBody } from "../schemas";
+import { ok } from "./answer";
 import { factory } from "./factory";
 import { appServerRequest } from "./guards";
 
@@ -22,7 +22,9 @@ export const onlineStatus = factory.createHandlers(appServerRequest, validate("j
       };
     }
     // lastSeen only for a user who has been online (SPEC §4).
-    return presence ? { userID, status: "offline" as const, lastSeen: presence.lastSeenMs } : { userID, status: "offline" as const };
+    return presence
+      ? { userID, status: "offline" as const, lastSeen: presence.lastSeenMs }
+      : { userID, status: "offline" as const };
   });
   return ok(c, { successResult });
 });

@@ -91,7 +91,14 @@ export class PresenceTable {
     const rows = this.sql.exec<{ entries: string }>("SELECT entries FROM roster_snapshot ORDER BY chunk").toArray();
     return rows.flatMap((row) =>
       (JSON.parse(row.entries) as [string, number, number, number, number, number][]).map(
-        ([uid, seq, reportedAtMs, trustUntilMs, fromMs, byMs]) => ({ uid, seq, reportedAtMs, trustUntilMs, fromMs, byMs }),
+        ([uid, seq, reportedAtMs, trustUntilMs, fromMs, byMs]) => ({
+          uid,
+          seq,
+          reportedAtMs,
+          trustUntilMs,
+          fromMs,
+          byMs,
+        }),
       ),
     );
   }

@@ -27,7 +27,9 @@ export function ensureSchema(storage: DurableObjectStorage, migrations: readonly
   if (current > latest) throw new Error(`storage schema v${current} is newer than this code's v${latest}`);
   storage.transactionSync(() => {
     for (const migration of migrations) if (migration.version > current) migration.apply(storage.sql);
-    storage.sql.exec(`CREATE TABLE IF NOT EXISTS ${VERSION_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`);
+    storage.sql.exec(
+      `CREATE TABLE IF NOT EXISTS ${VERSION_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`,
+    );
     storage.sql.exec(
       `INSERT INTO ${VERSION_TABLE} (id, version) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET version = ?1`,
       latest,
@@ -36,7 +38,10 @@ export function ensureSchema(storage: DurableObjectStorage, migrations: readonly
 }
 
 function hasColumn(sql: SqlStorage, table: string, column: string): boolean {
-  return sql.exec<{ name: string }>("SELECT name FROM pragma_table_info(?)", table).toArray().some((c) => c.name === column);
+  return sql
+    .exec<{ name: string }>("SELECT name FROM pragma_table_info(?)", table)
+    .toArray()
+    .some((c) => c.name === column);
 }
 
 /**
@@ -57,7 +62,8 @@ export const USER_SESSION_MIGRATIONS: readonly Migration[] = [
         platform INTEGER PRIMARY KEY,
         cutoff_ms INTEGER NOT NULL
       )`);
-      if (hasColumn(sql, "logout_cutoffs", "expires_at_ms")) sql.exec("ALTER TABLE logout_cutoffs DROP COLUMN expires_at_ms");
+      if (hasColumn(sql, "logout_cutoffs", "expires_at_ms"))
+        sql.exec("ALTER TABLE logout_cutoffs DROP COLUMN expires_at_ms");
       // An INTEGER PRIMARY KEY is the rowid itself: an upsert writes one row, no index entry.
       sql.exec(`CREATE TABLE IF NOT EXISTS presence_state (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -113,7 +119,8 @@ export const PRESENCE_INDEX_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    description: "watchers: which users watch which of this shard's users (presence subscriptions), one row per watcher",
+    description:
+      "watchers: which users watch which of this shard's users (presence subscriptions), one row per watcher",
     apply(sql) {
       sql.exec(`CREATE TABLE IF NOT EXISTS watchers (
         watcher_uid TEXT PRIMARY KEY,

@@ -43,7 +43,9 @@ export class UserPresenceStore {
   read(): StoredPresence {
     this.cached ??=
       this.sql
-        .exec<Row>("SELECT seq, platforms, last_seen_ms, held, outbox, publish_pending FROM presence_state WHERE id = 1")
+        .exec<Row>(
+          "SELECT seq, platforms, last_seen_ms, held, outbox, publish_pending FROM presence_state WHERE id = 1",
+        )
         .toArray()
         .map((row) => ({
           seq: row.seq,

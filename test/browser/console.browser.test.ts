@@ -2,7 +2,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { appServer, freshUid, sleep, workerUrl } from "../node/helpers";
 
@@ -24,8 +24,14 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     headless: true,
     args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
     ],
   });
 });
@@ -107,7 +113,9 @@ describe("the dev console in a real browser", () => {
     await operator.fill("#session-uid", uid);
     await operator.selectOption("#session-platform", "2");
     await operator.click("#session-open");
-    await expect.poll(() => operator.locator(`#sessions tr[data-uid="${uid}"] td`).nth(2).textContent(), { timeout: 10_000 }).toBe("open");
+    await expect
+      .poll(() => operator.locator(`#sessions tr[data-uid="${uid}"] td`).nth(2).textContent(), { timeout: 10_000 })
+      .toBe("open");
 
     await expect.poll(() => platformCell(watcher, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
     expect(await platformCell(watcher, uid, "Web").textContent()).toBe("–");
@@ -115,7 +123,11 @@ describe("the dev console in a real browser", () => {
 
     // What the watcher shows is what the API says.
     const [status] = await appServer().getUsersOnlineStatus([uid]);
-    expect(status).toEqual({ userID: uid, status: "online", detailPlatformStatus: [{ platform: "Android", status: "online" }] });
+    expect(status).toEqual({
+      userID: uid,
+      status: "online",
+      detailPlatformStatus: [{ platform: "Android", status: "online" }],
+    });
 
     await operator.click(`#sessions tr[data-uid="${uid}"] button.disconnect`);
     await expect.poll(() => platformCell(watcher, uid, "Android").textContent(), { timeout: 10_000 }).toBe("–");
@@ -147,7 +159,9 @@ describe("the dev console in a real browser", () => {
     const tooLong = "x".repeat(65);
     await page.fill("#watch-uid", tooLong);
     await page.click("#watch-add");
-    await expect.poll(() => page.textContent("#status-note"), { timeout: 10_000 }).toMatch(/^error frame 400: userIDs\.\d+: /);
+    await expect
+      .poll(() => page.textContent("#status-note"), { timeout: 10_000 })
+      .toMatch(/^error frame 400: userIDs\.\d+: /);
     expect(await watchedRow(page, tooLong).getAttribute("data-status")).toBe("unknown");
     await watchedRow(page, tooLong).locator("button.unwatch").click();
     expect(await watchedRow(page, tooLong).count()).toBe(0);

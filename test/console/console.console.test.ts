@@ -10,7 +10,18 @@ describe("the dev console when CONSOLE_ENABLED is true", () => {
     const html = await response.text();
     expect(html).toContain('<script type="module" src="/console/app.js"></script>');
     expect(html).not.toMatch(/<script(?![^>]*src=)/);
-    for (const id of ["secret", "reg-uid", "reg-submit", "session-uid", "session-platform", "session-open", "watch-uid", "watcher", "status-note", "status-table"]) {
+    for (const id of [
+      "secret",
+      "reg-uid",
+      "reg-submit",
+      "session-uid",
+      "session-platform",
+      "session-open",
+      "watch-uid",
+      "watcher",
+      "status-note",
+      "status-table",
+    ]) {
       expect(html).toContain(`id="${id}"`);
     }
   });

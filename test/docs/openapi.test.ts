@@ -56,14 +56,30 @@ describe("GET /openapi.json", () => {
   it("is an OpenAPI 3.1 document with the four AppServer routes and the WebSocket connect at / and /ws", async () => {
     const doc = await fetchDocument();
     expect(doc.openapi).toBe("3.1.0");
-    for (const path of ["/auth/user_register", "/auth/user_token", "/auth/force_logout", "/user/get_users_online_status"]) {
+    for (const path of [
+      "/auth/user_register",
+      "/auth/user_token",
+      "/auth/force_logout",
+      "/user/get_users_online_status",
+    ]) {
       expect(doc.paths[path]?.post, path).toBeDefined();
     }
     for (const path of ["/", "/ws"]) {
       const connect = doc.paths[path]?.get;
       expect(connect?.responses["101"], path).toBeDefined();
-      expect(connect?.parameters?.map((p) => p.name)).toEqual(["sendID", "token", "platformID", "operationID", "Upgrade"]);
-      expect(connect?.parameters?.filter((p) => p.required).map((p) => p.name)).toEqual(["sendID", "token", "platformID", "Upgrade"]);
+      expect(connect?.parameters?.map((p) => p.name)).toEqual([
+        "sendID",
+        "token",
+        "platformID",
+        "operationID",
+        "Upgrade",
+      ]);
+      expect(connect?.parameters?.filter((p) => p.required).map((p) => p.name)).toEqual([
+        "sendID",
+        "token",
+        "platformID",
+        "Upgrade",
+      ]);
     }
   });
 
@@ -76,7 +92,9 @@ describe("GET /openapi.json", () => {
     const listed = doc["x-error-codes"].map((c) => c.code);
     expect(listed.sort()).toEqual(Object.values(ErrCode).sort());
     const inRoutes = new Set(
-      operations(doc).flatMap(([, op]) => Object.keys(op.responses).flatMap((status) => documentedCodes(op, Number(status)))),
+      operations(doc).flatMap(([, op]) =>
+        Object.keys(op.responses).flatMap((status) => documentedCodes(op, Number(status))),
+      ),
     );
     for (const code of Object.values(ErrCode).filter((c) => c !== ErrCode.ok)) {
       expect(inRoutes.has(code), `errCode ${code} appears in a route's answers`).toBe(true);
@@ -128,7 +146,9 @@ describe("GET /openapi.json", () => {
       "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)",
       "must be NFC-normalized Unicode",
     ]);
-    expect(property(status, "userIDList").items).toMatchObject({ "x-rules": expect.arrayContaining(["must be well-formed Unicode (no lone surrogates)"]) });
+    expect(property(status, "userIDList").items).toMatchObject({
+      "x-rules": expect.arrayContaining(["must be well-formed Unicode (no lone surrogates)"]),
+    });
     expect(register.required).toEqual(["secret", "platform", "uid", "name"]);
     expect(doc["x-platforms"]).toEqual(PLATFORM_NAMES);
   });
@@ -137,7 +157,9 @@ describe("GET /openapi.json", () => {
     const doc = await fetchDocument();
     const register = requestSchema(doc, "/auth/user_register");
     const properties = register.properties as Record<string, Json>;
-    const limited = Object.entries(properties).filter(([, p]) => typeof p.maxLength === "number" || typeof p["x-maxBytes"] === "number");
+    const limited = Object.entries(properties).filter(
+      ([, p]) => typeof p.maxLength === "number" || typeof p["x-maxBytes"] === "number",
+    );
     expect(limited.length).toBeGreaterThanOrEqual(8);
     for (const [field, schema] of limited) {
       const max = (schema.maxLength ?? schema["x-maxBytes"]) as number;
@@ -155,7 +177,10 @@ describe("GET /openapi.json", () => {
       expect(fits.status, `${field} at its limit`).toBe(200);
     }
     const list = property(requestSchema(doc, "/user/get_users_online_status"), "userIDList").maxItems as number;
-    const overList = await post("/user/get_users_online_status", { secret: SECRET, userIDList: Array(list + 1).fill("u") });
+    const overList = await post("/user/get_users_online_status", {
+      secret: SECRET,
+      userIDList: Array(list + 1).fill("u"),
+    });
     expect(overList.status).toBe(400);
   });
 
@@ -209,12 +234,19 @@ describe("GET /docs", () => {
 
   it("shows every route, errCode, close code and limit", async () => {
     const html = await (await SELF.fetch("http://im.test/docs")).text();
-    for (const path of ["/auth/user_register", "/auth/user_token", "/auth/force_logout", "/user/get_users_online_status", "/ws"]) {
+    for (const path of [
+      "/auth/user_register",
+      "/auth/user_token",
+      "/auth/force_logout",
+      "/user/get_users_online_status",
+      "/ws",
+    ]) {
       expect(html).toContain(`<code>${path}</code>`);
     }
     for (const code of Object.values(ErrCode)) expect(html).toMatch(new RegExp(`<td>${code}</td>`));
     for (const code of [4001, 4002, 4003, 4004, 1008]) expect(html).toContain(`<td>${code}</td>`);
-    for (const [name, value] of Object.entries(LIMITS)) expect(html).toContain(`<td><code>${name}</code></td><td>${value}</td>`);
+    for (const [name, value] of Object.entries(LIMITS))
+      expect(html).toContain(`<td><code>${name}</code></td><td>${value}</td>`);
     expect(html).toContain("max 64 chars");
     expect(html).toContain("max 1024 bytes (UTF-8)");
     expect(html).toContain("must not contain control characters");
@@ -234,7 +266,9 @@ describe("the webhooks section (OpenAPI 3.1)", () => {
     const doc = await fetchDocument();
     const op = doc.webhooks.presenceEvents!.post;
     expect(op.parameters?.map((p) => p.name)).toEqual(["X-IM-Signature"]);
-    expect(op.requestBody?.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/PresenceEventBody" });
+    expect(op.requestBody?.content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/PresenceEventBody",
+    });
     const body = doc.components.schemas.PresenceEventBody as { properties: { events: { maxItems: number } } };
     expect(body.properties.events.maxItems).toBe(100);
   });
@@ -245,7 +279,9 @@ describe("the WebSocket part: presence subscription frames (SPEC §5e)", () => {
     const doc = await fetchDocument();
     const { frames } = doc["x-websocket"];
     expect(frames.limits).toEqual({ idsPerFrame: 200, watchedPerSocket: 3000 });
-    const subscribe = doc.components.schemas.SubscribeFrame as { properties: { userIDs: { maxItems: number; minItems: number } } };
+    const subscribe = doc.components.schemas.SubscribeFrame as {
+      properties: { userIDs: { maxItems: number; minItems: number } };
+    };
     expect(subscribe.properties.userIDs).toMatchObject({ minItems: 1, maxItems: 200 });
     for (const name of ["SubscribeFrame", "UnsubscribeFrame", "PresenceFrame", "ErrorFrame"]) {
       expect(doc.components.schemas[name], name).toBeDefined();
@@ -255,7 +291,9 @@ describe("the WebSocket part: presence subscription frames (SPEC §5e)", () => {
     const watched = freshUid("watched");
     await online(watched, 5);
     const [snapshot] = await watcher.subscribe([watched, freshUid("never")]).then(() => watcher.frames());
-    expect(presenceFrameSchema.parse(snapshot)).toMatchObject({ users: [{ status: "online" }, { status: "offline", seq: 0 }] });
+    expect(presenceFrameSchema.parse(snapshot)).toMatchObject({
+      users: [{ status: "online" }, { status: "offline", seq: 0 }],
+    });
     watcher.send({ type: "subscribe", userIDs: [] });
     expect(errorFrameSchema.safeParse(await watcher.nextFrame()).success).toBe(true);
     watcher.close();

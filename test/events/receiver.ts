@@ -22,7 +22,10 @@ export async function deliveries(): Promise<Delivery[]> {
 
 /** The next deliveries that carry an event of `uid` are answered with these statuses (then 200 again). */
 export async function respondWith(uid: string, statuses: number[]): Promise<void> {
-  await receiver().fetch("http://receiver.test/_respond", { method: "POST", body: JSON.stringify({ statuses, when: uid }) });
+  await receiver().fetch("http://receiver.test/_respond", {
+    method: "POST",
+    body: JSON.stringify({ statuses, when: uid }),
+  });
 }
 
 /** Every event delivered for one user, in the order received (retries included). */
@@ -34,7 +37,11 @@ export async function eventsOf(uid: string, { acceptedOnly = true } = {}): Promi
 }
 
 /** Waits until the user's accepted events satisfy `done`, and returns them. */
-export async function waitForEvents(uid: string, done: (events: PresenceEvent[]) => boolean, withinMs = 8_000): Promise<PresenceEvent[]> {
+export async function waitForEvents(
+  uid: string,
+  done: (events: PresenceEvent[]) => boolean,
+  withinMs = 8_000,
+): Promise<PresenceEvent[]> {
   const deadline = Date.now() + withinMs;
   let events = await eventsOf(uid);
   while (!done(events) && Date.now() < deadline) {

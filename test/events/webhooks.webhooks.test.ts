@@ -2,7 +2,7 @@
 // real (miniflare) queue between them, HEARTBEAT_TIMEOUT=2s and two retries before dead-lettering.
 import { env, evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { verifyWebhook, type PresenceEventBody } from "../../protocol";
+import { type PresenceEventBody, verifyWebhook } from "../../protocol";
 import { presenceEventBodySchema } from "../../src/openapi/responses";
 import { issueClientToken } from "../../src/tokens";
 import { connect, freshUid, onlineStatus, post, register, SECRET, sleep, tokenFor } from "../helpers";
@@ -40,7 +40,11 @@ describe("presence webhooks: one event per platform that changed, with its reaso
     }
     // lastSeen is the moment the last session ended: the timed-out socket's deadline.
     const [entry] = await onlineStatus([uid]);
-    expect(entry).toEqual({ userID: uid, status: "offline", lastSeen: events.find((e) => e.reason === "heartbeat_timeout")?.time });
+    expect(entry).toEqual({
+      userID: uid,
+      status: "offline",
+      lastSeen: events.find((e) => e.reason === "heartbeat_timeout")?.time,
+    });
   });
 
   it("logged_out for force_logout and token_expired for a token that ran out while connected", async () => {
@@ -113,13 +117,23 @@ describe("delivery through the queue", () => {
     const delivery = (await deliveries()).find((d) => d.body.includes(uid));
     expect(delivery?.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
     // Every body is what the OpenAPI document's webhooks section describes.
-    for (const { body } of await deliveries()) expect(presenceEventBodySchema.safeParse(JSON.parse(body)).success, body).toBe(true);
+    for (const { body } of await deliveries())
+      expect(presenceEventBodySchema.safeParse(JSON.parse(body)).success, body).toBe(true);
     const { body, signature } = delivery!;
     expect(await verifyWebhook(body, signature, WEBHOOK_SECRET)).toMatchObject({ ok: true });
-    expect(await verifyWebhook(body.replace(uid, `${uid}x`), signature, WEBHOOK_SECRET)).toEqual({ ok: false, reason: "mismatch" });
-    expect(await verifyWebhook(body, signature, "another-secret-0123456789abcdef012345")).toEqual({ ok: false, reason: "mismatch" });
+    expect(await verifyWebhook(body.replace(uid, `${uid}x`), signature, WEBHOOK_SECRET)).toEqual({
+      ok: false,
+      reason: "mismatch",
+    });
+    expect(await verifyWebhook(body, signature, "another-secret-0123456789abcdef012345")).toEqual({
+      ok: false,
+      reason: "mismatch",
+    });
     const signedAt = Number(/t=(\d+)/.exec(signature!)?.[1]);
-    expect(await verifyWebhook(body, signature, WEBHOOK_SECRET, { nowSeconds: signedAt + 301 })).toEqual({ ok: false, reason: "stale" });
+    expect(await verifyWebhook(body, signature, WEBHOOK_SECRET, { nowSeconds: signedAt + 301 })).toEqual({
+      ok: false,
+      reason: "stale",
+    });
     expect(await verifyWebhook(body, "v1=abcd", WEBHOOK_SECRET)).toEqual({ ok: false, reason: "malformed" });
   });
 

@@ -10,7 +10,10 @@ const statusQuery = (secret: string) => ({ secret, userIDList: [] });
 describe("AppServer secret rotation with IM_SECRET_PREVIOUS", () => {
   it("accepts both the current and the previous secret, and nothing else", async () => {
     for (const secret of [NEW_SECRET, OLD_SECRET]) {
-      expect((await postWithSettings(ROTATING, "/user/get_users_online_status", statusQuery(secret))).status, secret).toBe(200);
+      expect(
+        (await postWithSettings(ROTATING, "/user/get_users_online_status", statusQuery(secret))).status,
+        secret,
+      ).toBe(200);
     }
     for (const secret of ["tuoyun", `${NEW_SECRET}x`, OLD_SECRET.slice(0, -1)]) {
       const answer = await postWithSettings(ROTATING, "/user/get_users_online_status", statusQuery(secret));
@@ -20,7 +23,12 @@ describe("AppServer secret rotation with IM_SECRET_PREVIOUS", () => {
 
   it("lets the previous secret register users and issue tokens like the current one", async () => {
     const uid = freshUid();
-    const registered = await postWithSettings(ROTATING, "/auth/user_register", { secret: OLD_SECRET, platform: 1, uid, name: "n" });
+    const registered = await postWithSettings(ROTATING, "/auth/user_register", {
+      secret: OLD_SECRET,
+      platform: 1,
+      uid,
+      name: "n",
+    });
     expect(registered.body.errCode).toBe(0);
     const token = await postWithSettings(ROTATING, "/auth/user_token", { secret: NEW_SECRET, platform: 2, uid });
     expect(token.body.errCode).toBe(0);
@@ -36,13 +44,24 @@ describe("AppServer secret rotation with IM_SECRET_PREVIOUS", () => {
     const weak = { ...ROTATING, IM_SECRET_PREVIOUS: "tuoyun" };
     const answer = await postWithSettings(weak, "/user/get_users_online_status", statusQuery(NEW_SECRET));
     expect(answer.status).toBe(500);
-    expect(answer.body).toEqual({ errCode: 500, errMsg: "server misconfigured: IM_SECRET_PREVIOUS is a published example value" });
+    expect(answer.body).toEqual({
+      errCode: 500,
+      errMsg: "server misconfigured: IM_SECRET_PREVIOUS is a published example value",
+    });
   });
 
   it("refuses a signing key equal to the previous secret", async () => {
     const key = "k".repeat(32);
     const clash = { ...ROTATING, IM_SECRET_PREVIOUS: key, TOKEN_SIGNING_KEY: key };
-    const answer = await postWithSettings(clash, "/auth/user_register", { secret: NEW_SECRET, platform: 1, uid: freshUid(), name: "n" });
-    expect(answer.body).toEqual({ errCode: 500, errMsg: "server misconfigured: TOKEN_SIGNING_KEY must differ from IM_SECRET_PREVIOUS" });
+    const answer = await postWithSettings(clash, "/auth/user_register", {
+      secret: NEW_SECRET,
+      platform: 1,
+      uid: freshUid(),
+      name: "n",
+    });
+    expect(answer.body).toEqual({
+      errCode: 500,
+      errMsg: "server misconfigured: TOKEN_SIGNING_KEY must differ from IM_SECRET_PREVIOUS",
+    });
   });
 });

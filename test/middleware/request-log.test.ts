@@ -18,10 +18,17 @@ describe("request log", () => {
 
     const records = lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.length).toBeGreaterThanOrEqual(5);
-    expect(records[0]).toMatchObject({ route: "/auth/user_register", status: 200, errCode: 0, operationID: "op-log-1" });
+    expect(records[0]).toMatchObject({
+      route: "/auth/user_register",
+      status: 200,
+      errCode: 0,
+      operationID: "op-log-1",
+    });
     expect(records[0]!.durationMs).toEqual(expect.any(Number));
     expect(records).toContainEqual(expect.objectContaining({ route: "/ws", status: 101, errCode: 0 }));
-    expect(records).toContainEqual(expect.objectContaining({ route: "/ws", status: 401, errCode: 705, operationID: "op-log-2" }));
+    expect(records).toContainEqual(
+      expect.objectContaining({ route: "/ws", status: 401, errCode: 705, operationID: "op-log-2" }),
+    );
     expect(records).toContainEqual(expect.objectContaining({ status: 401, errCode: 401 }));
 
     const everything = lines.join("\n");
@@ -38,7 +45,10 @@ describe("request log", () => {
     await post("/user/get_users_online_status", { secret: "wrong-secret", userIDList: [], operationID: huge });
     await refusedConnect({ sendID: "u", token: "t", platformID: 1, operationID: "o".repeat(4_000) });
 
-    const records = lines.map((line) => ({ line, record: JSON.parse(line) as { operationID?: string; route: string } }));
+    const records = lines.map((line) => ({
+      line,
+      record: JSON.parse(line) as { operationID?: string; route: string },
+    }));
     const atSecret = records.find((r) => r.record.route === "/user/get_users_online_status");
     const atHandshake = records.find((r) => r.record.route === "/ws");
     for (const logged of [atSecret, atHandshake]) {
@@ -55,6 +65,8 @@ describe("request log", () => {
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
     const exact = "😀".repeat(64);
     await post("/user/get_users_online_status", { secret: SECRET, userIDList: [], operationID: exact });
-    expect(lines.map((line) => JSON.parse(line) as { operationID?: string })).toContainEqual(expect.objectContaining({ operationID: exact }));
+    expect(lines.map((line) => JSON.parse(line) as { operationID?: string })).toContainEqual(
+      expect.objectContaining({ operationID: exact }),
+    );
   });
 });

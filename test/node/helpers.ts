@@ -19,7 +19,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until `check` returns true, failing with `what` after `withinMs`. */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, withinMs = 10_000): Promise<void> {
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  withinMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + withinMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`);
@@ -30,7 +34,12 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
 /** Everything a session emitted, in order. */
 export function recordEvents(session: ClientSession) {
   const events: { [E in SessionEvent]: SessionEvents[E][] } = {
-    open: [], pong: [], message: [], kicked: [], closed: [], error: [],
+    open: [],
+    pong: [],
+    message: [],
+    kicked: [],
+    closed: [],
+    error: [],
   };
   for (const name of Object.keys(events) as SessionEvent[]) {
     session.on(name, (event) => (events[name] as unknown[]).push(event));

@@ -10,10 +10,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { signWebhook, type PresenceEvent } from "../../protocol";
+import { type PresenceEvent, signWebhook } from "../../protocol";
 import { freePort } from "./free-port";
 import { sleep } from "./helpers";
-import { installPackedSdk, type InstalledSdk } from "./sdk/packed-sdk";
+import { type InstalledSdk, installPackedSdk } from "./sdk/packed-sdk";
 
 const README = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "README.md"), "utf8");
 const SECRET = "readme-receiver-secret-0123456789abcdef";
@@ -36,7 +36,16 @@ beforeAll(async () => {
   });
   receiver.stdout?.on("data", (chunk) => (output += String(chunk)));
   receiver.stderr?.on("data", (chunk) => (output += String(chunk)));
-  for (let i = 0; i < 100 && !(await fetch(url).then(() => true, () => false)); i++) await sleep(100);
+  for (
+    let i = 0;
+    i < 100 &&
+    !(await fetch(url).then(
+      () => true,
+      () => false,
+    ));
+    i++
+  )
+    await sleep(100);
 }, 180_000);
 
 afterAll(() => {

@@ -1,5 +1,5 @@
 /// <reference types="node" />
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -22,7 +22,12 @@ function wrangler(args: string[], extraEnv: Record<string, string> = {}) {
   });
 }
 
-async function waitUntilServing(url: string, child: ChildProcess, output: () => string, withinMs: number): Promise<void> {
+async function waitUntilServing(
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+  withinMs: number,
+): Promise<void> {
   const deadline = Date.now() + withinMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early (${child.exitCode}):\n${output()}`);
@@ -50,21 +55,34 @@ export async function startWorker(vars: Record<string, string>): Promise<Running
   const inspectorPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   // Local development, as `npm run dev` runs it: the tests' short secret is allowed.
-  const varArgs = Object.entries({ LOCAL_DEV: "true", ...vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const varArgs = Object.entries({ LOCAL_DEV: "true", ...vars }).flatMap(([name, value]) => [
+    "--var",
+    `${name}:${value}`,
+  ]);
   const child = spawn(
     process.execPath,
     [
-      WRANGLER, "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", String(inspectorPort),
-      "--persist-to", persistTo,
+      WRANGLER,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      persistTo,
       "--show-interactive-dev-session=false",
-      "--log-level", "warn",
+      "--log-level",
+      "warn",
       ...varArgs,
     ],
     // Its own process group, so stopping it also stops workerd.
-    { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } },
+    {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+    },
   );
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));

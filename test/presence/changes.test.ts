@@ -1,13 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { applyChange, flushHeld, nextHeldDue, type Ending } from "../../src/presence/changes";
 import type { PlatformId } from "../../src/platforms";
+import { applyChange, type Ending, flushHeld, nextHeldDue } from "../../src/presence/changes";
 import type { StoredPresence } from "../../src/storage/user-presence";
 
 const NEVER: StoredPresence = { seq: 0, platforms: 0, held: [], outbox: [], publishPending: false };
 let ids = 0;
 const base = { uid: "u", newId: () => `e${++ids}` };
-const change = (stored: StoredPresence, live: PlatformId[], nowMs: number, graceMs?: number, endings = new Map<PlatformId, Ending>()) =>
-  applyChange({ ...base, stored, live, endings, nowMs, webhooks: graceMs === undefined ? undefined : { graceMs } });
+const change = (
+  stored: StoredPresence,
+  live: PlatformId[],
+  nowMs: number,
+  graceMs?: number,
+  endings = new Map<PlatformId, Ending>(),
+) => applyChange({ ...base, stored, live, endings, nowMs, webhooks: graceMs === undefined ? undefined : { graceMs } });
 const brief = (r: { events: { type: string; platform: string; reason: string; platforms: string[]; seq: number }[] }) =>
   r.events.map((e) => `${e.seq} ${e.type} ${e.platform} ${e.reason} [${e.platforms.join(",")}]`);
 

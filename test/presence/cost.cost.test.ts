@@ -20,7 +20,6 @@ async function resetMeter(): Promise<void> {
   await SELF.fetch("http://im.test/__meter/reset", { method: "POST" });
 }
 
-
 describe("cost of presence (SPEC §5c)", () => {
   it("an always-online user costs one verify per heartbeat deadline and nothing else: no user alarm, no row of its own, across hibernation", async () => {
     const uid = freshUid();
@@ -137,7 +136,9 @@ describe("cost of presence (SPEC §5c)", () => {
     // The two online users' verifies, and the shard's own clock for them, as without subscriptions.
     const verifies = counts["UserSession.request.verify"] ?? 0;
     expect(verifies).toBeLessThanOrEqual(2 * (Math.ceil(windowMs / TIMEOUT_MS) + 1));
-    expect(counts["PresenceIndex.rowsWritten"] ?? 0).toBeLessThanOrEqual(2 * (counts["PresenceIndex.request.alarm"] ?? 0) + 1);
+    expect(counts["PresenceIndex.rowsWritten"] ?? 0).toBeLessThanOrEqual(
+      2 * (counts["PresenceIndex.request.alarm"] ?? 0) + 1,
+    );
     expect(watcher.entriesFor(onlineUser)).toHaveLength(1);
     watcher.close();
     onlineSocket.close();
@@ -152,7 +153,8 @@ describe("cost of presence (SPEC §5c)", () => {
     // A first session creates the watched user's object and its tables.
     const first = await connect(watched, token, 1);
     first.close();
-    for (const w of watchers) expect(await w.nextEntry(watched, (e) => e.seq === 2)).toMatchObject({ status: "offline" });
+    for (const w of watchers)
+      expect(await w.nextEntry(watched, (e) => e.seq === 2)).toMatchObject({ status: "offline" });
     await sleep(300);
     await resetMeter();
 

@@ -1,7 +1,7 @@
 import { evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FRAME_BUDGET } from "../../src/presence/frame-budget";
-import { connect, freshUid, register, tokenFor, type TestSocket } from "../helpers";
+import { connect, freshUid, register, type TestSocket, tokenFor } from "../helpers";
 import { openSocketCount, sessionStub } from "./helpers";
 
 const SUBSCRIBE_FRAME = JSON.stringify({ type: "subscribe", userIDs: ["someone"] });

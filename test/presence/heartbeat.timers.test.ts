@@ -137,8 +137,9 @@ describe("token expiry while connected", () => {
     stopFirst();
 
     const revokedNow = () =>
-      runInDurableObject(sessionStub(uid), (_i, state) =>
-        state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM revoked_tokens").one().n,
+      runInDurableObject(
+        sessionStub(uid),
+        (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM revoked_tokens").one().n,
       );
     expect(await revokedNow()).toBe(1);
     expect((await refusedConnect({ sendID: uid, token: shortLived.token, platformID: 1 })).body.errCode).toBe(702);
@@ -191,8 +192,9 @@ describe("the shard's verify loop", () => {
 
     expect(await runDurableObjectAlarm(oldShard)).toBe(true);
     expect(await oldShard.read([uid])).toEqual([]);
-    const leftovers = await runInDurableObject(oldShard, (_i, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM online_users").one().n,
+    const leftovers = await runInDurableObject(
+      oldShard,
+      (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM online_users").one().n,
     );
     expect(leftovers).toBe(0);
     expect(await onlinePlatforms(uid)).toEqual(["IOS"]);

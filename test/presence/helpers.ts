@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
-import { platformName } from "../../src/platforms";
 import { readSettings } from "../../src/config";
+import { platformName } from "../../src/platforms";
 import { presenceShardFor } from "../../src/presence/shards";
 import { userSession } from "../../src/presence/user-sessions";
 import { onlinePlatforms, type TestSocket } from "../helpers";
@@ -17,9 +17,12 @@ export function shardStub(uid: string) {
 
 /** Open sockets the user's object holds, per platform id. */
 export async function openSocketCount(uid: string, platform?: number): Promise<number> {
-  return runInDurableObject(sessionStub(uid), (_instance, state) =>
-    state.getWebSockets(platform === undefined ? undefined : `platform:${platform}`).filter((ws) => ws.readyState === WebSocket.OPEN)
-      .length,
+  return runInDurableObject(
+    sessionStub(uid),
+    (_instance, state) =>
+      state
+        .getWebSockets(platform === undefined ? undefined : `platform:${platform}`)
+        .filter((ws) => ws.readyState === WebSocket.OPEN).length,
   );
 }
 

@@ -44,7 +44,10 @@ describe("planVerification", () => {
   const timing = verifyTiming(30_000);
 
   it("opens the window after the heartbeat deadline and trusts the entry until that deadline + 5 s (SPEC §5)", () => {
-    const plan = planVerification({ seq: 1, reportedAtMs: 0, platforms: [1], heartbeatDeadlineMs: 30_000, tokenExpiresAtMs: 1e12 }, timing);
+    const plan = planVerification(
+      { seq: 1, reportedAtMs: 0, platforms: [1], heartbeatDeadlineMs: 30_000, tokenExpiresAtMs: 1e12 },
+      timing,
+    );
     expect(plan).toEqual({
       verifyFromMs: 30_000 + timing.opensAfterMs,
       verifyByMs: 30_000 + timing.closesAfterMs,
@@ -55,7 +58,10 @@ describe("planVerification", () => {
   });
 
   it("verifies at the token's expiry when that comes first", () => {
-    const plan = planVerification({ seq: 1, reportedAtMs: 0, platforms: [1], heartbeatDeadlineMs: 30_000, tokenExpiresAtMs: 10_000 }, timing);
+    const plan = planVerification(
+      { seq: 1, reportedAtMs: 0, platforms: [1], heartbeatDeadlineMs: 30_000, tokenExpiresAtMs: 10_000 },
+      timing,
+    );
     expect(plan).toMatchObject({ verifyFromMs: 10_000, verifyByMs: 10_000 });
   });
 
@@ -68,11 +74,26 @@ describe("PresenceRoster", () => {
   it("tells watchers of a change of platforms or of going offline, not of a seq alone", () => {
     const timing = verifyTiming(30_000);
     const roster = new PresenceRoster(timing);
-    const at = (seq: number, platforms: (1 | 5)[], t: number) => ({ seq, reportedAtMs: t, platforms, heartbeatDeadlineMs: t + 30_000 });
-    expect(roster.apply("u", at(1, [1], 0), () => undefined, "publish").changed).toEqual({ uid: "u", seq: 1, platforms: [1] });
-    expect(roster.apply("u", at(2, [1, 5], 1), () => undefined, "publish").changed).toEqual({ uid: "u", seq: 2, platforms: [1, 5] });
+    const at = (seq: number, platforms: (1 | 5)[], t: number) => ({
+      seq,
+      reportedAtMs: t,
+      platforms,
+      heartbeatDeadlineMs: t + 30_000,
+    });
+    expect(roster.apply("u", at(1, [1], 0), () => undefined, "publish").changed).toEqual({
+      uid: "u",
+      seq: 1,
+      platforms: [1],
+    });
+    expect(roster.apply("u", at(2, [1, 5], 1), () => undefined, "publish").changed).toEqual({
+      uid: "u",
+      seq: 2,
+      platforms: [1, 5],
+    });
     expect(roster.apply("u", at(3, [1, 5], 2), () => undefined, "verify").changed).toBeUndefined();
-    expect(roster.apply("u", { seq: 4, reportedAtMs: 3, platforms: [], lastSeenMs: 3 }, () => undefined, "verify").changed).toEqual({
+    expect(
+      roster.apply("u", { seq: 4, reportedAtMs: 3, platforms: [], lastSeenMs: 3 }, () => undefined, "verify").changed,
+    ).toEqual({
       uid: "u",
       seq: 4,
       lastSeenMs: 3,
@@ -80,7 +101,12 @@ describe("PresenceRoster", () => {
   });
 
   const timing = verifyTiming(30_000);
-  const online = (seq: number, at: number) => ({ seq, reportedAtMs: at, platforms: [1 as const], heartbeatDeadlineMs: at + 30_000 });
+  const online = (seq: number, at: number) => ({
+    seq,
+    reportedAtMs: at,
+    platforms: [1 as const],
+    heartbeatDeadlineMs: at + 30_000,
+  });
 
   it("ignores a report older than the one it holds, by seq and then by time", () => {
     const roster = new PresenceRoster(timing);
@@ -90,7 +116,9 @@ describe("PresenceRoster", () => {
       platforms: 2,
       publishedAtMs: 0,
     });
-    expect(roster.apply("u", { seq: 2, reportedAtMs: 5, platforms: [], lastSeenMs: 5 }, () => undefined, "verify").write).toEqual({
+    expect(
+      roster.apply("u", { seq: 2, reportedAtMs: 5, platforms: [], lastSeenMs: 5 }, () => undefined, "verify").write,
+    ).toEqual({
       kind: "offline",
       seq: 2,
       lastSeenMs: 5,
@@ -108,7 +136,10 @@ describe("PresenceRoster", () => {
     const roster = new PresenceRoster(timing);
     roster.apply("u", online(1, 0), () => undefined, "verify");
     expect(roster.apply("u", online(1, 20_000), () => undefined, "verify")).toEqual({});
-    expect(roster.apply("u", online(1, 25_000), () => undefined, "publish").write).toMatchObject({ kind: "online", publishedAtMs: 25_000 });
+    expect(roster.apply("u", online(1, 25_000), () => undefined, "publish").write).toMatchObject({
+      kind: "online",
+      publishedAtMs: 25_000,
+    });
   });
 
   it("saves its schedule only when the next verify is far enough off for the shard to hibernate, and only after a change", () => {
@@ -117,14 +148,22 @@ describe("PresenceRoster", () => {
     const due = 30_000 + timing.closesAfterMs;
     expect(roster.snapshotIfGoingIdle(due - timing.idleAfterMs + 1)).toBeUndefined();
     expect(roster.snapshotIfGoingIdle(due - timing.idleAfterMs)).toEqual([
-      { uid: "u", seq: 1, reportedAtMs: 0, trustUntilMs: 30_000 + OFFLINE_GRACE_MS, fromMs: 30_000 + timing.opensAfterMs, byMs: due },
+      {
+        uid: "u",
+        seq: 1,
+        reportedAtMs: 0,
+        trustUntilMs: 30_000 + OFFLINE_GRACE_MS,
+        fromMs: 30_000 + timing.opensAfterMs,
+        byMs: due,
+      },
     ]);
     expect(roster.snapshotIfGoingIdle(0)).toBeUndefined(); // nothing changed since
   });
 
   it("resumes a user from the snapshot after a wake, unless it published since, changed, or is overdue", () => {
     const before = new PresenceRoster(timing);
-    for (const uid of ["kept", "published", "changed", "overdue"]) before.apply(uid, online(1, 0), () => undefined, "verify");
+    for (const uid of ["kept", "published", "changed", "overdue"])
+      before.apply(uid, online(1, 0), () => undefined, "verify");
     const snapshot = before.snapshotIfGoingIdle(0) ?? [];
     const row = (uid: string, seq = 1, publishedAtMs = 0) => ({ uid, seq, platforms: 2, publishedAtMs });
     const now = 10_000;
@@ -137,7 +176,12 @@ describe("PresenceRoster", () => {
     );
     // Everyone but "kept" is verified within a moment, spread over one window; "kept" waits for its own.
     expect(after.takeDue(now, 100)).toEqual([]);
-    expect(after.takeDue(now + timing.closesAfterMs + timing.opensAfterMs, 100).sort()).toEqual(["changed", "new", "overdue", "published"]);
+    expect(after.takeDue(now + timing.closesAfterMs + timing.opensAfterMs, 100).sort()).toEqual([
+      "changed",
+      "new",
+      "overdue",
+      "published",
+    ]);
     expect(after.nextDue()).toBe(30_000 + timing.closesAfterMs);
     expect(after.live(["kept"], 30_000 + OFFLINE_GRACE_MS - 1)).toEqual([{ uid: "kept", seq: 1, platforms: [1] }]);
   });

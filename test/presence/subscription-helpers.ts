@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import type { ServerPresenceFrame, WatchedUser } from "../../protocol";
-import { connect, freshUid, register, tokenFor, type TestSocket } from "../helpers";
+import { connect, freshUid, register, type TestSocket, tokenFor } from "../helpers";
 import { sessionStub, shardStub } from "./helpers";
 
 /** A client socket that watches others (SPEC §5e), with every frame it received parsed. */
@@ -32,20 +32,36 @@ export class WatchingSocket {
   /** Subscribes and returns the snapshot that answers it. */
   async subscribe(userIDs: string[]): Promise<WatchedUser[]> {
     this.send({ type: "subscribe", userIDs });
-    const frame = await this.nextFrame((f) => f.type === "presence" && userIDs.every((id) => f.users.some((u) => u.userID === id)));
+    const frame = await this.nextFrame(
+      (f) => f.type === "presence" && userIDs.every((id) => f.users.some((u) => u.userID === id)),
+    );
     return frame.type === "presence" ? frame.users : [];
   }
 
   /** The next JSON frame after the last one read that matches, skipping pongs and others. */
-  async nextFrame(match: (frame: ServerPresenceFrame) => boolean = () => true, withinMs = 2_000): Promise<ServerPresenceFrame> {
-    const index = await this.socket.indexOf((message) => message !== "pong" && match(JSON.parse(message)), withinMs, this.cursor);
+  async nextFrame(
+    match: (frame: ServerPresenceFrame) => boolean = () => true,
+    withinMs = 2_000,
+  ): Promise<ServerPresenceFrame> {
+    const index = await this.socket.indexOf(
+      (message) => message !== "pong" && match(JSON.parse(message)),
+      withinMs,
+      this.cursor,
+    );
     this.cursor = index + 1;
     return JSON.parse(this.socket.messages[index]!) as ServerPresenceFrame;
   }
 
   /** Waits for an entry of `uid` that matches, after the last frame read. */
-  async nextEntry(uid: string, match: (entry: WatchedUser) => boolean = () => true, withinMs = 2_000): Promise<WatchedUser> {
-    const frame = await this.nextFrame((f) => f.type === "presence" && f.users.some((u) => u.userID === uid && match(u)), withinMs);
+  async nextEntry(
+    uid: string,
+    match: (entry: WatchedUser) => boolean = () => true,
+    withinMs = 2_000,
+  ): Promise<WatchedUser> {
+    const frame = await this.nextFrame(
+      (f) => f.type === "presence" && f.users.some((u) => u.userID === uid && match(u)),
+      withinMs,
+    );
     const entry = frame.type === "presence" ? frame.users.find((u) => u.userID === uid) : undefined;
     if (!entry) throw new Error(`no entry of ${uid} in the frame found for it`);
     return entry;

@@ -60,7 +60,12 @@ describe("presence subscriptions: changes", () => {
     const phone = await connect(watched, await tokenFor(watched, 1), 1);
     expect(await watcher.nextEntry(watched)).toEqual({ userID: watched, status: "online", platforms: ["IOS"], seq: 1 });
     const web = await connect(watched, await tokenFor(watched, 5), 5);
-    expect(await watcher.nextEntry(watched)).toEqual({ userID: watched, status: "online", platforms: ["IOS", "Web"], seq: 2 });
+    expect(await watcher.nextEntry(watched)).toEqual({
+      userID: watched,
+      status: "online",
+      platforms: ["IOS", "Web"],
+      seq: 2,
+    });
     phone.close();
     expect(await watcher.nextEntry(watched)).toEqual({ userID: watched, status: "online", platforms: ["Web"], seq: 3 });
     web.close();
@@ -164,7 +169,11 @@ describe("presence subscriptions: bad frames and limits", () => {
     expect(await watcher.subscribe(all.slice(0, 3))).toHaveLength(3);
     const extra = freshUid("extra");
     watcher.send({ type: "subscribe", userIDs: [extra] });
-    expect(await watcher.nextFrame()).toMatchObject({ type: "error", errCode: 400, errMsg: expect.stringMatching(/at most 3000/) });
+    expect(await watcher.nextFrame()).toMatchObject({
+      type: "error",
+      errCode: 400,
+      errMsg: expect.stringMatching(/at most 3000/),
+    });
     expect((await storedSubscriptions(watcher.uid))[0]).toHaveLength(MAX_WATCHED_PER_SOCKET);
 
     // After an unsubscribe there is room again.
@@ -188,7 +197,9 @@ describe("presence subscriptions end with their socket", () => {
     watchedSocket.close();
     const second = await WatchingSocket.reopen(first.uid);
     await expect.poll(async () => (await onlineStatus([watched]))[0]?.status).toBe("offline");
-    expect(await second.subscribe([watched])).toMatchObject([{ status: "offline", seq: 2, lastSeen: expect.any(Number) }]);
+    expect(await second.subscribe([watched])).toMatchObject([
+      { status: "offline", seq: 2, lastSeen: expect.any(Number) },
+    ]);
     await online(watched, 5);
     expect(await second.nextEntry(watched)).toMatchObject({ status: "online", platforms: ["Web"], seq: 3 });
     second.close();
@@ -220,7 +231,10 @@ describe("presence subscriptions end with their socket", () => {
     expect(await shardWatchers(watched)).toMatchObject({ [watcher.uid]: [watched] });
     // The watcher's object loses the subscription without telling the shard (as if its storage were
     // reset); the next change delivered finds no socket for it, and the shard forgets the watcher.
-    await runInDurableObject(sessionStub(watcher.uid), (_instance, state) => void state.storage.sql.exec("DELETE FROM socket_subscriptions"));
+    await runInDurableObject(
+      sessionStub(watcher.uid),
+      (_instance, state) => void state.storage.sql.exec("DELETE FROM socket_subscriptions"),
+    );
     await evictDurableObject(sessionStub(watcher.uid), { webSockets: "hibernate" });
     await connect(watched, await tokenFor(watched, 1), 1);
     await expect.poll(() => shardWatchers(watched)).not.toHaveProperty(watcher.uid);
@@ -237,7 +251,12 @@ describe("a watched user's sessions ending", () => {
     await connect(watched, await tokenFor(watched, 1), 1);
     await connect(watched, await tokenFor(watched, 5), 5);
     // Only the Web session is a change; the kick and its replacement left IOS online throughout.
-    expect(await watcher.nextEntry(watched)).toEqual({ userID: watched, status: "online", platforms: ["IOS", "Web"], seq: 2 });
+    expect(await watcher.nextEntry(watched)).toEqual({
+      userID: watched,
+      status: "online",
+      platforms: ["IOS", "Web"],
+      seq: 2,
+    });
     watcher.close();
   });
 

@@ -44,7 +44,15 @@ describe("POST /auth/user_register", () => {
   it("defaults the optional fields and accepts an empty name", async () => {
     const uid = freshUid();
     await register(uid, { name: "" });
-    expect(await findUser(env.DB, uid)).toMatchObject({ name: "", icon: "", gender: 0, mobile: "", birth: "", email: "", ex: "" });
+    expect(await findUser(env.DB, uid)).toMatchObject({
+      name: "",
+      icon: "",
+      gender: 0,
+      mobile: "",
+      birth: "",
+      email: "",
+      ex: "",
+    });
   });
 
   it("refuses a uid that exists with 409/601 and leaves the stored profile exactly as it was", async () => {
@@ -52,7 +60,10 @@ describe("POST /auth/user_register", () => {
     await register(uid, { name: "first", email: "first@example.com" });
     const before = await findUser(env.DB, uid);
 
-    const again = await post("/auth/user_register", registerBody(uid, { name: "second", email: "second@example.com", gender: 2 }));
+    const again = await post(
+      "/auth/user_register",
+      registerBody(uid, { name: "second", email: "second@example.com", gender: 2 }),
+    );
     expect(again.status).toBe(409);
     expect(again.body.errCode).toBe(601);
     expect(again.body.errMsg).toMatch(/already registered/);
@@ -73,7 +84,10 @@ describe("POST /auth/user_register", () => {
 
   it("counts characters as code points and icon as UTF-8 bytes", async () => {
     const cjk64 = "张".repeat(64);
-    const ok = await post("/auth/user_register", registerBody(`${freshUid()}-ok`, { name: cjk64, icon: "图".repeat(341) }));
+    const ok = await post(
+      "/auth/user_register",
+      registerBody(`${freshUid()}-ok`, { name: cjk64, icon: "图".repeat(341) }),
+    );
     expect(ok.body.errCode).toBe(0); // 64 characters (192 bytes) of name; 1023 bytes of icon
 
     const emojiUid = "😀".repeat(64); // 64 code points, 128 UTF-16 units
@@ -131,7 +145,10 @@ describe("POST /auth/user_register", () => {
   for (const [field, value, message] of badValues) {
     it(`refuses ${field}=${JSON.stringify(value)} with 400 naming the field, and writes nothing`, async () => {
       const uid = freshUid();
-      const answer = await post("/auth/user_register", registerBody(field === "uid" ? (value as string) : uid, { [field]: value }));
+      const answer = await post(
+        "/auth/user_register",
+        registerBody(field === "uid" ? (value as string) : uid, { [field]: value }),
+      );
       expect(answer.status).toBe(400);
       expect(answer.body.errCode).toBe(400);
       expect(answer.body.errMsg).toMatch(message);
@@ -151,7 +168,10 @@ describe("POST /auth/user_register", () => {
 
   it("ignores unknown extra fields", async () => {
     const uid = freshUid();
-    const answer = await post("/auth/user_register", registerBody(uid, { nickname: "x", level: 9, nested: { a: [1] } }));
+    const answer = await post(
+      "/auth/user_register",
+      registerBody(uid, { nickname: "x", level: 9, nested: { a: [1] } }),
+    );
     expect(answer.body.errCode).toBe(0);
   });
 });
@@ -167,7 +187,12 @@ describe("the secret is checked first", () => {
   ];
   for (const [label, secretField] of cases) {
     it(`answers 401 for a ${label} secret even when every other field is bad`, async () => {
-      for (const path of ["/auth/user_register", "/auth/user_token", "/user/get_users_online_status", "/auth/force_logout"]) {
+      for (const path of [
+        "/auth/user_register",
+        "/auth/user_token",
+        "/user/get_users_online_status",
+        "/auth/force_logout",
+      ]) {
         const answer = await post(path, { platform: "x", uid: null, userIDList: 7, ...secretField });
         expect(answer.status, path).toBe(401);
         expect(answer.body, path).toEqual({ errCode: 401, errMsg: "not authorized" });
@@ -198,7 +223,11 @@ describe("POST /auth/user_token", () => {
     const registered = await register(uid);
     const answer = await post("/auth/user_token", { secret: SECRET, platform: 5, uid, operationID: "op-1" });
     expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ errCode: 0, errMsg: "", data: { uid, token: expect.any(String), expiredTime: expect.any(Number) } });
+    expect(answer.body).toMatchObject({
+      errCode: 0,
+      errMsg: "",
+      data: { uid, token: expect.any(String), expiredTime: expect.any(Number) },
+    });
     const data = answer.body.data as { token: string; expiredTime: number };
     expect(data.token).not.toBe(registered.token);
     expect(decodeJwt(data.token)).toMatchObject({ sub: uid, plt: 5, exp: data.expiredTime });
@@ -220,7 +249,9 @@ describe("POST /auth/user_token", () => {
   });
 
   it("applies the same field rules", async () => {
-    expect((await post("/auth/user_token", { secret: SECRET, platform: "1", uid: "a" })).body.errMsg).toMatch(/^platform:/);
+    expect((await post("/auth/user_token", { secret: SECRET, platform: "1", uid: "a" })).body.errMsg).toMatch(
+      /^platform:/,
+    );
     expect((await post("/auth/user_token", { secret: SECRET, platform: 1, uid: "x".repeat(65) })).body.errMsg).toBe(
       "uid: at most 64 characters",
     );

@@ -18,7 +18,11 @@ describe("HTTP surface", () => {
   }
 
   it("answers a body over 64 KiB with 413/413", async () => {
-    const answer = await post("/user/get_users_online_status", { secret: SECRET, userIDList: [], pad: "x".repeat(70_000) });
+    const answer = await post("/user/get_users_online_status", {
+      secret: SECRET,
+      userIDList: [],
+      pad: "x".repeat(70_000),
+    });
     expect(answer.status).toBe(413);
     expect(answer.body.errCode).toBe(413);
     expect(answer.body.errMsg).toMatch(/too large/);
@@ -66,7 +70,10 @@ describe("methods and nesting", () => {
   });
 
   it("does not count brackets inside strings as nesting", async () => {
-    const answer = await post("/user/get_users_online_status", { secret: SECRET, userIDList: ["[[[[[[[[[[[[[[[[[[[[[[["] });
+    const answer = await post("/user/get_users_online_status", {
+      secret: SECRET,
+      userIDList: ["[[[[[[[[[[[[[[[[[[[[[[["],
+    });
     expect(answer.status).toBe(200);
   });
 });

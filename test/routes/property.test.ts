@@ -2,8 +2,8 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { findUser } from "../../src/storage/users";
-import { hostileBodies, brokenBodies } from "../arbitraries";
-import { post, register, SECRET, type ApiAnswer } from "../helpers";
+import { brokenBodies, hostileBodies } from "../arbitraries";
+import { type ApiAnswer, post, register, SECRET } from "../helpers";
 
 /**
  * Generated hostile input for every AppServer route. Whatever arrives, the
@@ -53,14 +53,10 @@ describe("generated hostile requests", () => {
 
   it("raw bytes and broken JSON get a 4xx envelope", async () => {
     await fc.assert(
-      fc.asyncProperty(
-        brokenBodies,
-        fc.constantFrom(...Object.keys(ROUTES)),
-        async (text, path) => {
-          const answer = await post(path, text);
-          expectEnvelope(answer.status, answer.body);
-        },
-      ),
+      fc.asyncProperty(brokenBodies, fc.constantFrom(...Object.keys(ROUTES)), async (text, path) => {
+        const answer = await post(path, text);
+        expectEnvelope(answer.status, answer.body);
+      }),
       { numRuns: 200 },
     );
   });

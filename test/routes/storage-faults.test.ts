@@ -4,7 +4,8 @@ import { postWithSettings, SECRET } from "../helpers";
 
 /** A D1 binding whose every statement fails the way D1 does, with internals in the message. */
 function failingD1(): D1Database {
-  const fail = () => Promise.reject(new Error("D1_ERROR: disk I/O error: INSERT INTO users (uid, name) VALUES (?1, ?2)"));
+  const fail = () =>
+    Promise.reject(new Error("D1_ERROR: disk I/O error: INSERT INTO users (uid, name) VALUES (?1, ?2)"));
   const statement = { bind: () => statement, run: fail, first: fail, all: fail, raw: fail };
   return { prepare: () => statement, batch: fail, exec: fail } as unknown as D1Database;
 }

@@ -33,29 +33,61 @@ describe("uids that are not well-formed UTF-16 (lone surrogates)", () => {
 
   it("are told apart from a surrogate pair, which is one character", async () => {
     const emoji = `😀-${freshUid()}`;
-    expect((await post("/auth/user_register", { secret: SECRET, platform: 1, uid: emoji, name: "n" })).body.errCode).toBe(0);
+    expect(
+      (await post("/auth/user_register", { secret: SECRET, platform: 1, uid: emoji, name: "n" })).body.errCode,
+    ).toBe(0);
   });
 });
 
 describe("look-alike uids at registration", () => {
   const refused: [string, string, string][] = [
-    ["zero-width space U+200B", "ab\u200Bc", "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)"],
-    ["right-to-left override U+202E", "evil\u202Etxt.exe", "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)"],
-    ["byte order mark U+FEFF", "\uFEFFbom", "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)"],
-    ["line separator U+2028", "line\u2028sep", "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)"],
-    ["paragraph separator U+2029", "para\u2029sep", "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)"],
+    [
+      "zero-width space U+200B",
+      "ab\u200Bc",
+      "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)",
+    ],
+    [
+      "right-to-left override U+202E",
+      "evil\u202Etxt.exe",
+      "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)",
+    ],
+    [
+      "byte order mark U+FEFF",
+      "\uFEFFbom",
+      "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)",
+    ],
+    [
+      "line separator U+2028",
+      "line\u2028sep",
+      "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)",
+    ],
+    [
+      "paragraph separator U+2029",
+      "para\u2029sep",
+      "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)",
+    ],
     ["decomposed é (NFD)", "caf\u0065\u0301", "must be NFC-normalized Unicode"],
   ];
   for (const [what, base, rule] of refused) {
     it(`refuses a uid with a ${what} with 400 naming the rule`, async () => {
-      const answer = await post("/auth/user_register", { secret: SECRET, platform: 1, uid: `${base}-${freshUid()}`, name: "n" });
+      const answer = await post("/auth/user_register", {
+        secret: SECRET,
+        platform: 1,
+        uid: `${base}-${freshUid()}`,
+        name: "n",
+      });
       expect(answer.status).toBe(400);
       expect(answer.body).toEqual({ errCode: 400, errMsg: `uid: ${rule}` });
     });
   }
 
   it("accepts the composed (NFC) spelling of the same id", async () => {
-    const answer = await post("/auth/user_register", { secret: SECRET, platform: 1, uid: `caf\u00e9-${freshUid()}`, name: "n" });
+    const answer = await post("/auth/user_register", {
+      secret: SECRET,
+      platform: 1,
+      uid: `caf\u00e9-${freshUid()}`,
+      name: "n",
+    });
     expect(answer.body.errCode).toBe(0);
   });
 

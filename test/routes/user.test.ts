@@ -39,7 +39,8 @@ describe("POST /user/get_users_online_status", () => {
     const uid = freshUid();
     await register(uid);
     const sockets = [];
-    for (const platform of [7, 3, 1, 6, 2, 5, 4]) sockets.push(await connect(uid, await tokenFor(uid, platform), platform));
+    for (const platform of [7, 3, 1, 6, 2, 5, 4])
+      sockets.push(await connect(uid, await tokenFor(uid, platform), platform));
     const [entry] = await onlineStatus([uid]);
     expect(entry).toEqual({
       userID: uid,

@@ -1,12 +1,9 @@
 import { describe, expect, it } from "vitest";
-import * as sdk from "../../protocol";
-import { ErrCode } from "../../src/errors";
-import { PLATFORM_NAMES } from "../../src/platforms";
-import { CloseCode, PING, PONG } from "../../src/presence/sockets";
-import { LIMITS, type RegisterUserBody, type subscribeFrame, type unsubscribeFrame, type UserTokenBody } from "../../src/schemas";
 import type { z } from "zod";
-import type { IssuedToken, RegisterUserInput, UserOnlineStatus, UserPlatformInput } from "../../sdk/appserver";
 import type { ClientPresenceFrame, ErrorFrame, PresenceEvent, PresenceFrame } from "../../protocol";
+import * as sdk from "../../protocol";
+import type { IssuedToken, RegisterUserInput, UserOnlineStatus, UserPlatformInput } from "../../sdk/appserver";
+import { ErrCode } from "../../src/errors";
 import type {
   errorFrameSchema,
   onlineStatusEntrySchema,
@@ -14,6 +11,15 @@ import type {
   presenceFrameSchema,
   tokenAnswerSchema,
 } from "../../src/openapi/responses";
+import { PLATFORM_NAMES } from "../../src/platforms";
+import { CloseCode, PING, PONG } from "../../src/presence/sockets";
+import {
+  LIMITS,
+  type RegisterUserBody,
+  type subscribeFrame,
+  type UserTokenBody,
+  type unsubscribeFrame,
+} from "../../src/schemas";
 
 // Compile-time: every SDK input is a valid request body once the secret is added, and covers every body field.
 // Wrapped in a tuple so a union is checked whole, not member by member.
@@ -51,8 +57,16 @@ describe("the shared protocol module", () => {
   });
 
   it("keeps every SDK input a valid request body, and every SDK answer type what the worker documents", () => {
-    expect([registerFits, registerCovers, tokenFits, statusFits, statusCovers, tokenAnswerSame, eventFits, eventCovers, framesFit]).toEqual(
-      Array(9).fill(true),
-    );
+    expect([
+      registerFits,
+      registerCovers,
+      tokenFits,
+      statusFits,
+      statusCovers,
+      tokenAnswerSame,
+      eventFits,
+      eventCovers,
+      framesFit,
+    ]).toEqual(Array(9).fill(true));
   });
 });

@@ -4,7 +4,12 @@ import { Watchlist } from "../../sdk/watchlist";
 
 const online = (userID: string, seq: number, platforms = ["Web"]): WatchedUser =>
   ({ userID, status: "online", platforms, seq }) as WatchedUser;
-const offline = (userID: string, seq: number): WatchedUser => ({ userID, status: "offline", lastSeen: 1_000 * seq, seq });
+const offline = (userID: string, seq: number): WatchedUser => ({
+  userID,
+  status: "offline",
+  lastSeen: 1_000 * seq,
+  seq,
+});
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `u${i}`);
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -17,7 +22,11 @@ describe("the SDK's watchlist", () => {
   it("asks to subscribe only to users not watched yet, in frames of at most 200 ids", () => {
     const list = new Watchlist(() => {});
     const frames = list.add(ids(450), () => {});
-    expect(frames.map((f) => [f.type, f.userIDs.length])).toEqual([["subscribe", 200], ["subscribe", 200], ["subscribe", 50]]);
+    expect(frames.map((f) => [f.type, f.userIDs.length])).toEqual([
+      ["subscribe", 200],
+      ["subscribe", 200],
+      ["subscribe", 50],
+    ]);
     expect(frames.flatMap((f) => f.userIDs)).toEqual(ids(450));
     expect(list.add(["u1", "u1", "new"], () => {})).toEqual([{ type: "subscribe", userIDs: ["new"] }]);
     expect(list.resubscribeFrames().flatMap((f) => f.userIDs)).toEqual([...ids(450), "new"]);

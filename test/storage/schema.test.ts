@@ -6,7 +6,9 @@ import { sessionStub } from "../presence/helpers";
 
 const tables = (sql: SqlStorage) =>
   sql
-    .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' ORDER BY name")
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' ORDER BY name",
+    )
     .toArray()
     .map((t) => t.name);
 
@@ -33,13 +35,21 @@ describe("each object's versioned schema", () => {
       // The layout such objects had: no version, a meta table, cutoffs with an expiry column.
       sql.exec("DROP TABLE _schema_version");
       sql.exec("DROP TABLE logout_cutoffs");
-      sql.exec("CREATE TABLE logout_cutoffs (platform INTEGER PRIMARY KEY, cutoff_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL)");
+      sql.exec(
+        "CREATE TABLE logout_cutoffs (platform INTEGER PRIMARY KEY, cutoff_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL)",
+      );
       sql.exec("INSERT INTO logout_cutoffs VALUES (1, 1000, 2000)");
       sql.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
 
       ensureSchema(state.storage, USER_SESSION_MIGRATIONS);
 
-      expect(tables(sql)).toEqual(["_schema_version", "logout_cutoffs", "presence_state", "revoked_tokens", "socket_subscriptions"]);
+      expect(tables(sql)).toEqual([
+        "_schema_version",
+        "logout_cutoffs",
+        "presence_state",
+        "revoked_tokens",
+        "socket_subscriptions",
+      ]);
       expect(sql.exec("SELECT * FROM logout_cutoffs").toArray()).toEqual([{ platform: 1, cutoff_ms: 1000 }]);
       expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 2 });
     });

@@ -1,6 +1,6 @@
 /// <reference types="node" />
 import { describe, expect, it } from "vitest";
-import { ErrCode, ImApiError, ImNetworkError, Platform, type FetchLike } from "../../../sdk/appserver";
+import { ErrCode, type FetchLike, ImApiError, ImNetworkError, Platform } from "../../../sdk/appserver";
 import { connect } from "../../../sdk/client";
 import { appServer, eventually, freshUid, onlinePlatformsOf, recordEvents, workerUrl } from "../helpers";
 
@@ -47,8 +47,14 @@ describe("AppServerClient against the real worker", () => {
     expect(again).toMatchObject({ errCode: ErrCode.alreadyRegistered, status: 409, route: "/auth/user_register" });
     expect((again as ImApiError).is(ErrCode.alreadyRegistered)).toBe(true);
 
-    await expect(client.getUserToken({ uid: freshUid(), platform: 1 })).rejects.toMatchObject({ errCode: 602, status: 404 });
-    await expect(appServer({ secret: "wrong" }).forceLogout({ uid, platform: 1 })).rejects.toMatchObject({ errCode: 401, status: 401 });
+    await expect(client.getUserToken({ uid: freshUid(), platform: 1 })).rejects.toMatchObject({
+      errCode: 602,
+      status: 404,
+    });
+    await expect(appServer({ secret: "wrong" }).forceLogout({ uid, platform: 1 })).rejects.toMatchObject({
+      errCode: 401,
+      status: 401,
+    });
     await expect(client.registerUser({ uid: "x".repeat(65), platform: 1, name: "" })).rejects.toMatchObject({
       errCode: 400,
       status: 400,
@@ -72,7 +78,11 @@ describe("AppServerClient against the real worker", () => {
       for (const [i, entry] of result.entries()) {
         expect(entry.status, `entry ${i}`).toBe(uids[i] === uid ? "online" : "offline");
       }
-      expect(result[449]).toEqual({ userID: uid, status: "online", detailPlatformStatus: [{ platform: "Web", status: "online" }] });
+      expect(result[449]).toEqual({
+        userID: uid,
+        status: "online",
+        detailPlatformStatus: [{ platform: "Web", status: "online" }],
+      });
       expect(await client.getUsersOnlineStatus([])).toEqual([]);
     } finally {
       session.close();
@@ -108,13 +118,17 @@ describe("AppServerClient against the real worker", () => {
     expect(busy.calls).toHaveLength(2);
 
     const bad = scriptedFetch(() => "pass");
-    await expect(appServer({ fetch: bad.fetch, retry: fastRetry }).getUserToken({ uid: "", platform: 1 })).rejects.toMatchObject({ errCode: 400 });
+    await expect(
+      appServer({ fetch: bad.fetch, retry: fastRetry }).getUserToken({ uid: "", platform: 1 }),
+    ).rejects.toMatchObject({ errCode: 400 });
     expect(bad.calls).toHaveLength(1);
   });
 
   it("waits out a 429 with Retry-After before retrying a status query, and gives up after the set attempts", async () => {
     const limited = scriptedFetch((_, call) =>
-      call === 1 ? Response.json({ errCode: 429, errMsg: "slow down" }, { status: 429, headers: { "Retry-After": "0" } }) : "pass",
+      call === 1
+        ? Response.json({ errCode: 429, errMsg: "slow down" }, { status: 429, headers: { "Retry-After": "0" } })
+        : "pass",
     );
     expect(await appServer({ fetch: limited.fetch, retry: fastRetry }).getUsersOnlineStatus(["a"])).toEqual([
       { userID: "a", status: "offline" },
@@ -144,15 +158,25 @@ describe("AppServerClient against the real worker", () => {
   });
 
   it("registerOrGetToken reports a 601 after a lost answer as ambiguous, and a plain 601 as already_registered", async () => {
-    const lostOnce = scriptedFetch((route, call) => (route === "/auth/user_register" && call === 1 ? "fail-after" : "pass"));
+    const lostOnce = scriptedFetch((route, call) =>
+      route === "/auth/user_register" && call === 1 ? "fail-after" : "pass",
+    );
     const uid = freshUid();
-    const result = await appServer({ fetch: lostOnce.fetch, retry: fastRetry }).registerOrGetToken({ uid, platform: 5, name: "n" });
+    const result = await appServer({ fetch: lostOnce.fetch, retry: fastRetry }).registerOrGetToken({
+      uid,
+      platform: 5,
+      name: "n",
+    });
     expect(result).toMatchObject({ uid, outcome: "ambiguous" });
     expect(lostOnce.calls).toEqual(["/auth/user_register", "/auth/user_register", "/auth/user_token"]);
     expect(typeof result.token).toBe("string");
 
     const fresh = freshUid();
-    expect(await appServer().registerOrGetToken({ uid: fresh, platform: 5, name: "n" })).toMatchObject({ outcome: "registered" });
-    expect(await appServer().registerOrGetToken({ uid: fresh, platform: 5, name: "n" })).toMatchObject({ outcome: "already_registered" });
+    expect(await appServer().registerOrGetToken({ uid: fresh, platform: 5, name: "n" })).toMatchObject({
+      outcome: "registered",
+    });
+    expect(await appServer().registerOrGetToken({ uid: fresh, platform: 5, name: "n" })).toMatchObject({
+      outcome: "already_registered",
+    });
   });
 });

@@ -1,8 +1,8 @@
 /// <reference types="node" />
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocketServer, type WebSocket as ServerSocket } from "ws";
-import { connect, type ClientSession } from "../../../sdk/client";
+import { type WebSocket as ServerSocket, WebSocketServer } from "ws";
+import { type ClientSession, connect } from "../../../sdk/client";
 import { eventually, recordEvents } from "../helpers";
 
 /**
@@ -33,10 +33,11 @@ async function standInServer(onConnection: (socket: ServerSocket, index: number)
   return {
     url: `ws://127.0.0.1:${port}/ws`,
     connections,
-    stop: () => new Promise((resolve) => {
-      for (const client of server.clients) client.terminate();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -46,7 +47,10 @@ afterEach(async () => {
 });
 
 function track(session: ClientSession, server: StandIn) {
-  cleanups.push(() => session.close(), () => server.stop());
+  cleanups.push(
+    () => session.close(),
+    () => server.stop(),
+  );
   return recordEvents(session);
 }
 
@@ -57,7 +61,10 @@ describe("client session SDK reconnects", () => {
       if (index < 4) socket.close(1011, "server error");
     });
     const session = connect({
-      url: server.url, uid: "u", token: "t", platform: 5,
+      url: server.url,
+      uid: "u",
+      token: "t",
+      platform: 5,
       reconnect: { initialDelayMs: 40, maxDelayMs: 1_000, factor: 2 },
       random: () => 1, // the top of the band: exactly the exponential step
     });
@@ -76,7 +83,10 @@ describe("client session SDK reconnects", () => {
       if (index < 3) socket.close(1011, "again");
     });
     const session = connect({
-      url: server.url, uid: "u", token: "t", platform: 5,
+      url: server.url,
+      uid: "u",
+      token: "t",
+      platform: 5,
       reconnect: { initialDelayMs: 100, maxDelayMs: 1_000 },
       random: () => 0, // the bottom of the band
     });
@@ -90,7 +100,10 @@ describe("client session SDK reconnects", () => {
       if (index === 0) setTimeout(() => socket.close(4004, "token expired"), 50);
     });
     const session = connect({
-      url: server.url, uid: "u", token: "old", platform: 2,
+      url: server.url,
+      uid: "u",
+      token: "old",
+      platform: 2,
       refreshToken: ({ reason }) => ({ token: `new-for-${reason}`, expiredTime: Math.floor(Date.now() / 1000) + 3600 }),
     });
     const events = track(session, server);
@@ -121,7 +134,13 @@ describe("client session SDK reconnects", () => {
 
   it("gives up after reconnect.maxAttempts failures", async () => {
     const server = await standInServer((socket) => socket.close(1011, "always"));
-    const session = connect({ url: server.url, uid: "u", token: "t", platform: 2, reconnect: { initialDelayMs: 10, maxAttempts: 2 } });
+    const session = connect({
+      url: server.url,
+      uid: "u",
+      token: "t",
+      platform: 2,
+      reconnect: { initialDelayMs: 10, maxAttempts: 2 },
+    });
     const events = track(session, server);
     await eventually("closed", () => session.state === "closed");
     expect(server.connections).toHaveLength(3);

@@ -126,7 +126,12 @@ describe("client SDK presence subscriptions against the real worker", () => {
       expect(error).toBeInstanceOf(PresenceFrameError);
       expect(error).toMatchObject({ errCode: 400, errMsg: expect.stringMatching(/userIDs/) });
       expect(session.state).toBe("open");
-      expect(() => session.watch(Array.from({ length: 3_001 }, (_, i) => `u${i}`), () => {})).toThrow(RangeError);
+      expect(() =>
+        session.watch(
+          Array.from({ length: 3_001 }, (_, i) => `u${i}`),
+          () => {},
+        ),
+      ).toThrow(RangeError);
     } finally {
       session.close();
     }

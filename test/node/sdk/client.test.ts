@@ -42,7 +42,13 @@ describe("client session SDK against the real worker", () => {
     const client = appServer();
     const uid = freshUid();
     const first = await client.registerUser({ uid, platform: Platform.IOS, name: "n" });
-    const older = connect({ url: workerUrl(), uid, token: first.token, platform: Platform.IOS, reconnect: quickReconnect });
+    const older = connect({
+      url: workerUrl(),
+      uid,
+      token: first.token,
+      platform: Platform.IOS,
+      reconnect: quickReconnect,
+    });
     const olderEvents = recordEvents(older);
     await eventually("older open", () => olderEvents.open.length === 1);
 
