@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench`: starts the worker locally (wrangler dev on a port in
 // 8790-8799 or BENCH_PORTS, a temp persist dir, migrations applied, random secrets), runs
-// every scenario, prints the table and writes bench/RESULTS.md.
-//   --quick          small counts and short blocks, to check the harness; writes bench/.tmp/RESULTS.quick.md
+// every scenario, prints the table and writes bench/RESULTS.md. With any of these options it
+// writes bench/.tmp/RESULTS.partial.md instead, so only a full default run is ever recorded:
+//   --quick          small counts and short blocks, to check the harness
 //   --only=a,b       run some phases: sim, storage, cost, subs, warm, connect, offline, cold, many, crash
 //   --var NAME:value extra worker var for every phase, to try a variant (e.g. --var PRESENCE_SHARDS:4)
 import { randomBytes } from "node:crypto";
