@@ -6,6 +6,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { PresenceTable } from "../../src/storage/presence-table";
+import { ensureSchema, PRESENCE_INDEX_MIGRATIONS } from "../../src/storage/schema";
 import { insertUser, type NewUser } from "../../src/storage/users";
 
 interface ProbeEnv {
@@ -16,6 +17,8 @@ interface ProbeEnv {
 export class ShardProbe extends DurableObject<ProbeEnv> {
   /** Bytes of the shard's database: empty, after `n` users went online, after `n` others' lastSeen rows. */
   measure(n: number): { empty: number; online: number; offline: number } {
+    // The shard's own schema, as the shard creates it on wake.
+    ensureSchema(this.ctx.storage, PRESENCE_INDEX_MIGRATIONS);
     const table = new PresenceTable(this.ctx.storage.sql);
     const empty = this.ctx.storage.sql.databaseSize;
     for (let i = 0; i < n; i++) table.markOnline(probeUid(i), 1, 0b10, 1_764_300_000_000 + i);
