@@ -88,7 +88,7 @@ export function writeResults(results, file, command) {
       [
         "## get_users_online_status, cold",
         "",
-        "Each sample: the online users connect, the server is killed (kill -9) and started again on the same persist dir, the isolate is warmed with 40 refused requests (they touch no object), then the first status read(s) are timed: one request (concurrency 1) or a burst of 32 at once. Ratios are to the warm floor above.",
+        "Each sample: the online users connect, the server is killed (kill -9) and started again on the same persist dir, the isolate is warmed with requests that touch no object (20 refused at the secret, 20 refused by the status route's validation, then the 20 floor requests below), then the first status read(s) are timed: one request (concurrency 1) or a burst of 32 at once. Cold means the objects: in production a shard wakes from hibernation or eviction in an isolate that already serves the route. The last row, for reference, leaves the route unwarmed (secret refusals only), so it adds the isolate's first run of the route's code (zod, the answer). Ratios are to the warm floor above.",
         "",
         latencyTable(cold, floors),
         "",

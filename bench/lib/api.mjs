@@ -44,6 +44,19 @@ export class Api {
     expectStatus(answer, 429, "refused from a blocked address");
   }
 
+  /**
+   * The status route with the right secret, refused by validation (a uid over
+   * the length limit): it runs the route's own code up to the schema and
+   * touches no object, so a restarted isolate can be warmed without its shards.
+   */
+  async refusedByValidation() {
+    const answer = await this.client.post("/user/get_users_online_status", {
+      secret: this.secret,
+      userIDList: ["x".repeat(65)],
+    });
+    expectStatus(answer, 400, "status refused by validation");
+  }
+
   async register(uid, platform = 1) {
     const answer = await this.client.post("/auth/user_register", { secret: this.secret, platform, uid, name: "bench" });
     return expectStatus(answer, 200, `register ${uid}`).json.data.token;
