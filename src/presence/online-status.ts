@@ -1,5 +1,5 @@
 import type { UserPresence } from "./presence-index";
-import { groupByShard, presenceShard } from "./shards";
+import { callShards } from "./shards";
 
 /**
  * What the presence shards know of many uids (live platforms, or lastSeen):
@@ -11,10 +11,6 @@ export async function presenceOf(
   uids: readonly string[],
   shardCount: number,
 ): Promise<Map<string, UserPresence>> {
-  const answers = await Promise.all(
-    [...groupByShard(new Set(uids), shardCount)].map(([shard, members]) =>
-      presenceShard(env, shard, shardCount).read(members),
-    ),
-  );
+  const answers = await callShards(env, new Set(uids), shardCount, (shard, members) => shard.read(members));
   return new Map(answers.flat().map((entry) => [entry.uid, entry]));
 }

@@ -31,6 +31,21 @@ export function presenceShardFor(env: Env, uid: string, shardCount: number) {
   return presenceShard(env, shardOf(uid, shardCount), shardCount);
 }
 
+/**
+ * One call per shard that holds any of `uids`, all in parallel: the shape of
+ * every read, watch and unwatch that spans shards. Answers come in shard order.
+ */
+export function callShards<T>(
+  env: Env,
+  uids: Iterable<string>,
+  shardCount: number,
+  call: (shard: ReturnType<typeof presenceShard>, members: string[]) => Promise<T>,
+): Promise<T[]> {
+  return Promise.all(
+    [...groupByShard(uids, shardCount)].map(([shard, members]) => call(presenceShard(env, shard, shardCount), members)),
+  );
+}
+
 /** Uids grouped by the shard that holds them. */
 export function groupByShard(uids: Iterable<string>, shardCount: number): Map<number, string[]> {
   const groups = new Map<number, string[]>();

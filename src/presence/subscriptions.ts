@@ -3,7 +3,7 @@ import { ErrCode } from "../errors";
 import { getOrInsertComputed } from "../lib/maps";
 import { clientPresenceFrame, describeIssues } from "../schemas";
 import type { SocketSubscriptions } from "../storage/subscriptions";
-import { groupByShard, presenceShard } from "./shards";
+import { callShards } from "./shards";
 import { openSockets, readAttachment, sendQuietly } from "./sockets";
 
 /**
@@ -147,10 +147,8 @@ export class Watching {
 
   /** Registers this user as a watcher at each shard concerned; their answers are the snapshot. */
   private async watchAtShards(ids: readonly string[]): Promise<Map<string, WatchedUser>> {
-    const answers = await Promise.all(
-      [...groupByShard(ids, this.shardCount)].map(([shard, members]) =>
-        presenceShard(this.env, shard, this.shardCount).watch(this.uid(), members),
-      ),
+    const answers = await callShards(this.env, ids, this.shardCount, (shard, members) =>
+      shard.watch(this.uid(), members),
     );
     return new Map(answers.flat().map((user) => [user.userID, user]));
   }
@@ -158,11 +156,7 @@ export class Watching {
   /** Tells the shards which of these users no socket of this user watches any more. */
   private async unwatchUnused(ids: readonly string[]): Promise<void> {
     const unused = ids.filter((id) => this.subscriptions.socketsWatching(id).length === 0);
-    await Promise.all(
-      [...groupByShard(unused, this.shardCount)].map(([shard, members]) =>
-        presenceShard(this.env, shard, this.shardCount).unwatch(this.uid(), members),
-      ),
-    );
+    await callShards(this.env, unused, this.shardCount, (shard, members) => shard.unwatch(this.uid(), members));
   }
 }
 
