@@ -111,8 +111,11 @@ export class Watching {
    * or lost without a close event), and stops watching users no socket wants.
    */
   async endClosed(): Promise<void> {
+    // Runs at every settle, verifies included: a user who watches nobody pays no socket scan.
+    const keys = this.subscriptions.socketKeys();
+    if (keys.length === 0) return;
     const open = new Set(this.openByKey().map(([key]) => key));
-    const ended = this.subscriptions.socketKeys().filter((key) => !open.has(key));
+    const ended = keys.filter((key) => !open.has(key));
     if (ended.length === 0) return;
     const unwatched = new Set<string>();
     for (const key of ended) {
