@@ -4,6 +4,7 @@ import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from "no
 import net from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { wranglerDevArgs } from "../../scripts/wrangler-dev-args.ts";
 import { HttpClient } from "./http.mjs";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -173,24 +174,10 @@ export class DevServer {
     const [port, inspectorPort] = await freePorts(2);
     this.ports = [port, inspectorPort];
     running.add(this);
-    const varArgs = Object.entries(this.vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
     const log = openSync(this.logFile, "a");
     this.child = spawn(
       WRANGLER,
-      [
-        "dev",
-        ...(this.script ? [this.script] : []),
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--inspector-port",
-        String(inspectorPort),
-        "--persist-to",
-        this.persistDir,
-        "--show-interactive-dev-session=false",
-        ...varArgs,
-      ],
+      wranglerDevArgs({ port, inspectorPort, persistTo: this.persistDir, vars: this.vars, script: this.script }),
       // Its own process group, so stop() and crash() reach workerd too.
       { cwd: this.cwd, detached: true, stdio: ["ignore", log, log], env: { ...process.env, CI: "true" } },
     );

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { wranglerDevArgs } from "../../scripts/wrangler-dev-args";
 import { freePort } from "./free-port";
 
 export interface RunningWorker {
@@ -54,28 +55,12 @@ export async function startWorker(vars: Record<string, string>): Promise<Running
   const port = await freePort(PREFERRED_PORTS);
   const inspectorPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  // Local development, as `npm run dev` runs it: the tests' short secret is allowed.
-  const varArgs = Object.entries({ LOCAL_DEV: "true", ...vars }).flatMap(([name, value]) => [
-    "--var",
-    `${name}:${value}`,
-  ]);
   const child = spawn(
     process.execPath,
     [
       WRANGLER,
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      persistTo,
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-      ...varArgs,
+      // Local development, as `npm run dev` runs it: the tests' short secret is allowed.
+      ...wranglerDevArgs({ port, inspectorPort, persistTo, vars: { LOCAL_DEV: "true", ...vars }, logLevel: "warn" }),
     ],
     // Its own process group, so stopping it also stops workerd.
     {
