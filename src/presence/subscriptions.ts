@@ -88,21 +88,21 @@ export class Watching {
    */
   deliver(changes: readonly WatchedUser[]): string[] {
     const sockets = new Map(this.openByKey());
-    const perSocket = new Map<WebSocket, WatchedUser[]>();
+    const perSocket = new Map<WebSocket, { key: string; list: WatchedUser[] }>();
     const stale: string[] = [];
     for (const change of changes) {
-      const keys = this.subscriptions.socketsWatching(change.userID).flatMap((key) => {
+      const watching = this.subscriptions.socketsWatching(change.userID).flatMap((key) => {
         const ws = sockets.get(key);
-        return ws ? [[key, ws] as const] : [];
+        return ws ? [{ key, ws }] : [];
       });
-      if (keys.length === 0) stale.push(change.userID);
-      for (const [key, ws] of keys) {
+      if (watching.length === 0) stale.push(change.userID);
+      for (const { key, ws } of watching) {
         const waiting = this.awaitingSnapshot.get(key)?.get(change.userID);
         if (waiting) waiting.push(change);
-        else getOrInsertComputed(perSocket, ws, () => []).push(change);
+        else getOrInsertComputed(perSocket, ws, () => ({ key, list: [] })).list.push(change);
       }
     }
-    for (const [ws, list] of perSocket) this.sendChanges(ws, readAttachment(ws).key, list);
+    for (const [ws, { key, list }] of perSocket) this.sendChanges(ws, key, list);
     return stale;
   }
 
