@@ -265,8 +265,9 @@ export class ClientSession {
         this.failures = 0;
         return this.emit("pong", {});
       }
-      if (this.takePresenceFrame(data)) return;
-      kickMessage = kickedFrameMessage(data) ?? kickMessage;
+      const frame = jsonObject(data);
+      if (this.takePresenceFrame(frame)) return;
+      kickMessage = kickedFrameMessage(frame) ?? kickMessage;
       this.emit("message", { data });
     });
     const closed = (code: number, reason: string) => {
@@ -291,8 +292,7 @@ export class ClientSession {
   }
 
   /** A `presence` frame goes to the watchlist, an `error` frame to the error listeners. */
-  private takePresenceFrame(data: string): boolean {
-    const frame = parseFrame(data);
+  private takePresenceFrame(frame: JsonObject | undefined): boolean {
     if (frame?.type === "presence" && Array.isArray(frame.users)) {
       this.watchlist.apply(frame.users as WatchedUser[]);
       return true;
@@ -405,36 +405,23 @@ function closeQuietly(socket: WebSocketLike): void {
   }
 }
 
-/** A JSON object frame with a string `type`, or undefined. */
-function parseFrame(data: string): ({ type: string } & Record<string, unknown>) | undefined {
+type JsonObject = Record<string, unknown>;
+
+/** A text frame that is a JSON object, or undefined (an ordinary message). */
+function jsonObject(data: string): JsonObject | undefined {
   if (!data.startsWith("{")) return undefined;
   try {
-    const frame: unknown = JSON.parse(data);
-    return typeof frame === "object" && frame !== null && typeof (frame as { type?: unknown }).type === "string"
-      ? (frame as { type: string } & Record<string, unknown>)
-      : undefined;
+    const value: unknown = JSON.parse(data);
+    return typeof value === "object" && value !== null ? (value as JsonObject) : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** The errMsg of the {"errCode":702,…} frame the server sends before a kick. */
-function kickedFrameMessage(data: string): string | undefined {
-  if (!data.startsWith("{")) return undefined;
-  try {
-    const frame: unknown = JSON.parse(data);
-    if (
-      typeof frame === "object" &&
-      frame !== null &&
-      (frame as { errCode?: unknown }).errCode === ErrCode.tokenInvalidated
-    ) {
-      const errMsg = (frame as { errMsg?: unknown }).errMsg;
-      return typeof errMsg === "string" ? errMsg : "";
-    }
-  } catch {
-    // not JSON: an ordinary message
-  }
-  return undefined;
+function kickedFrameMessage(frame: JsonObject | undefined): string | undefined {
+  if (frame?.errCode !== ErrCode.tokenInvalidated) return undefined;
+  return typeof frame.errMsg === "string" ? frame.errMsg : "";
 }
 
 /** Opens a client session; see ClientSession for its events. */
