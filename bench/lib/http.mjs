@@ -9,7 +9,22 @@ export class HttpClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   }
 
-  post(path, body, extraHeaders = {}) {
+  /**
+   * A keep-alive socket the server closed while it sat idle fails at once with
+   * ECONNRESET when it is reused. That request was almost surely never read, so
+   * it goes again once on a fresh socket, as Node's http docs advise; were it a
+   * register the server did take, the retry's 409 would fail the run loudly.
+   */
+  async post(path, body, extraHeaders = {}) {
+    try {
+      return await this.postOnce(path, body, extraHeaders);
+    } catch (error) {
+      if (error?.code !== "ECONNRESET" || !error.onReusedSocket) throw error;
+      return this.postOnce(path, body, extraHeaders);
+    }
+  }
+
+  postOnce(path, body, extraHeaders) {
     const payload = JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const request = http.request(
@@ -39,7 +54,7 @@ export class HttpClient {
           response.on("error", reject);
         },
       );
-      request.on("error", reject);
+      request.on("error", (error) => reject(Object.assign(error, { onReusedSocket: request.reusedSocket })));
       request.end(payload);
     });
   }
