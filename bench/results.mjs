@@ -99,7 +99,7 @@ export function writeResults(results, file, command) {
         "",
         ...kind("evicted").map(note),
         "",
-        "**Runtime restarted** (for reference: as after a deploy, the isolate is new too). The server is killed (kill -9) and started again on the same persist dir, the isolate is warmed with requests that touch no object (20 refused at the secret, 20 refused by the status route's validation, then the 20 floor requests), then the read is timed. Even the floor is slower right after a restart (the notes give it), so these rows carry the runtime's own start as well as the shard's. The last row leaves the route unwarmed (secret refusals only), so it adds the isolate's first run of the route's code (zod, the answer).",
+        "**Runtime restarted** (for reference: as after a deploy, the isolate is new too). The server is killed (kill -9) and started again on the same persist dir, the isolate is warmed with requests that touch no object (20 refused at the secret, 20 refused by the status route's validation, then the 20 floor requests), then the read is timed. These rows carry the start of the whole runtime and of a fresh isolate as well as the shard's; the notes give the floor measured right after each restart. The last row leaves the route unwarmed (secret refusals only), so it adds the isolate's first run of the route's code (zod, the answer).",
         "",
         latencyTable(kind("restarted"), floors),
         "",
