@@ -79,8 +79,8 @@ export function writeResults(results, file, command) {
   }
   if (results.warm) sections.push(`## HTTP routes, warm\n\n${latencyTable(results.warm, floors)}`);
   if (results.cold) {
-    const { eviction, rows } = results.cold;
-    const kind = (k) => rows.filter((r) => r.kind === k).map((r) => ({ ...r, perSecondShown: false }));
+    const eviction = results.coldEviction;
+    const kind = (k) => results.cold.filter((r) => r.kind === k).map((r) => ({ ...r, perSecondShown: false }));
     const note = (r) => {
       const here = r.kind === "evicted" ? "right before that read" : "right after that restart";
       // A burst of 32 against a floor taken one request at a time says nothing: c=1 rows only.

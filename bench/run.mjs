@@ -185,7 +185,8 @@ async function main() {
     if (runs("warm")) results.warm = await measureWarmHttp(ctx, population);
     if (runs("connect")) results.connect = await measureConnectRate(ctx);
     if (runs("offline")) results.offline = await measureOfflineAfterClose(ctx);
-    if (runs("cold")) results.cold = await measureColdStatus(ctx, population);
+    if (runs("cold"))
+      ({ rows: results.cold, eviction: results.coldEviction } = await measureColdStatus(ctx, population));
     await disconnectOnline(population);
   }
   if (runs("many")) {

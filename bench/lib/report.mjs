@@ -82,12 +82,11 @@ const RATIO_TARGETS = [
 export function targets(results) {
   const warm = results.warm ?? [];
   const find = (rows, name, c) => rows?.find((r) => r.name === name && r.concurrency === c);
-  const rowsOf = (key) => (key === "cold" ? results.cold?.rows : results[key]);
   const list = [];
   // Against the floor, then the same targets against the strict floor (a throttled failure, 429).
   for (const floorName of ["floor", "strict floor"]) {
     for (const t of RATIO_TARGETS) {
-      const row = find(rowsOf(t.rows), t.name, t.c);
+      const row = find(results[t.rows], t.name, t.c);
       const floor = find(warm, floorName, t.c);
       if (!row || !floor) continue;
       const r = row[t.metric] / floor[t.metric];

@@ -6,7 +6,7 @@
 // - Restarted: the whole runtime was killed (kill -9) and started again, so
 //   the isolate is fresh too (as after a deploy). For reference.
 import { setTimeout as sleep } from "node:timers/promises";
-import { closedLoop, Samples } from "../lib/measure.mjs";
+import { closedLoop, percentile, Samples } from "../lib/measure.mjs";
 import { closeAll, openSession } from "../lib/sockets.mjs";
 import { readMeter, resetMeter, startMetered } from "./cost.mjs";
 import { connectOnline, dropOnline, mixedIds } from "./population.mjs";
@@ -20,7 +20,8 @@ const EVICTION_CHECK_USERS = 5;
 /**
  * A woken shard verifies the users published since its last saved schedule
  * 1 s after the wake, spread over 3.5 s (verifyTiming at 30 s), and those calls
- * keep it awake: the next evicted sample starts its idle wait after them.
+ * keep it awake: the next evicted sample starts its idle wait after them, and
+ * the eviction check counts them once this has passed.
  */
 const CATCH_UP_AFTER_WAKE_MS = 5_500;
 
@@ -77,6 +78,7 @@ export async function measureColdStatus(ctx, population) {
  * refusals): it adds the isolate's first run of the route's own code.
  */
 async function measureVariant(ctx, population, shard, { kind, size, concurrency, samplesWanted, warmRoute = true }) {
+  const ids = `${size} id${size > 1 ? "s" : ""}`;
   const samples = new Samples();
   let onlineSeen = 0;
   let entries = 0;
@@ -120,10 +122,9 @@ async function measureVariant(ctx, population, shard, { kind, size, concurrency,
     );
     shard.wokenAt = Date.now();
     ctx.log(
-      `cold (${kind}) status ${size} id${size > 1 ? "s" : ""} c=${concurrency}${warmRoute ? "" : " (route not warmed)"} sample ${rep + 1}: floor p50 here ${floors.at(-1).toFixed(2)} ms`,
+      `cold (${kind}) status ${ids} c=${concurrency}${warmRoute ? "" : " (route not warmed)"} sample ${rep + 1}: floor p50 here ${floors.at(-1).toFixed(2)} ms`,
     );
   }
-  const ids = `${size} id${size > 1 ? "s" : ""}`;
   return {
     name: `status ${ids} (cold: ${kind === "evicted" ? "shard evicted" : "runtime restarted"}${warmRoute ? "" : ", route not warmed"})`,
     kind,
@@ -131,7 +132,10 @@ async function measureVariant(ctx, population, shard, { kind, size, concurrency,
     ...samples.stats(),
     onlineSeen,
     entries,
-    floorHereP50: median(floors),
+    floorHereP50: percentile(
+      [...floors].sort((a, b) => a - b),
+      50,
+    ),
   };
 }
 
@@ -153,8 +157,7 @@ async function checkEviction(ctx) {
     await sleep(EVICTED_AFTER_IDLE_MS);
     await resetMeter(server);
     const answer = await api.status(uids);
-    // Catch-up verifies start a moment after the wake and spread over one verify window (3.5 s here).
-    await sleep(5_000);
+    await sleep(CATCH_UP_AFTER_WAKE_MS);
     const verifies = (await readMeter(server))["UserSession.request.verify"] ?? 0;
     const stillOnline = answer.filter((e) => e.status === "online").length;
     return {
@@ -169,9 +172,4 @@ async function checkEviction(ctx) {
     api.client.close();
     await server.stop();
   }
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
