@@ -5,7 +5,9 @@
  * - requests: each call on a Durable Object stub (RPC or fetch), each alarm,
  *   each WebSocket message or close event the runtime delivers to an object;
  * - rows written: `rowsWritten` of every SQL statement, plus one per setAlarm()
- *   and deleteAlarm() (Cloudflare bills setAlarm as one row).
+ *   and deleteAlarm() (Cloudflare bills setAlarm as one row);
+ * - and, not billed, `<class>.started`: each run of an object's constructor,
+ *   so a wake after an eviction can be proved rather than assumed.
  * Counters are per isolate: local workerd runs the worker and all its objects
  * in one, so one snapshot sees everything.
  */
@@ -185,6 +187,8 @@ export function meteredClass<E extends object, C extends ObjectClass<E>>(
 ): C {
   const Metered = class extends (Base as ObjectClass<E>) {
     constructor(ctx: DurableObjectState, env: E) {
+      // Not billed: how often the object started (after an eviction, say), to prove it did.
+      count(`${className}.started`);
       super(meterState(ctx, className), meteredEnv(env, namespaces, queues));
     }
   };

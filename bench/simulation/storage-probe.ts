@@ -21,7 +21,16 @@ export class ShardProbe extends DurableObject<ProbeEnv> {
     ensureSchema(this.ctx.storage, PRESENCE_INDEX_MIGRATIONS);
     const table = new PresenceTable(this.ctx.storage.sql);
     const empty = this.ctx.storage.sql.databaseSize;
-    for (let i = 0; i < n; i++) table.markOnline(probeUid(i), 1, 0b10, 1_764_300_000_000 + i);
+    for (let i = 0; i < n; i++) {
+      const publishedAtMs = 1_764_300_000_000 + i;
+      // The plan a publish brings at the default 30 s timeout (verification.ts).
+      const plan = {
+        verifyFromMs: publishedAtMs + 31_000,
+        verifyByMs: publishedAtMs + 33_500,
+        trustUntilMs: publishedAtMs + 35_000,
+      };
+      table.markOnline(probeUid(i), 1, 0b10, publishedAtMs, plan);
+    }
     const online = this.ctx.storage.sql.databaseSize;
     for (let i = 0; i < n; i++) table.markOffline(probeUid(n + i), 2, 1_764_300_000_123 + i);
     return { empty, online, offline: this.ctx.storage.sql.databaseSize };

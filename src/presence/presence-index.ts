@@ -74,18 +74,21 @@ export class PresenceIndex extends DurableObject<Env> {
   }
 
   /**
-   * Rebuilds memory after hibernation or a restart. Users in the schedule's
-   * snapshot resume their verifies where they were; any other is verified
-   * within a moment and reads online until then (an eviction leaves sockets
-   * alive), unless the alarm is long overdue: then the runtime itself was down,
+   * Rebuilds memory after hibernation, an eviction or a restart. Each user
+   * resumes its verifies from its newest saved plan (the snapshot's or its
+   * row's), so the wake asks nobody and writes nothing: the read that woke the
+   * shard waits for no verify and no setAlarm. A user without a plan is
+   * verified within a moment and reads online until then (an eviction leaves
+   * sockets alive). If the alarm is long overdue, the runtime itself was down:
    * no socket outlived it, and everyone is verified before reading online again.
    */
   private async restore(): Promise<void> {
     const now = Date.now();
     this.alarmAtMs = (await this.ctx.storage.getAlarm()) ?? undefined;
     const runtimeWasDown = this.alarmAtMs !== undefined && now - this.alarmAtMs > OFFLINE_GRACE_MS;
-    const snapshot = runtimeWasDown ? [] : this.table.loadSnapshot();
-    this.roster.restore(this.table.onlineUsers(), snapshot, now, runtimeWasDown ? now : now + this.heartbeatTimeoutMs);
+    const rows = this.table.onlineUsers();
+    if (runtimeWasDown) this.roster.restoreAfterOutage(rows, now);
+    else this.roster.restore(rows, this.table.loadSnapshot(), now, now + this.heartbeatTimeoutMs);
     await this.armAlarm();
   }
 
@@ -195,7 +198,8 @@ export class PresenceIndex extends DurableObject<Env> {
   }
 
   private write(uid: string, change: RosterWrite | undefined): void {
-    if (change?.kind === "online") this.table.markOnline(uid, change.seq, change.platforms, change.publishedAtMs);
+    if (change?.kind === "online")
+      this.table.markOnline(uid, change.seq, change.platforms, change.publishedAtMs, change.plan);
     else if (change?.kind === "offline") this.table.markOffline(uid, change.seq, change.lastSeenMs);
     else if (change?.kind === "forget") this.table.forget(uid);
   }

@@ -1,6 +1,6 @@
 import { type PlatformId, platformMask, platformsOfMask } from "../platforms";
 import type { OnlineRow, SnapshotEntry } from "../storage/presence-table";
-import { type PresenceReport, planVerification, type VerifyTiming } from "./verification";
+import { type PresenceReport, planVerification, type VerifyPlan, type VerifyTiming } from "./verification";
 import { VerifySchedule } from "./verify-schedule";
 
 /** Catch-up verifies after a wake are at most this far apart (and all within one verify window). */
@@ -32,7 +32,7 @@ interface OnlineEntry {
 
 /** What a report means for the shard's tables; `undefined` when they stay as they are. */
 export type RosterWrite =
-  | { kind: "online"; seq: number; platforms: number; publishedAtMs: number }
+  | { kind: "online"; seq: number; platforms: number; publishedAtMs: number; plan: VerifyPlan }
   | { kind: "offline"; seq: number; lastSeenMs: number | undefined }
   | { kind: "forget" };
 
@@ -55,10 +55,12 @@ export class PresenceRoster {
   }
 
   /**
-   * After a restart: the users the tables say are online. A user whose entry
-   * in the last snapshot is newer than its last publish and not overdue
-   * resumes its schedule and trust as they were; any other is verified
-   * within a moment, trusted until `fallbackTrustUntilMs`.
+   * After a wake: the users the tables say are online. Each resumes where its
+   * newest saved plan left it: the last snapshot's entry when that is newer
+   * than the user's last publish, else the plan its row got with that publish.
+   * Resuming asks no one, so the read that woke the shard is answered at once.
+   * A user with no plan (a row older than schema v3) or an overdue one is
+   * verified within a moment instead, trusted until `fallbackTrustUntilMs`.
    */
   restore(
     rows: readonly OnlineRow[],
@@ -67,35 +69,47 @@ export class PresenceRoster {
     fallbackTrustUntilMs: number,
   ): void {
     const saved = new Map(snapshot.map((entry) => [entry.uid, entry]));
-    const unknown = rows.filter((row) => {
-      const entry = saved.get(row.uid);
-      return !entry || entry.seq !== row.seq || entry.reportedAtMs < row.publishedAtMs || entry.byMs < nowMs;
-    });
+    const catchUp: OnlineRow[] = [];
+    for (const row of rows) {
+      const resumed = newestPlan(row, saved.get(row.uid));
+      if (!resumed || resumed.byMs < nowMs) {
+        catchUp.push(row);
+        continue;
+      }
+      this.online.set(row.uid, {
+        seq: row.seq,
+        reportedAtMs: resumed.reportedAtMs,
+        platforms: row.platforms,
+        trustUntilMs: resumed.trustUntilMs,
+      });
+      this.schedule.set(row.uid, { fromMs: resumed.fromMs, byMs: resumed.byMs });
+    }
     // Catch-up verifies start a moment after the wake and spread out, so the read that woke
     // the shard is answered first and a big shard does not wake every user's object at once.
-    const step = unknown.length ? Math.min(RESTORE_STEP_MS, this.timing.closesAfterMs / unknown.length) : 0;
-    const catchUp = new Map(unknown.map((row, i) => [row.uid, nowMs + this.timing.opensAfterMs + i * step]));
-    for (const row of rows) {
-      const at = catchUp.get(row.uid);
-      const entry = saved.get(row.uid);
-      if (at === undefined && entry) {
-        this.online.set(row.uid, {
-          seq: row.seq,
-          reportedAtMs: entry.reportedAtMs,
-          platforms: row.platforms,
-          trustUntilMs: entry.trustUntilMs,
-        });
-        this.schedule.set(row.uid, { fromMs: entry.fromMs, byMs: entry.byMs });
-      } else if (at !== undefined) {
-        this.online.set(row.uid, {
-          seq: row.seq,
-          reportedAtMs: 0,
-          platforms: row.platforms,
-          trustUntilMs: fallbackTrustUntilMs,
-        });
-        this.schedule.set(row.uid, { fromMs: at, byMs: at });
-      }
-    }
+    const step = catchUp.length ? Math.min(RESTORE_STEP_MS, this.timing.closesAfterMs / catchUp.length) : 0;
+    catchUp.forEach((row, i) => {
+      const at = nowMs + this.timing.opensAfterMs + i * step;
+      this.online.set(row.uid, {
+        seq: row.seq,
+        reportedAtMs: 0,
+        platforms: row.platforms,
+        trustUntilMs: fallbackTrustUntilMs,
+      });
+      this.schedule.set(row.uid, { fromMs: at, byMs: at });
+    });
+  }
+
+  /**
+   * After the runtime itself was down: no socket outlived it, so no saved plan
+   * is trusted and every user is verified at once, reading offline until then.
+   */
+  restoreAfterOutage(rows: readonly OnlineRow[], nowMs: number): void {
+    this.restore(
+      rows.map(({ uid, seq, platforms, publishedAtMs }) => ({ uid, seq, platforms, publishedAtMs })),
+      [],
+      nowMs,
+      nowMs,
+    );
   }
 
   /**
@@ -150,15 +164,15 @@ export class PresenceRoster {
     }
     this.unsaved = true;
     const platforms = platformMask(report.platforms);
+    const plan = planVerification(report, this.timing);
     let write: RosterWrite | undefined;
     if (report.movedAway) write = { kind: "forget" };
-    else if (report.seq > knownSeq || (origin === "publish" && platforms)) {
-      write = platforms
-        ? { kind: "online", seq: report.seq, platforms, publishedAtMs: report.reportedAtMs }
+    else if (report.seq > knownSeq || (origin === "publish" && plan)) {
+      write = plan
+        ? { kind: "online", seq: report.seq, platforms, publishedAtMs: report.reportedAtMs, plan }
         : { kind: "offline", seq: report.seq, lastSeenMs: report.lastSeenMs };
     }
 
-    const plan = planVerification(report, this.timing);
     if (plan) {
       this.online.set(uid, {
         seq: report.seq,
@@ -211,4 +225,16 @@ export class PresenceRoster {
   nextDue(): number | undefined {
     return this.schedule.next();
   }
+}
+
+/**
+ * The newer of a user's two saved plans: the snapshot's entry (taken after a
+ * verify, which writes no row) unless the user published since, which wrote
+ * its row with a plan of its own.
+ */
+function newestPlan(row: OnlineRow, entry: SnapshotEntry | undefined): Omit<SnapshotEntry, "uid" | "seq"> | undefined {
+  if (entry && entry.seq === row.seq && entry.reportedAtMs >= row.publishedAtMs) return entry;
+  if (!row.plan) return undefined;
+  const { trustUntilMs, verifyFromMs, verifyByMs } = row.plan;
+  return { reportedAtMs: row.publishedAtMs, trustUntilMs, fromMs: verifyFromMs, byMs: verifyByMs };
 }

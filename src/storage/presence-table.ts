@@ -1,8 +1,11 @@
+import type { VerifyPlan } from "../presence/verification";
+
 /**
  * A presence shard's tables (schema.ts). Written only when a user's live
  * platforms change, never on a heartbeat.
  *
- * - online_users: who is online, to rebuild the shard's memory after a restart.
+ * - online_users: who is online, and the verify plan of each one's last
+ *   publish, to rebuild the shard's memory after a wake without asking anyone.
  * - offline_users: when each user who has been online was last seen, and the
  *   seq of that change, so a late answer cannot bring an offline user back.
  */
@@ -13,6 +16,8 @@ export interface OnlineRow {
   platforms: number;
   /** When the user's object computed its last published report: a snapshot older than this is stale for the user. */
   publishedAtMs: number;
+  /** The verify plan that publish brought (schema v3); absent on a row written before. */
+  plan?: VerifyPlan;
 }
 
 /** Entries per snapshot row: a row stays well under the 2 MB a value may hold. */
@@ -33,11 +38,31 @@ export class PresenceTable {
 
   onlineUsers(): OnlineRow[] {
     return this.sql
-      .exec<{ uid: string; seq: number; platforms: number; published_at_ms: number }>(
-        "SELECT uid, seq, platforms, published_at_ms FROM online_users",
-      )
+      .exec<{
+        uid: string;
+        seq: number;
+        platforms: number;
+        published_at_ms: number;
+        trust_until_ms: number | null;
+        verify_from_ms: number | null;
+        verify_by_ms: number | null;
+      }>("SELECT uid, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms FROM online_users")
       .toArray()
-      .map((row) => ({ uid: row.uid, seq: row.seq, platforms: row.platforms, publishedAtMs: row.published_at_ms }));
+      .map((row) => ({
+        uid: row.uid,
+        seq: row.seq,
+        platforms: row.platforms,
+        publishedAtMs: row.published_at_ms,
+        ...(row.trust_until_ms === null || row.verify_from_ms === null || row.verify_by_ms === null
+          ? {}
+          : {
+              plan: {
+                trustUntilMs: row.trust_until_ms,
+                verifyFromMs: row.verify_from_ms,
+                verifyByMs: row.verify_by_ms,
+              },
+            }),
+      }));
   }
 
   /** The seq of the last change stored for a user who is not in memory, if any. */
@@ -45,14 +70,20 @@ export class PresenceTable {
     return this.sql.exec<{ seq: number }>("SELECT seq FROM offline_users WHERE uid = ?", uid).toArray()[0]?.seq;
   }
 
-  markOnline(uid: string, seq: number, platforms: number, publishedAtMs: number): void {
+  /** One row, whatever the columns: the plan rides along with the change it comes from. */
+  markOnline(uid: string, seq: number, platforms: number, publishedAtMs: number, plan: VerifyPlan): void {
     this.sql.exec(
-      `INSERT INTO online_users (uid, seq, platforms, published_at_ms) VALUES (?1, ?2, ?3, ?4)
-       ON CONFLICT (uid) DO UPDATE SET seq = ?2, platforms = ?3, published_at_ms = ?4`,
+      `INSERT INTO online_users (uid, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+       ON CONFLICT (uid) DO UPDATE SET seq = ?2, platforms = ?3, published_at_ms = ?4,
+         trust_until_ms = ?5, verify_from_ms = ?6, verify_by_ms = ?7`,
       uid,
       seq,
       platforms,
       publishedAtMs,
+      plan.trustUntilMs,
+      plan.verifyFromMs,
+      plan.verifyByMs,
     );
   }
 

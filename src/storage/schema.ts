@@ -128,4 +128,13 @@ export const PRESENCE_INDEX_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID`);
     },
   },
+  {
+    version: 3,
+    description:
+      "online_users gets each publish's verify plan (trust_until_ms, verify_from_ms, verify_by_ms): a shard that wakes resumes its users' verifies from their rows, without a verify each",
+    apply(sql) {
+      for (const column of ["trust_until_ms", "verify_from_ms", "verify_by_ms"])
+        if (!hasColumn(sql, "online_users", column)) sql.exec(`ALTER TABLE online_users ADD COLUMN ${column} INTEGER`);
+    },
+  },
 ];

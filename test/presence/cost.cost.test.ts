@@ -4,7 +4,7 @@ import { evictDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { verifyTiming } from "../../src/presence/verification";
 import { connect, expectPlatformsWithin, freshUid, onlinePlatforms, register, sleep } from "../helpers";
-import { keepAlive, sessionStub } from "./helpers";
+import { keepAlive, sessionStub, shardStub } from "./helpers";
 import { WatchingSocket } from "./subscription-helpers";
 
 const TIMEOUT_MS = 2_000;
@@ -21,6 +21,39 @@ async function resetMeter(): Promise<void> {
 }
 
 describe("cost of presence (SPEC §5c)", () => {
+  // First in the file: the shard then holds only this user, so any verify counted is this user's.
+  it("a shard woken after an eviction resumes its users from their rows: the read that woke it is answered at once, with no verify, setAlarm or row", async () => {
+    const uid = freshUid();
+    const connectedAt = Date.now();
+    const socket = await connect(uid, (await register(uid)).token, 1);
+    const stop = keepAlive(socket, PING_EVERY_MS);
+    await sleep(200);
+    await evictDurableObject(shardStub(uid));
+    await resetMeter();
+
+    expect(await onlinePlatforms(uid)).toEqual(["IOS"]);
+    // Until the user's own verify window opens (its deadline, a timeout after the connect), the woken
+    // shard asks nobody: a catch-up verify would have come a moment after the wake.
+    const { opensAfterMs } = verifyTiming(TIMEOUT_MS);
+    await sleep(connectedAt + TIMEOUT_MS - Date.now());
+    const woken = await meter();
+    expect(woken["PresenceIndex.started"]).toBe(1);
+    expect(woken["UserSession.request.verify"] ?? 0).toBe(0);
+    expect(woken["PresenceIndex.setAlarm"] ?? 0).toBe(0);
+    expect(woken["PresenceIndex.rowsWritten"] ?? 0).toBe(0);
+
+    // ...and then keeps the schedule it resumed: verified each timeout, never read offline.
+    const until = Date.now() + 2 * TIMEOUT_MS + opensAfterMs;
+    while (Date.now() < until) {
+      expect(await onlinePlatforms(uid)).toEqual(["IOS"]);
+      await sleep(100);
+    }
+    expect((await meter())["UserSession.request.verify"]).toBeGreaterThanOrEqual(2);
+    stop();
+    socket.close();
+    await expectPlatformsWithin(uid, [], 1_000);
+  });
+
   it("an always-online user costs one verify per heartbeat deadline and nothing else: no user alarm, no row of its own, across hibernation", async () => {
     const uid = freshUid();
     const socket = await connect(uid, (await register(uid)).token, 1);

@@ -115,6 +115,12 @@ describe("PresenceRoster", () => {
       seq: 1,
       platforms: 2,
       publishedAtMs: 0,
+      // The row keeps the plan, so a wake resumes this user without asking it.
+      plan: {
+        verifyFromMs: 30_000 + timing.opensAfterMs,
+        verifyByMs: 30_000 + timing.closesAfterMs,
+        trustUntilMs: 30_000 + OFFLINE_GRACE_MS,
+      },
     });
     expect(
       roster.apply("u", { seq: 2, reportedAtMs: 5, platforms: [], lastSeenMs: 5 }, () => undefined, "verify").write,
@@ -160,30 +166,62 @@ describe("PresenceRoster", () => {
     expect(roster.snapshotIfGoingIdle(0)).toBeUndefined(); // nothing changed since
   });
 
-  it("resumes a user from the snapshot after a wake, unless it published since, changed, or is overdue", () => {
+  /** The row a publish of `online(seq, at)` writes, as the table reads it back. */
+  const rowOf = (uid: string, seq: number, at: number) => {
+    const write = new PresenceRoster(timing).apply(uid, online(seq, at), () => undefined, "publish").write;
+    if (write?.kind !== "online") throw new Error("a publish of live platforms writes its row");
+    return { uid, seq, platforms: write.platforms, publishedAtMs: write.publishedAtMs, plan: write.plan };
+  };
+
+  it("resumes each user after a wake from its newest saved plan, the snapshot's or its row's, verifying no one early", () => {
+    // "verified" got a verify's answer at 20 s (no row write) that the snapshot kept; "published" published
+    // again at 25 s, after the snapshot was taken; "changed" went to seq 2 by a verify that wrote its row.
     const before = new PresenceRoster(timing);
-    for (const uid of ["kept", "published", "changed", "overdue"])
-      before.apply(uid, online(1, 0), () => undefined, "verify");
-    const snapshot = before.snapshotIfGoingIdle(0) ?? [];
-    const row = (uid: string, seq = 1, publishedAtMs = 0) => ({ uid, seq, platforms: 2, publishedAtMs });
-    const now = 10_000;
+    for (const uid of ["verified", "published", "changed"]) before.apply(uid, online(1, 0), () => undefined, "publish");
+    before.apply("verified", online(1, 20_000), () => undefined, "verify");
+    const snapshot = before.snapshot();
+    const now = 26_000;
     const after = new PresenceRoster(timing);
     after.restore(
-      [row("kept"), row("published", 1, 5_000), row("changed", 2), row("overdue"), row("new")],
-      snapshot.map((e) => (e.uid === "overdue" ? { ...e, byMs: now - 1 } : e)),
+      [rowOf("verified", 1, 0), rowOf("published", 1, 25_000), rowOf("changed", 2, 22_000)],
+      snapshot,
       now,
       now + 30_000,
     );
-    // Everyone but "kept" is verified within a moment, spread over one window; "kept" waits for its own.
+    // Nobody is verified before its own window: no catch-up at all.
+    expect(after.takeDue(now + 20_000, 100)).toEqual([]);
+    expect(after.nextDue()).toBe(50_000 + timing.closesAfterMs);
+    expect(after.takeDue(50_000 + timing.opensAfterMs, 100)).toEqual(["verified"]);
+    expect(after.takeDue(55_000 + timing.closesAfterMs, 100)).toEqual(["changed", "published"]);
+    // Each trusted as its plan says, not as the fallback does.
+    const trusted = (uid: string, atMs: number) => after.live([uid], atMs).length === 1;
+    expect(trusted("verified", 50_000 + OFFLINE_GRACE_MS - 1)).toBe(true);
+    expect(trusted("verified", 50_000 + OFFLINE_GRACE_MS)).toBe(false);
+    expect(trusted("published", 55_000 + OFFLINE_GRACE_MS - 1)).toBe(true);
+    expect(after.live(["changed"], now)).toEqual([{ uid: "changed", seq: 2, platforms: [1] }]);
+  });
+
+  it("verifies within a moment, after a wake, a user with no plan or an overdue one, trusting it until the fallback", () => {
+    const now = 40_000;
+    const overdue = rowOf("overdue", 1, 0); // its window closed at 33.5 s: the alarm is just firing
+    const { plan: _, ...planless } = rowOf("planless", 1, 30_000); // a row written before schema v3
+    const after = new PresenceRoster(timing);
+    after.restore([rowOf("kept", 1, 30_000), overdue, planless], [], now, now + 30_000);
     expect(after.takeDue(now, 100)).toEqual([]);
-    expect(after.takeDue(now + timing.closesAfterMs + timing.opensAfterMs, 100).sort()).toEqual([
-      "changed",
-      "new",
+    expect(after.takeDue(now + timing.opensAfterMs + timing.closesAfterMs, 100).sort()).toEqual([
       "overdue",
-      "published",
+      "planless",
     ]);
-    expect(after.nextDue()).toBe(30_000 + timing.closesAfterMs);
-    expect(after.live(["kept"], 30_000 + OFFLINE_GRACE_MS - 1)).toEqual([{ uid: "kept", seq: 1, platforms: [1] }]);
+    expect(after.live(["overdue", "planless"], now + 30_000 - 1)).toHaveLength(2);
+    expect(after.nextDue()).toBe(60_000 + timing.closesAfterMs);
+  });
+
+  it("after the runtime itself was down, trusts no saved plan: everyone reads offline until verified, at once", () => {
+    const now = 26_000;
+    const after = new PresenceRoster(timing);
+    after.restoreAfterOutage([rowOf("a", 1, 25_000), rowOf("b", 1, 20_000)], now);
+    expect(after.live(["a", "b"], now)).toEqual([]);
+    expect(after.takeDue(now + timing.opensAfterMs + timing.closesAfterMs, 100).sort()).toEqual(["a", "b"]);
   });
 });
 

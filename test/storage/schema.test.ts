@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { PresenceTable } from "../../src/storage/presence-table";
 import { ensureSchema, PRESENCE_INDEX_MIGRATIONS, USER_SESSION_MIGRATIONS } from "../../src/storage/schema";
 import { freshUid } from "../helpers";
 import { sessionStub } from "../presence/helpers";
@@ -63,6 +64,27 @@ describe("each object's versioned schema", () => {
       sql.exec("CREATE TABLE presence (uid TEXT PRIMARY KEY, version INTEGER, live_until_ms INTEGER, platforms TEXT)");
       ensureSchema(state.storage, PRESENCE_INDEX_MIGRATIONS);
       expect(tables(sql)).toEqual(["_schema_version", "offline_users", "online_users", "roster_snapshot", "watchers"]);
+    });
+  });
+
+  it("upgrades a v2 shard's online rows: each keeps its data and has no plan until its next publish", async () => {
+    const shard = env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName(`schema-${freshUid()}`));
+    await runInDurableObject(shard, (_instance, state) => {
+      const sql = state.storage.sql;
+      // online_users as v2 made it.
+      sql.exec("DROP TABLE online_users");
+      sql.exec(`CREATE TABLE online_users (uid TEXT PRIMARY KEY, seq INTEGER NOT NULL, platforms INTEGER NOT NULL,
+        published_at_ms INTEGER NOT NULL) WITHOUT ROWID`);
+      sql.exec("INSERT INTO online_users VALUES ('ada', 3, 2, 1000)");
+      sql.exec("UPDATE _schema_version SET version = 2");
+
+      ensureSchema(state.storage, PRESENCE_INDEX_MIGRATIONS);
+      const table = new PresenceTable(sql);
+      expect(table.onlineUsers()).toEqual([{ uid: "ada", seq: 3, platforms: 2, publishedAtMs: 1000 }]);
+      const plan = { verifyFromMs: 31_000, verifyByMs: 33_500, trustUntilMs: 35_000 };
+      table.markOnline("ada", 4, 2, 2000, plan);
+      expect(table.onlineUsers()).toEqual([{ uid: "ada", seq: 4, platforms: 2, publishedAtMs: 2000, plan }]);
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 3 });
     });
   });
 
