@@ -85,7 +85,11 @@ export function writeResults(results, file, command) {
       const here = r.kind === "evicted" ? "right before that read" : "right after that restart";
       // A burst of 32 against a floor taken one request at a time says nothing: c=1 rows only.
       const againstIt = r.concurrency === 1 ? ` (p50 / that floor: ${(r.p50 / r.floorHereP50).toFixed(2)}×)` : "";
-      return `- ${r.name} c=${r.concurrency}: ${r.onlineSeen} of ${r.entries} entries online; floor p50 ${here} ${r.floorHereP50?.toFixed(2)} ms${againstIt}`;
+      const retaken =
+        r.kind === "evicted"
+          ? `; ${r.discarded} read${r.discarded === 1 ? "" : "s"} found the shard awake and were taken again`
+          : "";
+      return `- ${r.name} c=${r.concurrency}: ${r.onlineSeen} of ${r.entries} entries online; floor p50 ${here} ${r.floorHereP50?.toFixed(2)} ms${againstIt}${retaken}`;
     };
     sections.push(
       [
@@ -93,7 +97,7 @@ export function writeResults(results, file, command) {
         "",
         "Cold means a shard whose memory is gone: its first read starts the object again and rebuilds its memory from SQLite. Each sample: the online users connect (so the shard has live entries to rebuild), the shard is made cold, then the first status read(s) are timed: one request (concurrency 1) or a burst of 32 at once. Ratios are to the warm floor above.",
         "",
-        `**Shard evicted** (the target's cold, as in production: a shard wakes from eviction in a runtime that already serves the route). Nothing touches the shard for ${eviction.idleMs / 1000} s, and local workerd evicts an object 10 s after its last request, as Cloudflare does with an idle one; then come the 20 floor requests of the notes (they touch no object) and the timed read. Checked on a metered worker that counts each start of an object: after that wait, a read of ${eviction.users} online users started the shard ${eviction.started === 1 ? "again (1 start)" : `${eviction.started} times`}; it resumed them from their rows' verify plans, with ${eviction.verifies} verifies and ${eviction.shardRowsWritten} rows written in the ${eviction.watchedAfterMs / 1000} s after it, and ${eviction.stillOnline} still read online.`,
+        `**Shard evicted** (the target's cold, as in production: a shard wakes from eviction in a runtime that already serves the route). Nothing touches the shard for ${eviction.idleMs / 1000} s, and local workerd evicts an object 10 s after its last request, as Cloudflare does with an idle one; then come the 20 floor requests of the notes (they touch no object) and the timed read. These rows run on the metered worker, which counts each start of an object: a sample counts only if its read started the shard again. A read that found the shard awake (its own alarm, a verify round set before the latest connects, can wake it during the wait) is taken again, up to ${eviction.retriesPerSample} times per sample wanted; the notes say how many were.`,
         "",
         latencyTable(kind("evicted"), floors),
         "",
