@@ -87,7 +87,7 @@ export function writeResults(results, file, command) {
       const againstIt = r.concurrency === 1 ? ` (p50 / that floor: ${(r.p50 / r.floorHereP50).toFixed(2)}×)` : "";
       const retaken =
         r.kind === "evicted"
-          ? `; ${r.discarded} read${r.discarded === 1 ? "" : "s"} found the shard awake and were taken again`
+          ? `; ${r.discarded} read${r.discarded === 1 ? " that found the shard awake was" : "s that found the shard awake were"} taken again`
           : "";
       return `- ${r.name} c=${r.concurrency}: ${r.onlineSeen} of ${r.entries} entries online; floor p50 ${here} ${r.floorHereP50?.toFixed(2)} ms${againstIt}${retaken}`;
     };
