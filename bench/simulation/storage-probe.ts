@@ -5,6 +5,7 @@
  * largest profiles); /shard?n= writes a shard's online and offline rows.
  */
 import { DurableObject } from "cloudflare:workers";
+import { planVerification, verifyTiming } from "../../src/presence/verification";
 import { PresenceTable } from "../../src/storage/presence-table";
 import { ensureSchema, PRESENCE_INDEX_MIGRATIONS } from "../../src/storage/schema";
 import { insertUser, type NewUser } from "../../src/storage/users";
@@ -21,15 +22,13 @@ export class ShardProbe extends DurableObject<ProbeEnv> {
     ensureSchema(this.ctx.storage, PRESENCE_INDEX_MIGRATIONS);
     const table = new PresenceTable(this.ctx.storage.sql);
     const empty = this.ctx.storage.sql.databaseSize;
+    const timing = verifyTiming(30_000);
     for (let i = 0; i < n; i++) {
-      const publishedAtMs = 1_764_300_000_000 + i;
-      // The plan a publish brings at the default 30 s timeout (verification.ts).
-      const plan = {
-        verifyFromMs: publishedAtMs + 31_000,
-        verifyByMs: publishedAtMs + 33_500,
-        trustUntilMs: publishedAtMs + 35_000,
-      };
-      table.markOnline(probeUid(i), 1, 0b10, publishedAtMs, plan);
+      // A connect's publish at the default timeout, and the plan the shard writes with it.
+      const report = { seq: 1, reportedAtMs: 1_764_300_000_000 + i, platforms: [1 as const] };
+      const plan = planVerification({ ...report, heartbeatDeadlineMs: report.reportedAtMs + 30_000 }, timing);
+      if (!plan) throw new Error("a publish of a live platform has a verify plan");
+      table.markOnline(probeUid(i), report.seq, 0b10, report.reportedAtMs, plan);
     }
     const online = this.ctx.storage.sql.databaseSize;
     for (let i = 0; i < n; i++) table.markOffline(probeUid(n + i), 2, 1_764_300_000_123 + i);

@@ -1,7 +1,7 @@
 import { type PlatformId, platformMask, platformsOfMask } from "../platforms";
 import type { OnlineRow, SnapshotEntry } from "../storage/presence-table";
 import { type PresenceReport, planVerification, type VerifyPlan, type VerifyTiming } from "./verification";
-import { VerifySchedule } from "./verify-schedule";
+import { VerifySchedule, type VerifyWindow } from "./verify-schedule";
 
 /** Catch-up verifies after a wake are at most this far apart (and all within one verify window). */
 const RESTORE_STEP_MS = 5;
@@ -72,31 +72,20 @@ export class PresenceRoster {
     const catchUp: OnlineRow[] = [];
     for (const row of rows) {
       const resumed = newestPlan(row, saved.get(row.uid));
-      if (!resumed || resumed.byMs < nowMs) {
-        catchUp.push(row);
-        continue;
-      }
-      this.online.set(row.uid, {
-        seq: row.seq,
-        reportedAtMs: resumed.reportedAtMs,
-        platforms: row.platforms,
-        trustUntilMs: resumed.trustUntilMs,
-      });
-      this.schedule.set(row.uid, { fromMs: resumed.fromMs, byMs: resumed.byMs });
+      if (!resumed || resumed.byMs < nowMs) catchUp.push(row);
+      else
+        this.track(
+          row.uid,
+          {
+            seq: row.seq,
+            reportedAtMs: resumed.reportedAtMs,
+            platforms: row.platforms,
+            trustUntilMs: resumed.trustUntilMs,
+          },
+          { fromMs: resumed.fromMs, byMs: resumed.byMs },
+        );
     }
-    // Catch-up verifies start a moment after the wake and spread out, so the read that woke
-    // the shard is answered first and a big shard does not wake every user's object at once.
-    const step = catchUp.length ? Math.min(RESTORE_STEP_MS, this.timing.closesAfterMs / catchUp.length) : 0;
-    catchUp.forEach((row, i) => {
-      const at = nowMs + this.timing.opensAfterMs + i * step;
-      this.online.set(row.uid, {
-        seq: row.seq,
-        reportedAtMs: 0,
-        platforms: row.platforms,
-        trustUntilMs: fallbackTrustUntilMs,
-      });
-      this.schedule.set(row.uid, { fromMs: at, byMs: at });
-    });
+    this.verifySoon(catchUp, nowMs, fallbackTrustUntilMs);
   }
 
   /**
@@ -104,12 +93,31 @@ export class PresenceRoster {
    * is trusted and every user is verified at once, reading offline until then.
    */
   restoreAfterOutage(rows: readonly OnlineRow[], nowMs: number): void {
-    this.restore(
-      rows.map(({ uid, seq, platforms, publishedAtMs }) => ({ uid, seq, platforms, publishedAtMs })),
-      [],
-      nowMs,
-      nowMs,
-    );
+    this.verifySoon(rows, nowMs, nowMs);
+  }
+
+  /**
+   * Users to verify right after a wake, trusted until `trustUntilMs`. The
+   * verifies start a moment after the wake and spread out, so the read that
+   * woke the shard is answered first and a big shard does not wake every
+   * user's object at once.
+   */
+  private verifySoon(rows: readonly OnlineRow[], nowMs: number, trustUntilMs: number): void {
+    const step = rows.length ? Math.min(RESTORE_STEP_MS, this.timing.closesAfterMs / rows.length) : 0;
+    rows.forEach((row, i) => {
+      const at = nowMs + this.timing.opensAfterMs + i * step;
+      this.track(
+        row.uid,
+        { seq: row.seq, reportedAtMs: 0, platforms: row.platforms, trustUntilMs },
+        { fromMs: at, byMs: at },
+      );
+    });
+  }
+
+  /** Holds a user as online, and when to verify it next. */
+  private track(uid: string, entry: OnlineEntry, window: VerifyWindow): void {
+    this.online.set(uid, entry);
+    this.schedule.set(uid, window);
   }
 
   /**
@@ -174,13 +182,11 @@ export class PresenceRoster {
     }
 
     if (plan) {
-      this.online.set(uid, {
-        seq: report.seq,
-        reportedAtMs: report.reportedAtMs,
-        platforms,
-        trustUntilMs: plan.trustUntilMs,
-      });
-      this.schedule.set(uid, { fromMs: plan.verifyFromMs, byMs: plan.verifyByMs });
+      this.track(
+        uid,
+        { seq: report.seq, reportedAtMs: report.reportedAtMs, platforms, trustUntilMs: plan.trustUntilMs },
+        { fromMs: plan.verifyFromMs, byMs: plan.verifyByMs },
+      );
     } else {
       this.online.delete(uid);
       this.schedule.delete(uid);
