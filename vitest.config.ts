@@ -96,7 +96,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const suffixes = [...Object.keys(SPECIAL), "limits", "cost", ...Object.keys(WEBHOOK_PROJECTS)];
+  const suffixes = [...Object.keys(SPECIAL), "limits", "cost", "containment", ...Object.keys(WEBHOOK_PROJECTS)];
   return {
     test: {
       // The worker's one-line-per-request info logs would drown the report; errors still show.
@@ -129,6 +129,11 @@ export default defineConfig(async () => {
             main: "./bench/metering/worker.ts",
           },
         ),
+        // One presence shard, as deployed by default, so every user shares it; metered, so one
+        // frame's operations and bytes written can be counted (docs/presence.md#containment).
+        project("containment", ["test/**/*.containment.test.ts"], IN_NODE, TEST_SECRETS, {
+          main: "./bench/metering/worker.ts",
+        }),
         ...Object.entries(WEBHOOK_PROJECTS).map(([suffix, settings]) =>
           project(
             suffix,

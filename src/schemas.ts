@@ -133,9 +133,12 @@ export const connectQuery = z.object({
   operationID: chars(0, LIMITS.operationIdChars).optional(),
 });
 
-/** The ids of a subscribe or unsubscribe frame: uids as registration accepts them (SPEC §5e). */
+/**
+ * The ids of a subscribe or unsubscribe frame: lookups, so any well-formed uid
+ * (docs/protocol.md#presence-subscriptions), like a status list's.
+ */
 const watchedIds = z
-  .array(registeredUid, { error: typeError("an array of uids") })
+  .array(anyUid, { error: typeError("an array of uids") })
   .min(1, "must name at least one uid")
   .max(MAX_IDS_PER_FRAME, `at most ${MAX_IDS_PER_FRAME} uids per frame`);
 

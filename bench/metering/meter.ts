@@ -6,6 +6,8 @@
  *   each WebSocket message or close event the runtime delivers to an object;
  * - rows written: `rowsWritten` of every SQL statement, plus one per setAlarm()
  *   and deleteAlarm() (Cloudflare bills setAlarm as one row);
+ * - and, not billed, `<class>.bytesWritten`: the bytes bound to statements
+ *   that wrote, so a write that grows with a list (not a frame) shows;
  * - and, not billed, `<class>.started`: each run of an object's constructor,
  *   so a wake after an eviction can be proved rather than assumed.
  * Counters are per isolate: local workerd runs the worker and all its objects
@@ -127,6 +129,18 @@ export function meteredBatch<T>(batch: MessageBatch<T>, name: string): MessageBa
   };
 }
 
+const utf8 = new TextEncoder();
+
+function boundBytes(bindings: readonly unknown[]): number {
+  let bytes = 0;
+  for (const value of bindings) {
+    if (typeof value === "string") bytes += utf8.encode(value).byteLength;
+    else if (value instanceof ArrayBuffer) bytes += value.byteLength;
+    else if (value !== null && value !== undefined) bytes += 8;
+  }
+  return bytes;
+}
+
 function meteredSql(sql: SqlStorage, className: string): SqlStorage {
   return new Proxy(sql, {
     get(target, property) {
@@ -137,7 +151,11 @@ function meteredSql(sql: SqlStorage, className: string): SqlStorage {
           // DML runs when exec() is called, so its rows are counted by now. Miniflare's own
           // bookkeeping (it stores ctx.id.name in __miniflare_do_name when an object starts)
           // goes through the same storage locally; production has no such write.
-          if (!query.includes("__miniflare_")) count(`${className}.rowsWritten`, cursor.rowsWritten);
+          if (!query.includes("__miniflare_") && cursor.rowsWritten > 0) {
+            count(`${className}.rowsWritten`, cursor.rowsWritten);
+            // Not billed: the bytes a write statement carried, a measure of the work it made.
+            count(`${className}.bytesWritten`, boundBytes(bindings));
+          }
           return cursor;
         };
       }

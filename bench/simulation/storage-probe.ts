@@ -28,10 +28,10 @@ export class ShardProbe extends DurableObject<ProbeEnv> {
       const report = { seq: 1, reportedAtMs: 1_764_300_000_000 + i, platforms: [1 as const] };
       const plan = planVerification({ ...report, heartbeatDeadlineMs: report.reportedAtMs + 30_000 }, timing);
       if (!plan) throw new Error("a publish of a live platform has a verify plan");
-      table.markOnline(probeUid(i), report.seq, 0b10, report.reportedAtMs, plan);
+      table.markOnline(probeUid(i), report.seq, 0b10, report.reportedAtMs, plan, undefined);
     }
     const online = this.ctx.storage.sql.databaseSize;
-    for (let i = 0; i < n; i++) table.markOffline(probeUid(n + i), 2, 1_764_300_000_123 + i);
+    for (let i = 0; i < n; i++) table.markOffline(probeUid(n + i), 2, 1_764_300_000_123 + i, undefined);
     return { empty, online, offline: this.ctx.storage.sql.databaseSize };
   }
 }

@@ -74,7 +74,7 @@ export function applyChange(input: ChangeInput): ChangeResult {
 
   const lastSeenMs = after === 0 ? lastEnding(before, input.endings, nowMs) : stored.lastSeenMs;
   return {
-    stored: { ...stored, seq, platforms: after, lastSeenMs, held, outbox: [...stored.outbox, ...events] },
+    stored: { ...stored, seq, platforms: after, lastSeenMs, held, outbox: appendToOutbox(stored.outbox, events) },
     events,
     changed: true,
   };
@@ -99,7 +99,19 @@ export function flushHeld(input: Pick<ChangeInput, "uid" | "stored" | "nowMs" | 
       event(input, { platform: hold.platform, type: "offline", reason: hold.reason, time: hold.atMs, seq, believed }),
     );
   }
-  return { stored: { ...stored, seq, held, outbox: [...stored.outbox, ...events] }, events };
+  return { stored: { ...stored, seq, held, outbox: appendToOutbox(stored.outbox, events) }, events };
+}
+
+/**
+ * Unsent events a user's object keeps, at most. They live in its one state
+ * row, which must stay far under the 2 MB a row may hold (an event is under
+ * 1 KB); past this, while the queue refuses them for hours, the oldest go:
+ * each event carries the user's whole state, so the newest still tell it.
+ */
+export const MAX_UNSENT_EVENTS = 500;
+
+function appendToOutbox(outbox: readonly PresenceEvent[], events: readonly PresenceEvent[]): PresenceEvent[] {
+  return [...outbox, ...events].slice(-MAX_UNSENT_EVENTS);
 }
 
 /** When the next held offline is due, if any. */

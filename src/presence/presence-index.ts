@@ -1,11 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import type { WatchedUser } from "../../protocol";
 import { readSettings } from "../config";
+import { FaultSwitch } from "../lib/faults";
 import { getOrInsertComputed } from "../lib/maps";
 import { platformName } from "../platforms";
 import { PresenceTable } from "../storage/presence-table";
 import { ensureSchema, PRESENCE_INDEX_MIGRATIONS } from "../storage/schema";
-import { ShardWatchers } from "../storage/subscriptions";
+import { WatchLists } from "../storage/watch-lists";
 import { PresenceRoster, type RosterWrite, type UserPresence } from "./roster";
 import { userSession } from "./user-sessions";
 import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, type PresenceReport, verifyTiming } from "./verification";
@@ -54,7 +55,8 @@ export function toWatchedUser(presence: UserPresence): WatchedUser {
  */
 export class PresenceIndex extends DurableObject<Env> {
   private readonly table: PresenceTable;
-  private readonly watchers: ShardWatchers;
+  /** Per watching user, the users of this shard it watches (owner: the watcher's uid). */
+  private readonly watchers: WatchLists;
   private readonly roster: PresenceRoster;
   private readonly heartbeatTimeoutMs: number;
   /** The alarm as last set, so setAlarm (a billed row) runs only when it has to move earlier. */
@@ -62,12 +64,18 @@ export class PresenceIndex extends DurableObject<Env> {
   /** Changes still to deliver, per watching user: the newest state of each watched user it follows. */
   private readonly toDeliver = new Map<string, Map<string, WatchedUser>>();
   private readonly deliveryFailures = new Map<string, number>();
+  /** Delivery calls under way (inline from a publish, or from the alarm). */
+  private deliveriesInFlight = 0;
+  /** fanout_state says a fan-out is under way: set with the first change watchers must hear of, cleared when all are told. */
+  private fanoutMarked = false;
+  /** Test-only failure injection (test/presence/containment.test.ts); nothing in the worker arms it. */
+  readonly faults = new FaultSwitch<"watch" | "unwatch" | "abortBeforeDelivery">();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ensureSchema(ctx.storage, PRESENCE_INDEX_MIGRATIONS);
     this.table = new PresenceTable(ctx.storage.sql);
-    this.watchers = new ShardWatchers(ctx.storage.sql);
+    this.watchers = new WatchLists(ctx.storage);
     this.heartbeatTimeoutMs = readSettings(env).heartbeatTimeoutMs;
     this.roster = new PresenceRoster(verifyTiming(this.heartbeatTimeoutMs));
     void ctx.blockConcurrencyWhile(() => this.restore());
@@ -89,7 +97,26 @@ export class PresenceIndex extends DurableObject<Env> {
     const rows = this.table.onlineUsers();
     if (runtimeWasDown) this.roster.restoreAfterOutage(rows, now);
     else this.roster.restore(rows, this.table.loadSnapshot(), now, now + this.heartbeatTimeoutMs);
+    this.resumeFanout();
     await this.armAlarm();
+  }
+
+  /**
+   * A shard that stopped in the middle of a fan-out (a crash, a reset) lost
+   * the deliveries it held in memory. Its watchers are told again: each user
+   * whose change was being fanned out sends its state now, and watchers keep
+   * only entries newer than what they have, so telling twice is harmless.
+   */
+  private resumeFanout(): void {
+    const since = this.table.fanoutBusySince();
+    if (since === undefined) return;
+    this.fanoutMarked = true;
+    const uids = this.table.fannedOutSince(since);
+    for (const presence of this.read(uids)) {
+      const entry = toWatchedUser(presence);
+      for (const watcher of this.watchers.ownersOf(presence.uid)) this.queue(watcher, [entry]);
+    }
+    this.endFanoutIfDone();
   }
 
   // ---- from user objects -----------------------------------------------------
@@ -108,6 +135,7 @@ export class PresenceIndex extends DurableObject<Env> {
    * snapshot it sends. Later changes reach it through `deliverPresence`.
    */
   watch(watcherUid: string, uids: string[]): WatchedUser[] {
+    this.faults.trip("watch");
     this.watchers.add(watcherUid, uids);
     const known = new Map(this.read(uids).map((presence) => [presence.uid, toWatchedUser(presence)]));
     // A user never online (or unknown) is offline, with no lastSeen, at seq 0.
@@ -116,6 +144,7 @@ export class PresenceIndex extends DurableObject<Env> {
 
   /** The watcher's sockets no longer watch these users. */
   unwatch(watcherUid: string, uids: string[]): void {
+    this.faults.trip("unwatch");
     this.watchers.remove(watcherUid, uids);
   }
 
@@ -160,7 +189,15 @@ export class PresenceIndex extends DurableObject<Env> {
    */
   private async deliver(budget: number): Promise<void> {
     const batch = [...this.toDeliver].slice(0, Math.max(0, budget));
+    if (batch.length === 0) return;
+    // A crash after the change has been stored (its publish answered), before anyone is told.
+    if (this.faults.tripped("abortBeforeDelivery")) {
+      this.toDeliver.clear();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return this.ctx.abort("injected fault: abortBeforeDelivery");
+    }
     for (const [watcher] of batch) this.toDeliver.delete(watcher);
+    this.deliveriesInFlight += batch.length;
     await Promise.all(
       batch.map(async ([watcher, entries]) => {
         try {
@@ -175,9 +212,19 @@ export class PresenceIndex extends DurableObject<Env> {
           if (failures > DELIVERY_RETRIES) return void this.deliveryFailures.delete(watcher);
           this.deliveryFailures.set(watcher, failures);
           this.queue(watcher, [...entries.values()]);
+        } finally {
+          this.deliveriesInFlight--;
         }
       }),
     );
+    this.endFanoutIfDone();
+  }
+
+  /** Every watcher has been told (or given up on): fanout_state is cleared, one row per busy spell. */
+  private endFanoutIfDone(): void {
+    if (!this.fanoutMarked || this.toDeliver.size > 0 || this.deliveriesInFlight > 0) return;
+    this.table.setFanoutBusySince(undefined);
+    this.fanoutMarked = false;
   }
 
   /** Adds entries for a watcher, keeping the newest per watched user. */
@@ -191,16 +238,29 @@ export class PresenceIndex extends DurableObject<Env> {
 
   private apply(uid: string, report: PresenceReport, origin: "publish" | "verify"): void {
     const { write, changed } = this.roster.apply(uid, report, () => this.table.offlineSeq(uid), origin);
-    this.write(uid, write);
+    const watchers = changed ? this.watchers.ownersOf(uid) : [];
+    // Written in the same step as the change it marks, so a restart finds both or neither.
+    const fanoutAtMs = watchers.length > 0 ? this.markFanout() : undefined;
+    this.write(uid, write, fanoutAtMs);
     if (!changed) return;
     const entry = toWatchedUser(changed);
-    for (const watcher of this.watchers.watchersOf(uid)) this.queue(watcher, [entry]);
+    for (const watcher of watchers) this.queue(watcher, [entry]);
   }
 
-  private write(uid: string, change: RosterWrite | undefined): void {
+  /** Notes that watchers are being told of a change: one row when a fan-out starts after none. Returns the mark. */
+  private markFanout(): number {
+    const now = Date.now();
+    if (!this.fanoutMarked) {
+      this.table.setFanoutBusySince(now);
+      this.fanoutMarked = true;
+    }
+    return now;
+  }
+
+  private write(uid: string, change: RosterWrite | undefined, fanoutAtMs: number | undefined): void {
     if (change?.kind === "online")
-      this.table.markOnline(uid, change.seq, change.platforms, change.publishedAtMs, change.plan);
-    else if (change?.kind === "offline") this.table.markOffline(uid, change.seq, change.lastSeenMs);
+      this.table.markOnline(uid, change.seq, change.platforms, change.publishedAtMs, change.plan, fanoutAtMs);
+    else if (change?.kind === "offline") this.table.markOffline(uid, change.seq, change.lastSeenMs, fanoutAtMs);
     else if (change?.kind === "forget") this.table.forget(uid);
   }
 

@@ -46,8 +46,25 @@ export function callShards<T>(
   );
 }
 
+/**
+ * As callShards, but every call runs to its end and each answer or failure
+ * comes back with the uids it was for: a caller can undo what succeeded.
+ */
+export async function settleShards<T>(
+  env: Env,
+  uids: Iterable<string>,
+  shardCount: number,
+  call: (shard: ReturnType<typeof presenceShard>, members: string[]) => Promise<T>,
+): Promise<(PromiseSettledResult<T> & { members: string[] })[]> {
+  const groups = [...groupByShard(uids, shardCount)];
+  const outcomes = await Promise.allSettled(
+    groups.map(([shard, members]) => call(presenceShard(env, shard, shardCount), members)),
+  );
+  return outcomes.map((outcome, i) => ({ ...outcome, members: groups[i]?.[1] ?? [] }));
+}
+
 /** Uids grouped by the shard that holds them. */
-export function groupByShard(uids: Iterable<string>, shardCount: number): Map<number, string[]> {
+function groupByShard(uids: Iterable<string>, shardCount: number): Map<number, string[]> {
   const groups = new Map<number, string[]>();
   for (const uid of uids) {
     const shard = shardOf(uid, shardCount);

@@ -24,6 +24,8 @@ export interface SessionAttachment {
   lastMessageAtMs: number;
   /** Frames spent from the socket's budget (presence/frame-budget.ts); absent until the first frame. */
   frames?: FrameWindow;
+  /** The connect's operationID, if it had one (cut to 64 characters): logged with the session's failures. */
+  operationID?: string;
 }
 
 // The heartbeat text (it must match exactly for the runtime to answer without waking

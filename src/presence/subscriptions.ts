@@ -2,31 +2,55 @@ import { type ErrorFrame, MAX_WATCHED_PER_SOCKET, type PresenceFrame, type Watch
 import { ErrCode } from "../errors";
 import { getOrInsertComputed } from "../lib/maps";
 import { clientPresenceFrame, describeIssues } from "../schemas";
-import type { SocketSubscriptions } from "../storage/subscriptions";
-import { callShards } from "./shards";
+import type { WatchLists } from "../storage/watch-lists";
+import { callShards, settleShards } from "./shards";
 import { openSockets, readAttachment, sendQuietly } from "./sockets";
 
 /**
- * The watching side of presence subscriptions (SPEC §5e), inside a user's
- * object: what each of its sockets watches, the snapshot after a subscribe,
- * and the changes its users' shards deliver. Subscriptions belong to a socket
- * and end with it; a shard that delivers for a socket gone is told so.
+ * A frame that could not be carried out, for a reason the client may read.
+ * Whatever it changed has been undone; the socket goes on.
+ */
+export class FrameFailure extends Error {
+  constructor(
+    readonly clientMessage: string,
+    options: { cause: unknown },
+  ) {
+    super(clientMessage, options);
+    this.name = "FrameFailure";
+  }
+}
+
+/**
+ * The watching side of presence subscriptions (docs/protocol.md#presence-subscriptions),
+ * inside a user's object: what each of its sockets watches, the snapshot
+ * after a subscribe, and the changes its users' shards deliver.
+ *
+ * Shards hold, per watching user, the users it watches there; this object
+ * holds the same per socket, and is the truth. A shard may know of more than
+ * this object (a delivery for nobody is answered "stale" and the shard
+ * forgets it), never of less, so every change touches the shards first and
+ * this object's storage last, and a failure is undone before the client hears.
+ * Frames that change subscriptions run one at a time.
  */
 export class Watching {
   /** Per socket, the newest entry sent for each watched user: nothing older goes out after it. */
   private readonly sent = new Map<string, Map<string, WatchedUser>>();
-  /** Per socket, the users whose snapshot is on its way, with deliveries that arrived meanwhile. */
-  private readonly awaitingSnapshot = new Map<string, Map<string, WatchedUser[]>>();
+  /** Per socket, the ids the frame in progress is changing, with the deliveries held for them meanwhile. */
+  private readonly pending = new Map<string, Map<string, WatchedUser[]>>();
+  private frames: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly env: Env,
     private readonly uid: () => string,
     private readonly shardCount: number,
-    private readonly subscriptions: SocketSubscriptions,
+    private readonly lists: WatchLists,
   ) {}
 
-  /** A text frame that is not a ping: a subscribe or unsubscribe, or an error frame back. */
+  /**
+   * A text frame that is not a ping: a subscribe or unsubscribe, or an error
+   * frame back. Throws FrameFailure when a call it needs failed.
+   */
   async onFrame(ws: WebSocket, text: string): Promise<void> {
     let parsed: unknown;
     try {
@@ -37,48 +61,78 @@ export class Watching {
     const frame = clientPresenceFrame.safeParse(parsed);
     if (!frame.success) return sendError(ws, describeIssues(frame.error));
     const key = readAttachment(ws).key;
-    if (frame.data.type === "subscribe") await this.subscribe(ws, key, frame.data.userIDs);
-    else await this.unsubscribe(key, frame.data.userIDs);
+    const { type, userIDs } = frame.data;
+    await this.oneAtATime(() =>
+      type === "subscribe" ? this.subscribe(ws, key, userIDs) : this.unsubscribe(ws, key, userIDs),
+    );
+  }
+
+  private oneAtATime(task: () => Promise<void>): Promise<void> {
+    const next = this.frames.then(task);
+    this.frames = next.catch(() => undefined);
+    return next;
   }
 
   private async subscribe(ws: WebSocket, key: string, ids: readonly string[]): Promise<void> {
     const requested = [...new Set(ids)];
-    const watched = this.subscriptions.watchedBy(key);
-    const total = new Set([...watched, ...requested]);
-    if (total.size > MAX_WATCHED_PER_SOCKET) {
-      return sendError(
-        ws,
-        `userIDs: a socket watches at most ${MAX_WATCHED_PER_SOCKET} users (${watched.size} already)`,
-      );
+    const fresh = requested.filter((id) => !this.lists.has(key, id));
+    const watched = this.lists.count(key);
+    if (watched + fresh.length > MAX_WATCHED_PER_SOCKET) {
+      return sendError(ws, `userIDs: a socket watches at most ${MAX_WATCHED_PER_SOCKET} users (${watched} already)`);
     }
-    this.subscriptions.set(key, total);
     // Changes that arrive before the snapshot is out wait for it, so nothing older follows something newer.
-    const waiting = this.awaitingSnapshot.get(key) ?? new Map<string, WatchedUser[]>();
-    for (const id of requested) waiting.set(id, []);
-    this.awaitingSnapshot.set(key, waiting);
-
-    const snapshot = await this.watchAtShards(requested);
+    const held = this.hold(key, requested);
+    let snapshot: Map<string, WatchedUser>;
+    try {
+      snapshot = await this.watchAtShards(requested);
+      this.lists.add(key, fresh);
+    } catch (error) {
+      this.pending.delete(key);
+      // What it watched before stays watched, and hears what came meanwhile; the rest was never watched.
+      const neverWatched = new Set(fresh);
+      this.sendChanges(
+        ws,
+        key,
+        [...held].flatMap(([id, changes]) => (neverWatched.has(id) ? [] : changes)),
+      );
+      await this.unwatchUnused(fresh).catch((undo) => logUndoFailed("subscribe", undo));
+      throw new FrameFailure("subscribe failed: nothing changed; try again", { cause: error });
+    }
+    this.pending.delete(key);
     const sent = this.sentTo(key);
     // An overlapping subscribe may have sent a newer entry meanwhile: the snapshot never goes back in time.
     const users = requested.map((id) =>
       newer(snapshot.get(id) ?? { userID: id, status: "offline", seq: 0 }, sent.get(id)),
     );
     send(ws, { type: "presence", users });
-    const later: WatchedUser[] = [];
-    for (const user of users) {
-      sent.set(user.userID, user);
-      later.push(...(waiting.get(user.userID) ?? []));
-      waiting.delete(user.userID);
-    }
-    if (waiting.size === 0) this.awaitingSnapshot.delete(key);
-    this.sendChanges(ws, key, later);
+    for (const user of users) sent.set(user.userID, user);
+    this.sendChanges(ws, key, [...held.values()].flat());
   }
 
-  private async unsubscribe(key: string, ids: readonly string[]): Promise<void> {
-    const gone = new Set(ids);
-    this.subscriptions.set(key, new Set([...this.subscriptions.watchedBy(key)].filter((id) => !gone.has(id))));
-    for (const id of gone) this.sent.get(key)?.delete(id);
-    await this.unwatchUnused([...gone]);
+  /** Only ids the socket watches cost anything; a shard hears only of users no socket here watches any more. */
+  private async unsubscribe(ws: WebSocket, key: string, ids: readonly string[]): Promise<void> {
+    const leaving = [...new Set(ids)].filter((id) => this.lists.has(key, id));
+    if (leaving.length === 0) return;
+    const unused = leaving.filter((id) => this.lists.ownersOf(id).every((owner) => owner === key));
+    // Until the shards have been told, the socket still watches these: what arrives waits, and is not "stale".
+    const held = this.hold(key, leaving);
+    const outcomes = await settleShards(this.env, unused, this.shardCount, (shard, members) =>
+      shard.unwatch(this.uid(), members),
+    );
+    try {
+      const failed = outcomes.find((outcome) => outcome.status === "rejected");
+      if (failed) throw failed.reason;
+      this.lists.remove(key, leaving);
+    } catch (error) {
+      this.pending.delete(key);
+      this.sendChanges(ws, key, [...held.values()].flat());
+      const told = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? outcome.members : []));
+      await this.watchAtShards(told).catch((undo) => logUndoFailed("unsubscribe", undo));
+      throw new FrameFailure("unsubscribe failed: nothing changed; try again", { cause: error });
+    }
+    this.pending.delete(key);
+    const sent = this.sent.get(key);
+    for (const id of leaving) sent?.delete(id);
   }
 
   /**
@@ -91,16 +145,19 @@ export class Watching {
     const perSocket = new Map<WebSocket, { key: string; list: WatchedUser[] }>();
     const stale: string[] = [];
     for (const change of changes) {
-      const watching = this.subscriptions.socketsWatching(change.userID).flatMap((key) => {
+      const id = change.userID;
+      const keys = new Set(this.lists.ownersOf(id));
+      for (const [key, ids] of this.pending) if (ids.has(id)) keys.add(key);
+      let watchedHere = false;
+      for (const key of keys) {
         const ws = sockets.get(key);
-        return ws ? [{ key, ws }] : [];
-      });
-      if (watching.length === 0) stale.push(change.userID);
-      for (const { key, ws } of watching) {
-        const waiting = this.awaitingSnapshot.get(key)?.get(change.userID);
-        if (waiting) waiting.push(change);
+        if (!ws) continue;
+        watchedHere = true;
+        const held = this.pending.get(key)?.get(id);
+        if (held) held.push(change);
         else getOrInsertComputed(perSocket, ws, () => ({ key, list: [] })).list.push(change);
       }
+      if (!watchedHere) stale.push(id);
     }
     for (const [ws, { key, list }] of perSocket) this.sendChanges(ws, key, list);
     return stale;
@@ -110,21 +167,28 @@ export class Watching {
    * Ends the subscriptions of sockets that are gone (closed, kicked, timed out,
    * or lost without a close event), and stops watching users no socket wants.
    */
-  async endClosed(): Promise<void> {
-    // Runs at every settle, verifies included: a user who watches nobody pays no socket scan.
-    const keys = this.subscriptions.socketKeys();
-    if (keys.length === 0) return;
+  endClosed(): Promise<void> {
+    // Runs at every settle, verifies included: with no socket gone, nothing is loaded or parsed.
     const open = new Set(this.openByKey().map(([key]) => key));
-    const ended = keys.filter((key) => !open.has(key));
-    if (ended.length === 0) return;
-    const unwatched = new Set<string>();
-    for (const key of ended) {
-      for (const id of this.subscriptions.watchedBy(key)) unwatched.add(id);
-      this.subscriptions.set(key, new Set());
-      this.sent.delete(key);
-      this.awaitingSnapshot.delete(key);
-    }
-    await this.unwatchUnused([...unwatched]);
+    if (this.lists.storedOwners().every((key) => open.has(key))) return Promise.resolve();
+    return this.oneAtATime(async () => {
+      const stillOpen = new Set(this.openByKey().map(([key]) => key));
+      const unwatched = new Set<string>();
+      for (const key of this.lists.storedOwners()) {
+        if (stillOpen.has(key)) continue;
+        for (const id of this.lists.drop(key)) unwatched.add(id);
+        this.sent.delete(key);
+        this.pending.delete(key);
+      }
+      await this.unwatchUnused([...unwatched]);
+    });
+  }
+
+  /** Marks ids of a socket as changing; returns where their deliveries wait. */
+  private hold(key: string, ids: readonly string[]): Map<string, WatchedUser[]> {
+    const held = new Map(ids.map((id) => [id, [] as WatchedUser[]]));
+    this.pending.set(key, held);
+    return held;
   }
 
   private sendChanges(ws: WebSocket, key: string, changes: readonly WatchedUser[]): void {
@@ -158,9 +222,18 @@ export class Watching {
 
   /** Tells the shards which of these users no socket of this user watches any more. */
   private async unwatchUnused(ids: readonly string[]): Promise<void> {
-    const unused = ids.filter((id) => this.subscriptions.socketsWatching(id).length === 0);
+    const unused = ids.filter((id) => this.lists.ownersOf(id).length === 0);
     await callShards(this.env, unused, this.shardCount, (shard, members) => shard.unwatch(this.uid(), members));
   }
+}
+
+/**
+ * Undoing a failed frame failed too. After a subscribe, a shard keeps a watcher
+ * nobody here wants until a delivery finds it stale; after an unsubscribe, a
+ * shard may have forgotten users a socket still watches, until it subscribes again.
+ */
+function logUndoFailed(frame: "subscribe" | "unsubscribe", error: unknown): void {
+  console.error(JSON.stringify({ level: "error", event: "presence_frame_undo_failed", frame, error: String(error) }));
 }
 
 function newer(entry: WatchedUser, other: WatchedUser | undefined): WatchedUser {

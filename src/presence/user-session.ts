@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
-import type { WatchedUser } from "../../protocol";
+import type { ErrorFrame, WatchedUser } from "../../protocol";
 import { type LoginPolicy, readSettings, type Settings } from "../config";
 import { ErrCode, envelope, envelopeResponse } from "../errors";
+import { clipForLog } from "../log-fields";
 import type { PlatformId } from "../platforms";
+import { LIMITS } from "../schemas";
 import { RevocationStore } from "../storage/revocations";
 import { ensureSchema, USER_SESSION_MIGRATIONS } from "../storage/schema";
-import { SocketSubscriptions } from "../storage/subscriptions";
 import { type StoredPresence, UserPresenceStore } from "../storage/user-presence";
+import { WatchLists } from "../storage/watch-lists";
 import type { ClientTokenClaims } from "../tokens";
 import { applyChange, type Ending, flushHeld, nextHeldDue } from "./changes";
 import { closeFloodingSocket, countFrame } from "./frame-budget";
@@ -24,7 +26,7 @@ import {
   type SessionAttachment,
   sendQuietly,
 } from "./sockets";
-import { Watching } from "./subscriptions";
+import { FrameFailure, Watching } from "./subscriptions";
 import type { PresenceReport } from "./verification";
 
 /** Header the gateway uses to hand verified claims to the object. Never reachable from outside. */
@@ -37,6 +39,8 @@ const KICKED_FRAME = JSON.stringify(
 // A publish to the shard, or a hand-over of events to the queue, that failed is retried by an alarm
 // this soon, then less often.
 const RETRY_MS = 1_000;
+/** Messages one Queues sendBatch takes at most. */
+const QUEUE_BATCH_MAX = 100;
 const RETRY_MAX_MS = 30_000;
 
 /**
@@ -72,13 +76,7 @@ export class UserSession extends DurableObject<Env> {
     ensureSchema(ctx.storage, USER_SESSION_MIGRATIONS);
     this.revocations = new RevocationStore(ctx.storage.sql);
     this.presence = new UserPresenceStore(ctx.storage.sql);
-    this.watching = new Watching(
-      ctx,
-      env,
-      () => this.uid,
-      this.settings.presenceShards,
-      new SocketSubscriptions(ctx.storage.sql),
-    );
+    this.watching = new Watching(ctx, env, () => this.uid, this.settings.presenceShards, new WatchLists(ctx.storage));
     // Heartbeats are answered by the runtime itself: a ping never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -108,6 +106,7 @@ export class UserSession extends DurableObject<Env> {
 
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [platformTag(claims.platform)]);
+    const operationID = new URL(request.url).searchParams.get("operationID") ?? undefined;
     const attachment: SessionAttachment = {
       key: crypto.randomUUID(),
       platform: claims.platform,
@@ -115,13 +114,20 @@ export class UserSession extends DurableObject<Env> {
       tokenExpiresAtMs: claims.expiresAt * 1000,
       connectedAtMs: now,
       lastMessageAtMs: now,
+      ...(operationID ? { operationID: clipForLog(operationID, LIMITS.operationIdChars) } : {}),
     };
     server.serializeAttachment(attachment);
-    this.applyLoginPolicy(server, attachment, now);
-
-    this.closeDeadSockets(now);
-    // Published even when the platforms are unchanged: the new token may expire before the shard's next verify.
-    await this.settle(now, "always");
+    try {
+      this.applyLoginPolicy(server, attachment, now);
+      this.closeDeadSockets(now);
+      // Published even when the platforms are unchanged: the new token may expire before the shard's next verify.
+      await this.settle(now, "always");
+    } catch (error) {
+      // The session never started: its socket goes, and the client hears a plain 500.
+      closeQuietly(server, 1011, "internal error");
+      logSocketFailure("socket_connect_failed", this.uid, attachment, error);
+      return envelopeResponse(500, ErrCode.internal, "internal error");
+    }
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -195,22 +201,37 @@ export class UserSession extends DurableObject<Env> {
     if (!withinBudget) return closeFloodingSocket(ws, { ...attachment, uid: this.uid });
     if (typeof message !== "string") return;
     if (message.trim().toLowerCase() === PING) return sendQuietly(ws, PONG);
-    await this.watching.onFrame(ws, message);
+    try {
+      await this.watching.onFrame(ws, message);
+    } catch (error) {
+      // Whatever the frame changed was undone; the client hears why, and the socket goes on.
+      logSocketFailure("socket_frame_failed", this.uid, attachment, error);
+      const errMsg = error instanceof FrameFailure ? error.clientMessage : "internal error";
+      sendQuietly(ws, JSON.stringify({ type: "error", errCode: ErrCode.internal, errMsg } satisfies ErrorFrame));
+    }
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     const now = Date.now();
     // The runtime may already have answered the close; echoing it is best effort.
     this.endSession(ws, closeCodeToEcho(code), reason, { reason: "close", atMs: now });
-    this.closeDeadSockets(now);
-    await this.settle(now, "on change");
+    await this.settleAfterSocketEvent(ws, now);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     const now = Date.now();
     this.endSession(ws, 1011, "socket error", { reason: "close", atMs: now });
-    this.closeDeadSockets(now);
-    await this.settle(now, "on change");
+    await this.settleAfterSocketEvent(ws, now);
+  }
+
+  /** A close or an error: nobody is left to answer, so a failure is logged (the next settle catches up). */
+  private async settleAfterSocketEvent(ws: WebSocket, now: number): Promise<void> {
+    try {
+      this.closeDeadSockets(now);
+      await this.settle(now, "on change");
+    } catch (error) {
+      logSocketFailure("socket_close_failed", this.uid, readAttachment(ws), error);
+    }
   }
 
   /**
@@ -305,8 +326,11 @@ export class UserSession extends DurableObject<Env> {
     if (publish === "always" || (publish === "on change" && change.changed)) await this.publish(report);
     await this.handOverEvents();
     if (change.stored.held.length) await this.scheduleAlarm();
-    // Subscriptions end with their socket, however it ended.
-    await this.watching.endClosed();
+    // Subscriptions end with their socket, however it ended. A shard that could not be told keeps
+    // a watcher nobody wants until a delivery finds it stale; the rows left here go at the next settle.
+    await this.watching
+      .endClosed()
+      .catch((error) => logSocketFailure("subscriptions_end_failed", this.uid, undefined, error));
     return report;
   }
 
@@ -329,19 +353,31 @@ export class UserSession extends DurableObject<Env> {
   }
 
   private async handOverNow(): Promise<void> {
-    const stored = this.presence.read();
-    if (stored.outbox.length === 0) return;
-    try {
-      await this.env.PRESENCE_EVENTS.sendBatch(stored.outbox.map((event) => ({ body: event, contentType: "json" })));
+    const { outbox } = this.presence.read();
+    if (outbox.length === 0) return;
+    const sent = new Set<string>();
+    let failure: unknown;
+    // A Queues batch holds at most 100 messages.
+    for (let start = 0; start < outbox.length && failure === undefined; start += QUEUE_BATCH_MAX) {
+      const batch = outbox.slice(start, start + QUEUE_BATCH_MAX);
+      try {
+        await this.env.PRESENCE_EVENTS.sendBatch(batch.map((event) => ({ body: event, contentType: "json" })));
+        for (const event of batch) sent.add(event.id);
+      } catch (error) {
+        failure = error;
+      }
+    }
+    if (sent.size > 0) {
       // Events stored meanwhile stay for the next hand-over.
-      const sent = new Set(stored.outbox.map((event) => event.id));
       const now = this.presence.read();
       this.presence.write({ ...now, outbox: now.outbox.filter((event) => !sent.has(event.id)) });
-      this.failures = 0;
-    } catch (error) {
-      console.error(JSON.stringify({ level: "error", event: "presence_events_send_failed", error: String(error) }));
-      await this.retryLater();
     }
+    if (failure === undefined) {
+      this.failures = 0;
+      return;
+    }
+    console.error(JSON.stringify({ level: "error", event: "presence_events_send_failed", error: String(failure) }));
+    await this.retryLater();
   }
 
   /**
@@ -398,6 +434,26 @@ const newId = () => crypto.randomUUID();
 
 function maxSessionsPerPlatform(policy: LoginPolicy): number {
   return policy.kind === "kick_same_platform" ? 1 : policy.max;
+}
+
+/** One log line for a socket handler that failed: who and where, never the token. */
+function logSocketFailure(
+  event: string,
+  uid: string | undefined,
+  session: Pick<SessionAttachment, "platform" | "operationID"> | undefined,
+  error: unknown,
+): void {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  console.error(
+    JSON.stringify({
+      level: "error",
+      event,
+      uid: uid === undefined ? undefined : clipForLog(uid, LIMITS.uidChars),
+      platform: session?.platform,
+      operationID: session?.operationID,
+      error: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause),
+    }),
+  );
 }
 
 function parseClaims(header: string | null): ClientTokenClaims | undefined {

@@ -20,8 +20,10 @@ export interface OnlineRow {
   plan?: VerifyPlan;
 }
 
-/** Entries per snapshot row: a row stays well under the 2 MB a value may hold. */
-const SNAPSHOT_CHUNK = 10_000;
+/** Bytes of entries per snapshot row, at most: a row stays well under the 2 MB a value may hold, whatever the uids. */
+const SNAPSHOT_CHUNK_BYTES = 1_000_000;
+
+const utf8 = new TextEncoder();
 
 /** One online user in the shard's schedule snapshot: enough to resume its verifies exactly. */
 export interface SnapshotEntry {
@@ -70,13 +72,23 @@ export class PresenceTable {
     return this.sql.exec<{ seq: number }>("SELECT seq FROM offline_users WHERE uid = ?", uid).toArray()[0]?.seq;
   }
 
-  /** One row, whatever the columns: the plan rides along with the change it comes from. */
-  markOnline(uid: string, seq: number, platforms: number, publishedAtMs: number, plan: VerifyPlan): void {
+  /**
+   * One row, whatever the columns: the plan rides along with the change it
+   * comes from, and so does `fanoutAtMs` when watchers are to hear of it.
+   */
+  markOnline(
+    uid: string,
+    seq: number,
+    platforms: number,
+    publishedAtMs: number,
+    plan: VerifyPlan,
+    fanoutAtMs: number | undefined,
+  ): void {
     this.sql.exec(
-      `INSERT INTO online_users (uid, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+      `INSERT INTO online_users (uid, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms, fanout_at_ms)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
        ON CONFLICT (uid) DO UPDATE SET seq = ?2, platforms = ?3, published_at_ms = ?4,
-         trust_until_ms = ?5, verify_from_ms = ?6, verify_by_ms = ?7`,
+         trust_until_ms = ?5, verify_from_ms = ?6, verify_by_ms = ?7, fanout_at_ms = ?8`,
       uid,
       seq,
       platforms,
@@ -84,19 +96,55 @@ export class PresenceTable {
       plan.trustUntilMs,
       plan.verifyFromMs,
       plan.verifyByMs,
+      fanoutAtMs ?? null,
     );
   }
 
-  markOffline(uid: string, seq: number, lastSeenMs: number | undefined): void {
+  markOffline(uid: string, seq: number, lastSeenMs: number | undefined, fanoutAtMs: number | undefined): void {
     this.sql.exec("DELETE FROM online_users WHERE uid = ?", uid);
     if (lastSeenMs === undefined) return;
     this.sql.exec(
-      `INSERT INTO offline_users (uid, seq, last_seen_ms) VALUES (?1, ?2, ?3)
-       ON CONFLICT (uid) DO UPDATE SET seq = ?2, last_seen_ms = ?3`,
+      `INSERT INTO offline_users (uid, seq, last_seen_ms, fanout_at_ms) VALUES (?1, ?2, ?3, ?4)
+       ON CONFLICT (uid) DO UPDATE SET seq = ?2, last_seen_ms = ?3, fanout_at_ms = ?4`,
       uid,
       seq,
       lastSeenMs,
+      fanoutAtMs ?? null,
     );
+  }
+
+  /**
+   * Since when fan-outs have been under way without all being done (one row,
+   * written when the first starts and cleared when the last is done), or
+   * undefined when none is: a shard that wakes with one set restarted in the
+   * middle of a fan-out.
+   */
+  fanoutBusySince(): number | undefined {
+    return (
+      this.sql
+        .exec<{ busy_since_ms: number | null }>("SELECT busy_since_ms FROM fanout_state WHERE id = 1")
+        .toArray()[0]?.busy_since_ms ?? undefined
+    );
+  }
+
+  setFanoutBusySince(sinceMs: number | undefined): void {
+    this.sql.exec(
+      `INSERT INTO fanout_state (id, busy_since_ms) VALUES (1, ?1)
+       ON CONFLICT (id) DO UPDATE SET busy_since_ms = ?1`,
+      sinceMs ?? null,
+    );
+  }
+
+  /** Users whose change was being told to watchers at or after `sinceMs`. */
+  fannedOutSince(sinceMs: number): string[] {
+    return this.sql
+      .exec<{ uid: string }>(
+        `SELECT uid FROM online_users WHERE fanout_at_ms >= ?1
+         UNION SELECT uid FROM offline_users WHERE fanout_at_ms >= ?1`,
+        sinceMs,
+      )
+      .toArray()
+      .map((row) => row.uid);
   }
 
   /** Drops a user who now belongs to another shard. */
@@ -104,17 +152,31 @@ export class PresenceTable {
     this.sql.exec("DELETE FROM online_users WHERE uid = ?", uid);
   }
 
-  /** The verify schedule, in rows of 10,000 users (rows are billed by count, not size). */
+  /**
+   * The verify schedule, in rows of at most 1 MB (rows are billed by count,
+   * not size): about 10,000 users a row with ASCII uids, fewer with longer ones.
+   */
   saveSnapshot(entries: readonly SnapshotEntry[]): void {
-    const compact = entries.map((e) => [e.uid, e.seq, e.reportedAtMs, e.trustUntilMs, e.fromMs, e.byMs]);
     let chunk = 0;
-    for (let start = 0; start < compact.length; start += SNAPSHOT_CHUNK, chunk++) {
+    let parts: string[] = [];
+    let bytes = 2;
+    const flush = () => {
       this.sql.exec(
         "INSERT INTO roster_snapshot (chunk, entries) VALUES (?1, ?2) ON CONFLICT (chunk) DO UPDATE SET entries = ?2",
-        chunk,
-        JSON.stringify(compact.slice(start, start + SNAPSHOT_CHUNK)),
+        chunk++,
+        `[${parts.join(",")}]`,
       );
+      parts = [];
+      bytes = 2;
+    };
+    for (const e of entries) {
+      const part = JSON.stringify([e.uid, e.seq, e.reportedAtMs, e.trustUntilMs, e.fromMs, e.byMs]);
+      const size = utf8.encode(part).byteLength + 1;
+      if (parts.length > 0 && bytes + size > SNAPSHOT_CHUNK_BYTES) flush();
+      parts.push(part);
+      bytes += size;
     }
+    if (parts.length > 0) flush();
     this.sql.exec("DELETE FROM roster_snapshot WHERE chunk >= ?", chunk);
   }
 

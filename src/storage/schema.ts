@@ -1,3 +1,5 @@
+import { MAX_IDS_PER_ROW } from "./watch-lists";
+
 /**
  * Each Durable Object class's SQLite schema, versioned. An object applies the
  * migrations it has not seen yet, once, in one transaction, and records the
@@ -87,7 +89,46 @@ export const USER_SESSION_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID`);
     },
   },
+  {
+    version: 3,
+    description:
+      "watch_lists replaces socket_subscriptions: a socket's watched ids in one row per change (adds, or tombstones), so a frame writes rows in proportion to its own ids, never the whole list",
+    apply(sql) {
+      createWatchLists(sql);
+      moveWholeLists(sql, "socket_subscriptions", "socket_key");
+    },
+  },
 ];
+
+/** One row per change of a watch list (storage/watch-lists.ts); the same shape in both classes. */
+function createWatchLists(sql: SqlStorage): void {
+  sql.exec(`CREATE TABLE IF NOT EXISTS watch_lists (
+    owner TEXT NOT NULL,
+    row_no INTEGER NOT NULL,
+    added TEXT NOT NULL,
+    removed TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (owner, row_no)
+  ) WITHOUT ROWID`);
+}
+
+/** Copies whole-list rows (one JSON list per owner) into watch_lists, a frame's worth of ids a row, then drops the old table. */
+function moveWholeLists(sql: SqlStorage, table: "socket_subscriptions" | "watchers", ownerColumn: string): void {
+  const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", table).toArray().length > 0;
+  if (!exists) return;
+  const rows = sql.exec<{ owner: string; ids: string }>(`SELECT ${ownerColumn} AS owner, ids FROM ${table}`).toArray();
+  for (const { owner, ids } of rows) {
+    const list = JSON.parse(ids) as string[];
+    for (let start = 0, rowNo = 1; start < list.length; start += MAX_IDS_PER_ROW, rowNo++) {
+      sql.exec(
+        "INSERT INTO watch_lists (owner, row_no, added, removed) VALUES (?, ?, ?, '[]')",
+        owner,
+        rowNo,
+        JSON.stringify(list.slice(start, start + MAX_IDS_PER_ROW)),
+      );
+    }
+  }
+  sql.exec(`DROP TABLE ${table}`);
+}
 
 /**
  * A presence shard. WITHOUT ROWID tables: an upsert writes one row, not a
@@ -135,6 +176,21 @@ export const PRESENCE_INDEX_MIGRATIONS: readonly Migration[] = [
     apply(sql) {
       for (const column of ["trust_until_ms", "verify_from_ms", "verify_by_ms"])
         if (!hasColumn(sql, "online_users", column)) sql.exec(`ALTER TABLE online_users ADD COLUMN ${column} INTEGER`);
+    },
+  },
+  {
+    version: 4,
+    description:
+      "watch_lists replaces watchers (one row per change, not one per watcher); online_users and offline_users get fanout_at_ms (a change watchers are told of), and fanout_state since when fan-outs have been under way, so a shard that restarts in the middle of one tells those watchers again",
+    apply(sql) {
+      createWatchLists(sql);
+      moveWholeLists(sql, "watchers", "watcher_uid");
+      for (const table of ["online_users", "offline_users"])
+        if (!hasColumn(sql, table, "fanout_at_ms")) sql.exec(`ALTER TABLE ${table} ADD COLUMN fanout_at_ms INTEGER`);
+      sql.exec(`CREATE TABLE IF NOT EXISTS fanout_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        busy_since_ms INTEGER
+      )`);
     },
   },
 ];

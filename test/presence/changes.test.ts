@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PlatformId } from "../../src/platforms";
-import { applyChange, type Ending, flushHeld, nextHeldDue } from "../../src/presence/changes";
+import { applyChange, type Ending, flushHeld, MAX_UNSENT_EVENTS, nextHeldDue } from "../../src/presence/changes";
 import type { StoredPresence } from "../../src/storage/user-presence";
 
 const NEVER: StoredPresence = { seq: 0, platforms: 0, held: [], outbox: [], publishPending: false };
@@ -24,6 +24,22 @@ describe("applyChange", () => {
     expect(brief(b)).toEqual(["3 offline IOS logged_out [Web]", "4 online Linux connect [Web,Linux]"]);
     expect(b.events[0]?.time).toBe(1_900);
     expect(b.stored.outbox).toHaveLength(4);
+  });
+
+  it(`keeps at most ${MAX_UNSENT_EVENTS} unsent events, the newest, so the state row stays small while the queue refuses them`, () => {
+    let stored = NEVER;
+    for (let i = 0; i < MAX_UNSENT_EVENTS; i++)
+      stored = change(change(stored, [1], i * 10, 0).stored, [], i * 10 + 5, 0).stored;
+    expect(stored.outbox).toHaveLength(MAX_UNSENT_EVENTS);
+    const last = change(stored, [3], 99_000, 0);
+    expect(last.stored.outbox).toHaveLength(MAX_UNSENT_EVENTS);
+    expect(last.stored.outbox.at(-1)).toMatchObject({
+      type: "online",
+      platform: "Windows",
+      seq: 2 * MAX_UNSENT_EVENTS + 1,
+    });
+    expect(last.stored.outbox[0]?.seq).toBe(MAX_UNSENT_EVENTS + 2);
+    expect(JSON.stringify(last.stored.outbox).length).toBeLessThan(500_000);
   });
 
   it("changes nothing, and writes nothing, when the live platforms are the same", () => {

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import type { ServerPresenceFrame, WatchedUser } from "../../protocol";
+import { WatchLists } from "../../src/storage/watch-lists";
 import { connect, freshUid, register, type TestSocket, tokenFor } from "../helpers";
 import { sessionStub, shardStub } from "./helpers";
 
@@ -94,26 +95,28 @@ export function expectSeqsGrow(entries: readonly WatchedUser[]): void {
   for (let i = 1; i < seqs.length; i++) expect(seqs[i], `seqs ${seqs.join(",")}`).toBeGreaterThan(seqs[i - 1]!);
 }
 
-/** What the watcher's object stores: each socket's watched ids. */
+/** What the watcher's object stores: each socket's watched ids, read back from its rows. */
 export async function storedSubscriptions(uid: string): Promise<string[][]> {
-  return runInDurableObject(sessionStub(uid), (_instance, state) =>
-    state.storage.sql
-      .exec<{ ids: string }>("SELECT ids FROM socket_subscriptions")
-      .toArray()
-      .map((row) => (JSON.parse(row.ids) as string[]).sort()),
-  );
+  return runInDurableObject(sessionStub(uid), (_instance, state) => {
+    const lists = new WatchLists(state.storage);
+    return lists
+      .storedOwners()
+      .map((key) => lists.idsOf(key).sort())
+      .filter((ids) => ids.length > 0);
+  });
 }
 
 /** What the watched user's shard stores as its watchers: watcher uid → the ids it follows there. */
 export async function shardWatchers(watchedUid: string): Promise<Record<string, string[]>> {
-  return runInDurableObject(shardStub(watchedUid), (_instance, state) =>
-    Object.fromEntries(
-      state.storage.sql
-        .exec<{ watcher_uid: string; ids: string }>("SELECT watcher_uid, ids FROM watchers")
-        .toArray()
-        .map((row) => [row.watcher_uid, JSON.parse(row.ids) as string[]]),
-    ),
-  );
+  return runInDurableObject(shardStub(watchedUid), (_instance, state) => {
+    const lists = new WatchLists(state.storage);
+    return Object.fromEntries(
+      lists
+        .storedOwners()
+        .map((watcher) => [watcher, lists.idsOf(watcher)] as const)
+        .filter(([, ids]) => ids.length > 0),
+    );
+  });
 }
 
 const registered = new Set<string>();

@@ -137,12 +137,21 @@ describe("presence subscriptions: changes", () => {
 });
 
 describe("presence subscriptions: bad frames and limits", () => {
+  it("takes any well-formed uid as a lookup, even one registration would refuse: it is unknown, offline at seq 0", async () => {
+    const watcher = await WatchingSocket.open();
+    const lookalikes = ["bell\u0007", "trailing ", "ｆｕｌｌ"];
+    expect(await watcher.subscribe(lookalikes)).toEqual(
+      lookalikes.map((userID) => ({ userID, status: "offline", seq: 0 })),
+    );
+    watcher.close();
+  });
+
   const badFrames: [string, unknown, RegExp][] = [
     ["not JSON", "hello", /subscribe or unsubscribe/],
     ["an unknown type", { type: "follow", userIDs: ["a"] }, /type/],
     ["no userIDs", { type: "subscribe" }, /userIDs/],
     ["an empty list", { type: "subscribe", userIDs: [] }, /userIDs/],
-    ["a uid with a control character", { type: "subscribe", userIDs: ["bell\u0007"] }, /userIDs/],
+    ["a uid with a lone surrogate", { type: "subscribe", userIDs: ["half\ud800"] }, /userIDs\.0: must be well-formed/],
     ["a uid over 64 characters", { type: "subscribe", userIDs: ["x".repeat(65)] }, /userIDs/],
     ["a non-string id", { type: "unsubscribe", userIDs: [42] }, /userIDs/],
     [`${MAX_IDS_PER_FRAME + 1} ids`, { type: "subscribe", userIDs: ids(MAX_IDS_PER_FRAME + 1) }, /at most 200/],
@@ -233,7 +242,7 @@ describe("presence subscriptions end with their socket", () => {
     // reset); the next change delivered finds no socket for it, and the shard forgets the watcher.
     await runInDurableObject(
       sessionStub(watcher.uid),
-      (_instance, state) => void state.storage.sql.exec("DELETE FROM socket_subscriptions"),
+      (_instance, state) => void state.storage.sql.exec("DELETE FROM watch_lists"),
     );
     await evictDurableObject(sessionStub(watcher.uid), { webSockets: "hibernate" });
     await connect(watched, await tokenFor(watched, 1), 1);

@@ -2,6 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { PresenceTable } from "../../src/storage/presence-table";
 import { ensureSchema, PRESENCE_INDEX_MIGRATIONS, USER_SESSION_MIGRATIONS } from "../../src/storage/schema";
+import { WatchLists } from "../../src/storage/watch-lists";
 import { freshUid } from "../helpers";
 import { sessionStub } from "../presence/helpers";
 
@@ -49,10 +50,10 @@ describe("each object's versioned schema", () => {
         "logout_cutoffs",
         "presence_state",
         "revoked_tokens",
-        "socket_subscriptions",
+        "watch_lists",
       ]);
       expect(sql.exec("SELECT * FROM logout_cutoffs").toArray()).toEqual([{ platform: 1, cutoff_ms: 1000 }]);
-      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 2 });
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 3 });
     });
   });
 
@@ -63,7 +64,14 @@ describe("each object's versioned schema", () => {
       sql.exec("DROP TABLE _schema_version");
       sql.exec("CREATE TABLE presence (uid TEXT PRIMARY KEY, version INTEGER, live_until_ms INTEGER, platforms TEXT)");
       ensureSchema(state.storage, PRESENCE_INDEX_MIGRATIONS);
-      expect(tables(sql)).toEqual(["_schema_version", "offline_users", "online_users", "roster_snapshot", "watchers"]);
+      expect(tables(sql)).toEqual([
+        "_schema_version",
+        "fanout_state",
+        "offline_users",
+        "online_users",
+        "roster_snapshot",
+        "watch_lists",
+      ]);
     });
   });
 
@@ -82,9 +90,55 @@ describe("each object's versioned schema", () => {
       const table = new PresenceTable(sql);
       expect(table.onlineUsers()).toEqual([{ uid: "ada", seq: 3, platforms: 2, publishedAtMs: 1000 }]);
       const plan = { verifyFromMs: 31_000, verifyByMs: 33_500, trustUntilMs: 35_000 };
-      table.markOnline("ada", 4, 2, 2000, plan);
+      table.markOnline("ada", 4, 2, 2000, plan, undefined);
       expect(table.onlineUsers()).toEqual([{ uid: "ada", seq: 4, platforms: 2, publishedAtMs: 2000, plan }]);
-      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 3 });
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 4 });
+    });
+  });
+
+  it("moves a v2 user object's whole-list subscriptions into watch_lists, 200 ids a row, watching the same ids", async () => {
+    await runInDurableObject(sessionStub(freshUid()), (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP TABLE watch_lists");
+      sql.exec("CREATE TABLE socket_subscriptions (socket_key TEXT PRIMARY KEY, ids TEXT NOT NULL) WITHOUT ROWID");
+      const ids = Array.from({ length: 450 }, (_, i) => `id-${i}`);
+      sql.exec("INSERT INTO socket_subscriptions VALUES ('socket-a', ?), ('socket-b', '[\"x\"]')", JSON.stringify(ids));
+      sql.exec("UPDATE _schema_version SET version = 2");
+
+      ensureSchema(state.storage, USER_SESSION_MIGRATIONS);
+      expect(tables(sql)).not.toContain("socket_subscriptions");
+      const rows = sql.exec<{ owner: string; n: number }>(
+        "SELECT owner, json_array_length(added) AS n FROM watch_lists ORDER BY owner, row_no",
+      );
+      expect(rows.toArray()).toEqual([
+        { owner: "socket-a", n: 200 },
+        { owner: "socket-a", n: 200 },
+        { owner: "socket-a", n: 50 },
+        { owner: "socket-b", n: 1 },
+      ]);
+      const lists = new WatchLists(state.storage);
+      expect(lists.idsOf("socket-a").sort()).toEqual([...ids].sort());
+      expect(lists.ownersOf("x")).toEqual(["socket-b"]);
+    });
+  });
+
+  it("moves a v3 shard's watchers into watch_lists and gives its rows fanout_at_ms", async () => {
+    const shard = env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName(`schema-${freshUid()}`));
+    await runInDurableObject(shard, (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP TABLE watch_lists");
+      sql.exec("DROP TABLE fanout_state");
+      sql.exec("ALTER TABLE online_users DROP COLUMN fanout_at_ms");
+      sql.exec("ALTER TABLE offline_users DROP COLUMN fanout_at_ms");
+      sql.exec("CREATE TABLE watchers (watcher_uid TEXT PRIMARY KEY, ids TEXT NOT NULL) WITHOUT ROWID");
+      sql.exec(`INSERT INTO watchers VALUES ('bob', '["ada","eve"]')`);
+      sql.exec("UPDATE _schema_version SET version = 3");
+
+      ensureSchema(state.storage, PRESENCE_INDEX_MIGRATIONS);
+      expect(tables(sql)).not.toContain("watchers");
+      const lists = new WatchLists(state.storage);
+      expect(lists.ownersOf("eve")).toEqual(["bob"]);
+      expect(new PresenceTable(sql).fanoutBusySince()).toBeUndefined();
     });
   });
 
@@ -102,7 +156,7 @@ describe("each object's versioned schema", () => {
   it("refuses storage written by a newer version of the code", async () => {
     await runInDurableObject(sessionStub(freshUid()), (_instance, state) => {
       state.storage.sql.exec("UPDATE _schema_version SET version = 99");
-      expect(() => ensureSchema(state.storage, USER_SESSION_MIGRATIONS)).toThrow(/v99 is newer than this code's v2/);
+      expect(() => ensureSchema(state.storage, USER_SESSION_MIGRATIONS)).toThrow(/v99 is newer than this code's v3/);
     });
   });
 });

@@ -1,0 +1,114 @@
+// Every socket handler has a failure path, and a fan-out survives its shard restarting
+// (docs/presence.md#containment). Faults are injected with the shard's test-only switch, armed
+// from inside the object; nothing in the worker can arm it. This project runs three shards.
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { readSettings } from "../../src/config";
+import type { PresenceIndex } from "../../src/presence/presence-index";
+import { presenceShardName } from "../../src/presence/shards";
+import { connect, freshUid, onlineStatus, register, sleep, tokenFor } from "../helpers";
+import { shardStub } from "./helpers";
+import { shardWatchers, storedSubscriptions, WatchingSocket } from "./subscription-helpers";
+
+type Fault = Parameters<PresenceIndex["faults"]["arm"]>[0];
+
+/** Arms a one-shot fault in the shard that holds `uid`. */
+async function armFault(uid: string, fault: Fault): Promise<void> {
+  await runInDurableObject(shardStub(uid), (instance: PresenceIndex) => instance.faults.arm(fault));
+}
+
+/** Two fresh uids held by different shards. */
+function idsOnTwoShards(): [string, string] {
+  const shards = readSettings(env).presenceShards;
+  const first = freshUid("a");
+  for (;;) {
+    const second = freshUid("b");
+    if (presenceShardName(second, shards) !== presenceShardName(first, shards)) return [first, second];
+  }
+}
+
+describe("a socket handler whose call fails", () => {
+  it("subscribe: the client gets an error frame (500), nothing is saved on either side, and the socket goes on", async () => {
+    const [kept, failing] = idsOnTwoShards();
+    await register(kept);
+    const watcher = await WatchingSocket.open();
+    await armFault(failing, "watch");
+
+    watcher.send({ type: "subscribe", userIDs: [kept, failing] });
+    expect(await watcher.nextFrame()).toMatchObject({
+      type: "error",
+      errCode: 500,
+      errMsg: expect.stringMatching(/subscribe failed.*nothing changed/),
+    });
+    // The shard that did register the watcher was told to forget it again.
+    expect(await storedSubscriptions(watcher.uid)).toEqual([]);
+    await expect.poll(() => shardWatchers(kept)).not.toHaveProperty(watcher.uid);
+    expect(await shardWatchers(failing)).not.toHaveProperty(watcher.uid);
+
+    // The same socket subscribes again, and hears the next change.
+    expect(await watcher.subscribe([kept, failing])).toHaveLength(2);
+    await connect(kept, await tokenFor(kept, 1), 1);
+    expect(await watcher.nextEntry(kept)).toMatchObject({ status: "online", platforms: ["IOS"] });
+    watcher.close();
+  });
+
+  it("unsubscribe: the client gets an error frame (500), it still watches (changes still arrive), and nothing was removed", async () => {
+    const [other, watched] = idsOnTwoShards();
+    await register(watched);
+    const watcher = await WatchingSocket.open();
+    await watcher.subscribe([other, watched]);
+    await armFault(watched, "unwatch");
+
+    watcher.send({ type: "unsubscribe", userIDs: [other, watched] });
+    expect(await watcher.nextFrame()).toMatchObject({
+      type: "error",
+      errCode: 500,
+      errMsg: expect.stringMatching(/unsubscribe failed.*nothing changed/),
+    });
+    expect(await storedSubscriptions(watcher.uid)).toEqual([[other, watched].sort()]);
+    // The shard that had forgotten the watcher was told to register it again.
+    await expect.poll(() => shardWatchers(other)).toHaveProperty(watcher.uid);
+    expect(await shardWatchers(watched)).toHaveProperty(watcher.uid);
+
+    await connect(watched, await tokenFor(watched, 2), 2);
+    expect(await watcher.nextEntry(watched)).toMatchObject({ status: "online", platforms: ["Android"] });
+    // And a retry goes through.
+    watcher.send({ type: "unsubscribe", userIDs: [other, watched] });
+    await expect.poll(() => storedSubscriptions(watcher.uid)).toEqual([]);
+    watcher.close();
+  });
+});
+
+describe("a fan-out that its shard does not finish", () => {
+  it("is told again when the shard starts again: the watchers get the change within 2 s of the restart", async () => {
+    const watched = freshUid("watched");
+    await register(watched);
+    const watchers = await Promise.all([WatchingSocket.open(), WatchingSocket.open()]);
+    for (const w of watchers) await w.subscribe([watched]);
+
+    // The shard stops (as a crash or a reset would) after the change is stored, before any delivery.
+    await armFault(watched, "abortBeforeDelivery");
+    const socket = await connect(watched, await tokenFor(watched, 5), 5);
+    socket.send("ping");
+    await sleep(500);
+    for (const w of watchers) {
+      await w.settle();
+      expect(w.entriesFor(watched)).toEqual([{ userID: watched, status: "offline", seq: 0 }]);
+    }
+
+    // Anything that starts the shard again (here a status read) resumes the fan-out.
+    const restartedAt = Date.now();
+    expect((await onlineStatus([watched]))[0]).toMatchObject({ status: "online" });
+    for (const w of watchers) {
+      expect(await w.nextEntry(watched, (e) => e.status === "online", 2_000)).toEqual({
+        userID: watched,
+        status: "online",
+        platforms: ["Web"],
+        seq: 1,
+      });
+    }
+    expect(Date.now() - restartedAt).toBeLessThan(2_000);
+    for (const w of watchers) w.close();
+    socket.close();
+  });
+});
