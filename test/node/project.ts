@@ -1,6 +1,6 @@
 /**
  * Vitest projects that run in Node against a real `wrangler dev`: `node` (the SDKs, the README
- * walkthrough) runs with `npm test`; `browser` (the dev console in headless Chromium) needs a
+ * walkthrough, `npm run smoke`) runs with `npm test`; `browser` (the dev console in headless Chromium) needs a
  * Chromium and runs with `npm run test:browser`.
  */
 const againstWranglerDev = (name: string, include: string[]) => ({
