@@ -32,7 +32,8 @@ const SPECIAL = {
   unconfigured: { LOCAL_DEV: "", IM_SECRET: "", TOKEN_SIGNING_KEY: "" },
   // Deployed (no LOCAL_DEV) with the seed's published example as IM_SECRET.
   deployed: { LOCAL_DEV: "", IM_SECRET: "tuoyun" },
-  console: { CONSOLE_ENABLED: "true" },
+  // The console's own webhook receiver checks signatures with the webhook secret, as under `npm run dev`.
+  console: { CONSOLE_ENABLED: "true", PRESENCE_WEBHOOK_SECRET: "console-webhook-secret-0123456789abcdef01" },
 } as const;
 
 // Presence webhooks delivered through the real (miniflare) queue to a second worker, the receiver.

@@ -21,6 +21,7 @@ export { type AppServerRouteName, Route, type RouteName } from "./routes.js";
 export { CloseCode, PING, PONG } from "./socket.js";
 export {
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  MAX_SIGNATURES_PER_HEADER,
   type PresenceEvent,
   type PresenceEventBody,
   type PresenceEventReason,
@@ -28,5 +29,6 @@ export {
   signWebhook,
   type VerifyWebhookOptions,
   verifyWebhook,
+  type WebhookRefusal,
   type WebhookVerification,
 } from "./webhook.js";

@@ -19,7 +19,7 @@ export const Route = {
   consoleScript: { method: "GET", path: "/console/app.js" },
   /** The console's own webhook receiver (npm run dev points PRESENCE_WEBHOOK_URL here), and what it got. */
   consoleWebhook: { method: "POST", path: "/console/webhook" },
-  consoleEvents: { method: "GET", path: "/console/events" },
+  consoleEvents: { method: "POST", path: "/console/events" },
 } as const;
 
 export type RouteName = keyof typeof Route;

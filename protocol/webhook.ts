@@ -33,8 +33,8 @@ export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
 
 const encoder = new TextEncoder();
 
-function hmacKey(secret: string, usage: "sign" | "verify"): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
+function hmacKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 }
 
 function toHex(bytes: ArrayBuffer): string {
@@ -50,52 +50,122 @@ function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
 
 /** The X-IM-Signature value for a raw body, signed at `timestampSeconds`. */
 export async function signWebhook(rawBody: string, secret: string, timestampSeconds: number): Promise<string> {
-  const mac = await crypto.subtle.sign(
-    "HMAC",
-    await hmacKey(secret, "sign"),
-    encoder.encode(`${timestampSeconds}.${rawBody}`),
-  );
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(`${timestampSeconds}.${rawBody}`));
   return `t=${timestampSeconds},v1=${toHex(mac)}`;
 }
 
 export interface VerifyWebhookOptions {
-  /** Refuse signatures older (or further in the future) than this. Default 300 s. */
+  /** Refuse signatures older (or further in the future) than this: a finite number, 0 or more. Default 300 s. */
   toleranceSeconds?: number;
-  /** The current time in Unix seconds (tests pin it). */
+  /** The current time in Unix seconds, finite (tests pin it). */
   nowSeconds?: number;
 }
 
-export type WebhookVerification =
-  | { ok: true; timestampSeconds: number }
-  | { ok: false; reason: "malformed" | "stale" | "mismatch" };
+/** How many v1 values a header may carry: enough for a secret rotation, few enough to bound the work. */
+export const MAX_SIGNATURES_PER_HEADER = 8;
+
+/**
+ * Why a delivery was refused (docs/webhooks.md#signature):
+ * - `malformed`: the header is missing, not one string, not `t=<seconds>,v1=<hex>`, or carries
+ *   more than MAX_SIGNATURES_PER_HEADER v1 values;
+ * - `stale`: `t` is further from now than the tolerance;
+ * - `mismatch`: no v1 value is the body's MAC under this secret;
+ * - `misconfigured`: the call itself is wrong, whatever was delivered: an empty or non-string
+ *   secret, a body that is not a string (pass the raw text, not parsed JSON), a tolerance that is
+ *   not a finite number of 0 or more, a nowSeconds that is not finite; or the platform failed
+ *   (no Web Crypto).
+ */
+export type WebhookRefusal = "malformed" | "stale" | "mismatch" | "misconfigured";
+
+export type WebhookVerification = { ok: true; timestampSeconds: number } | { ok: false; reason: WebhookRefusal };
+
+const refuse = (reason: WebhookRefusal): WebhookVerification => ({ ok: false, reason });
+
+const isFiniteNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
+
+/** The checked options, or undefined when they cannot be trusted to bound the timestamp. */
+function readOptions(options: unknown): { toleranceSeconds: number; nowSeconds: number } | undefined {
+  if (typeof options !== "object" || options === null) return undefined;
+  const { toleranceSeconds = DEFAULT_SIGNATURE_TOLERANCE_SECONDS, nowSeconds = Math.floor(Date.now() / 1000) } =
+    options as VerifyWebhookOptions;
+  // NaN compares false with everything: a NaN tolerance would let any timestamp through.
+  if (!isFiniteNumber(toleranceSeconds) || toleranceSeconds < 0 || !isFiniteNumber(nowSeconds)) return undefined;
+  return { toleranceSeconds, nowSeconds };
+}
+
+/** The header's one timestamp and its v1 values, or undefined when it is not a signature header. */
+function parseHeader(header: unknown): { timestampSeconds: number; macs: string[] } | undefined {
+  if (typeof header !== "string") return undefined;
+  const timestamps: string[] = [];
+  const macs: string[] = [];
+  for (const part of header.split(",")) {
+    const separator = part.indexOf("=");
+    const key = part.slice(0, Math.max(separator, 0)).trim();
+    const value = part.slice(separator + 1).trim();
+    if (key === "t") timestamps.push(value);
+    else if (key === "v1") macs.push(value);
+    // Past a limit the header is refused, whatever follows.
+    if (macs.length > MAX_SIGNATURES_PER_HEADER || timestamps.length > 1) return undefined;
+  }
+  const [timestampText] = timestamps;
+  if (timestampText === undefined || !/^\d{1,12}$/.test(timestampText) || macs.length === 0) return undefined;
+  return { timestampSeconds: Number(timestampText), macs };
+}
+
+/**
+ * Equal bytes, in time that depends only on the lengths: every byte is
+ * looked at, whatever differs first. (protocol/ runs on every platform, so
+ * it cannot use node:crypto or the Workers-only timingSafeEqual.)
+ */
+function equalInConstantTime(a: Uint8Array, b: Uint8Array): boolean {
+  // The expected MAC is always 32 bytes: its length is no secret.
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return difference === 0;
+}
 
 /**
  * Checks an X-IM-Signature header against the raw body, exactly as received
- * (parse the JSON only after this). The MAC is compared by the platform's
- * HMAC verify, in constant time; a header may carry several v1 values (during
- * a secret rotation) and any one may match.
+ * (parse the JSON only after this). It never throws: every refusal is
+ * `{ ok: false, reason }`. The body's MAC is computed once, whatever the
+ * header holds, and compared with each of its v1 values (up to 8, during a
+ * secret rotation any one may match) in constant time.
  */
 export async function verifyWebhook(
   rawBody: string,
-  header: string | null | undefined,
+  // Node types request.headers[…] as string | string[]: such code compiles, and an array is refused.
+  header: string | readonly string[] | null | undefined,
   secret: string,
   options: VerifyWebhookOptions = {},
 ): Promise<WebhookVerification> {
-  const fields = (header ?? "").split(",").map((part) => part.trim().split("="));
-  const timestamps = fields.filter(([key]) => key === "t").map(([, value]) => value ?? "");
-  const macs = fields.filter(([key]) => key === "v1").map(([, value]) => fromHex(value ?? ""));
-  const timestampText = timestamps[0];
-  if (timestamps.length !== 1 || !timestampText || !/^\d{1,12}$/.test(timestampText) || macs.length === 0) {
-    return { ok: false, reason: "malformed" };
+  try {
+    return await check(rawBody, header, secret, options);
+  } catch {
+    // Only the platform can get here (no Web Crypto, an options object whose getters throw): still an answer.
+    return refuse("misconfigured");
   }
-  const timestampSeconds = Number(timestampText);
-  const nowSeconds = options.nowSeconds ?? Math.floor(Date.now() / 1000);
-  const tolerance = options.toleranceSeconds ?? DEFAULT_SIGNATURE_TOLERANCE_SECONDS;
-  if (Math.abs(nowSeconds - timestampSeconds) > tolerance) return { ok: false, reason: "stale" };
-  const key = await hmacKey(secret, "verify");
+}
+
+async function check(
+  rawBody: unknown,
+  header: unknown,
+  secret: unknown,
+  options: unknown,
+): Promise<WebhookVerification> {
+  const settings = readOptions(options);
+  if (!settings || typeof secret !== "string" || secret === "" || typeof rawBody !== "string") {
+    return refuse("misconfigured");
+  }
+  const parsed = parseHeader(header);
+  if (!parsed) return refuse("malformed");
+  const { timestampSeconds, macs } = parsed;
+  if (Math.abs(settings.nowSeconds - timestampSeconds) > settings.toleranceSeconds) return refuse("stale");
+  // One HMAC per call: its cost is the body's, however many values the header names.
   const signed = encoder.encode(`${timestampSeconds}.${rawBody}`);
-  for (const mac of macs) {
-    if (mac && (await crypto.subtle.verify("HMAC", key, mac, signed))) return { ok: true, timestampSeconds };
-  }
-  return { ok: false, reason: "mismatch" };
+  const expected = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), signed));
+  let matched = false;
+  // Every value is compared, so the time taken does not tell which one matched.
+  for (const mac of macs) matched = equalInConstantTime(expected, fromHex(mac) ?? new Uint8Array()) || matched;
+  return matched ? { ok: true, timestampSeconds } : refuse("mismatch");
 }

@@ -6,6 +6,7 @@ import { ImApiError, ImNetworkError, isImApiError } from "./errors.js";
 export {
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
   ErrCode,
+  MAX_SIGNATURES_PER_HEADER,
   PLATFORM_NAMES,
   Platform,
   type PlatformId,
@@ -16,6 +17,7 @@ export {
   SIGNATURE_HEADER,
   type VerifyWebhookOptions,
   verifyWebhook,
+  type WebhookRefusal,
   type WebhookVerification,
 } from "../protocol/index.js";
 export { ImApiError, ImNetworkError, isImApiError } from "./errors.js";

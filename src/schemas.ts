@@ -57,29 +57,51 @@ function maxBytes(max: number) {
 }
 
 /**
- * uid rules. Every route refuses an id with a lone surrogate: it cannot
- * travel as UTF-8 (it comes back as U+FFFD), so such a user could get a
- * token yet never connect. Registration also refuses ids that would look
- * like another id: control characters, invisible format characters
- * (zero-width, bidi overrides, BOM: \p{Cf}), line and paragraph separators,
- * and any id not in NFC (so "é" has one spelling). Other routes keep ids
- * opaque: an id that could never be registered is simply unknown (602/offline).
+ * uid rules (docs/security.md#uid-rules). Every route refuses an id with a
+ * lone surrogate: it cannot travel as UTF-8 (it comes back as U+FFFD), so
+ * such a user could get a token yet never connect. Other routes keep ids
+ * opaque: an id that could never be registered is simply unknown
+ * (602/offline), and one registered before a rule was added keeps working.
  */
 export const anyUid = chars(1, LIMITS.uidChars).refine((s) => s.isWellFormed(), {
   error: "must be well-formed Unicode (no lone surrogates)",
   abort: true,
 });
 
-const CONTROL_CHARACTER = /\p{Cc}/u;
-const INVISIBLE_OR_SEPARATOR = /[\p{Cf}\p{Zl}\p{Zp}]/u;
+/**
+ * Registration also refuses an id that could pass for another: one holding a
+ * character that shows as nothing or as a plain space, or one that NFKC
+ * would change (a fullwidth or mathematical "a" looks like "a"; a decomposed
+ * "é" like the composed one). The first rule broken is the one named.
+ */
+const CONTROL = /\p{Cc}/u;
+const FORMAT = /\p{Cf}/u;
+const WHITE_SPACE = /\p{White_Space}/u;
+const DEFAULT_IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
+// Each rule stops the chain, so a refusal names one rule, the first broken.
+const firstBroken = { abort: true } as const;
 
 const registeredUid = anyUid
-  .refine((s) => !CONTROL_CHARACTER.test(s), "must not contain control characters")
-  .refine(
-    (s) => !INVISIBLE_OR_SEPARATOR.test(s),
-    "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)",
-  )
-  .refine((s) => s === s.normalize("NFC"), "must be NFC-normalized Unicode");
+  .refine((s) => !CONTROL.test(s), { ...firstBroken, error: "must not contain control characters (Unicode Cc)" })
+  .refine((s) => !FORMAT.test(s), {
+    ...firstBroken,
+    error: "must not contain format characters (Unicode Cf: zero-width, joiners, bidi controls, BOM)",
+  })
+  .refine((s) => !WHITE_SPACE.test(s), {
+    ...firstBroken,
+    error:
+      "must not contain white space (Unicode White_Space: spaces of any width, NBSP, U+3000, line and paragraph separators)",
+  })
+  .refine((s) => !DEFAULT_IGNORABLE.test(s), {
+    ...firstBroken,
+    error:
+      "must not contain default-ignorable characters (Unicode Default_Ignorable_Code_Point: fillers, variation selectors, U+034F)",
+  })
+  .refine((s) => s === s.normalize("NFKC"), {
+    ...firstBroken,
+    error:
+      "must be unchanged by NFKC (no fullwidth, mathematical, ligature or other compatibility forms, no decomposed letters)",
+  });
 
 const platform = z
   .int({ error: typeError("an integer") })

@@ -1,14 +1,16 @@
-import type { PresenceEvent } from "../../protocol";
+import type { z } from "zod";
+import type { presenceEventSchema } from "../openapi/responses";
 
-/** One delivery the dev console's own webhook receiver got. */
+/** One delivery the dev console's own webhook receiver got; only signed ones are kept. */
 export interface ReceivedDelivery {
   receivedAt: number;
-  /** The X-IM-Signature checked out against PRESENCE_WEBHOOK_SECRET. */
-  verified: boolean;
-  events: PresenceEvent[];
+  /** As the OpenAPI document's webhooks section describes them (checked on receipt). */
+  events: z.infer<typeof presenceEventSchema>[];
 }
 
-const KEPT = 50;
+/** The last deliveries, and at most this many events across them (a delivery carries at most 100). */
+export const KEPT_DELIVERIES = 50;
+export const KEPT_EVENTS = 1_000;
 
 /**
  * The last deliveries, newest first, in this isolate's memory: enough for
@@ -16,10 +18,15 @@ const KEPT = 50;
  * on in a deployment (CONSOLE_ENABLED), so nothing here has to be shared.
  */
 const deliveries: ReceivedDelivery[] = [];
+let keptEvents = 0;
 
 export function recordDelivery(delivery: ReceivedDelivery): void {
   deliveries.unshift(delivery);
-  deliveries.length = Math.min(deliveries.length, KEPT);
+  keptEvents += delivery.events.length;
+  // Bounded in both: the newest delivery always stays, older ones go first.
+  while (deliveries.length > 1 && (deliveries.length > KEPT_DELIVERIES || keptEvents > KEPT_EVENTS)) {
+    keptEvents -= deliveries.pop()?.events.length ?? 0;
+  }
 }
 
 export function recentDeliveries(): readonly ReceivedDelivery[] {

@@ -26,7 +26,7 @@ export function renderConsolePage(): string {
 <title>IMServer dev console</title><style>${STYLE}</style></head>
 <body>
 <h1>IMServer dev console</h1>
-<p class="note">Local development only. The secret stays in this page's memory and is sent only to this worker. API reference: <a href="/docs">/docs</a>.</p>
+<p class="note"><strong>For local development only.</strong> This console and its webhook receiver exist only while CONSOLE_ENABLED is true (npm run dev sets it); never set it on a deployed worker. The secret stays in this page's memory and is sent only to this worker. API reference: <a href="/docs">/docs</a>.</p>
 <fieldset><legend>AppServer secret</legend>
 <label>secret <input id="secret" type="password" autocomplete="off" placeholder="IM_SECRET"></label>
 </fieldset>
@@ -50,8 +50,8 @@ export function renderConsolePage(): string {
 <table id="status-table"><thead><tr><th>uid</th><th>status</th><th>last seen</th><th>seq</th>${platformHeaders}<th></th></tr></thead><tbody></tbody></table>
 </fieldset>
 <fieldset><legend>Presence webhooks (what <code>/console/webhook</code> received)</legend>
-<p class="note">npm run dev points PRESENCE_WEBHOOK_URL here; with another URL this list stays empty.</p>
-<table id="events-table"><thead><tr><th>received</th><th>seq</th><th>user</th><th>event</th><th>platforms after</th><th>signature</th></tr></thead><tbody></tbody></table>
+<p class="note">A receiver for local development only: npm run dev points PRESENCE_WEBHOOK_URL here; with another URL this list stays empty. It keeps, in memory, the last 50 deliveries whose X-IM-Signature checks out against PRESENCE_WEBHOOK_SECRET (others get 401), and shows them only with the AppServer secret typed above.</p>
+<table id="events-table"><thead><tr><th>received</th><th>seq</th><th>user</th><th>event</th><th>platforms after</th></tr></thead><tbody></tbody></table>
 </fieldset>
 <h2>Log</h2><div id="log"></div>
 <script type="module" src="/console/app.js"></script>

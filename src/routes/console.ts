@@ -1,10 +1,15 @@
-import { type PresenceEventBody, SIGNATURE_HEADER, verifyWebhook } from "../../protocol";
+import { bodyLimit } from "hono/body-limit";
+import { SIGNATURE_HEADER, verifyWebhook } from "../../protocol";
 import type { AppEnv } from "../app-env";
 import { isOn } from "../config";
 import { CONSOLE_SCRIPT } from "../console/app-script";
 import { recentDeliveries, recordDelivery } from "../console/event-log";
 import { renderConsolePage } from "../console/page";
+import { ApiError, ErrCode, envelope } from "../errors";
+import { presenceEventBodySchema } from "../openapi/responses";
+import { describeIssues } from "../schemas";
 import { factory } from "./factory";
+import { appServerRequest } from "./guards";
 
 // Same-origin only: the page talks to this worker (fetch and ws) and loads nothing else.
 const CONSOLE_CSP =
@@ -33,28 +38,50 @@ export const consoleScript = factory.createHandlers(consoleHeaders, (c) => {
   return c.body(CONSOLE_SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8" });
 });
 
+/** The largest delivery the console's receiver reads; the worker's bodies (100 events at most) are far smaller. */
+const MAX_CONSOLE_WEBHOOK_BYTES = 1_048_576;
+
+// Counted as it streams when there is no Content-Length: a larger body is refused, never buffered whole.
+const limitWebhookBody = bodyLimit({
+  maxSize: MAX_CONSOLE_WEBHOOK_BYTES,
+  onError: () => {
+    throw new ApiError(413, ErrCode.tooLarge, `request body too large: at most ${MAX_CONSOLE_WEBHOOK_BYTES} bytes`);
+  },
+});
+
 /**
  * POST /console/webhook: a receiver for the worker's own presence webhooks,
  * so a developer sees the payloads while trying the service. It checks the
- * signature as an AppServer would (the SDK's verifyWebhook) and keeps the
- * last deliveries; a body it cannot read is refused, which the queue retries.
+ * signature as any AppServer must (the SDK's verifyWebhook) and keeps only
+ * deliveries that pass; anything refused is answered non-2xx, which the
+ * queue retries.
  */
-export const consoleWebhook = factory.createHandlers(async (c) => {
+export const consoleWebhook = factory.createHandlers(limitWebhookBody, async (c) => {
+  const secret = c.env.PRESENCE_WEBHOOK_SECRET;
+  // Without it no forgery could be told apart (npm run dev writes one to .dev.vars).
+  if (!secret) throw ApiError.misconfigured("PRESENCE_WEBHOOK_SECRET");
   const raw = await c.req.text();
-  const verified = (await verifyWebhook(raw, c.req.header(SIGNATURE_HEADER), c.env.PRESENCE_WEBHOOK_SECRET ?? "")).ok;
-  let body: PresenceEventBody;
+  const check = await verifyWebhook(raw, c.req.header(SIGNATURE_HEADER), secret);
+  if (!check.ok) throw new ApiError(401, ErrCode.notAuthorized, `${SIGNATURE_HEADER}: ${check.reason}`);
+  let parsed: unknown;
   try {
-    body = JSON.parse(raw) as PresenceEventBody;
+    parsed = JSON.parse(raw);
   } catch {
-    return c.text("not JSON", 400);
+    throw ApiError.badRequest("body is not valid JSON");
   }
-  recordDelivery({ receivedAt: Date.now(), verified, events: body.events ?? [] });
+  const body = presenceEventBodySchema.safeParse(parsed);
+  if (!body.success) throw ApiError.badRequest(describeIssues(body.error));
+  recordDelivery({ receivedAt: Date.now(), events: body.data.events });
   c.set("errCode", 0);
-  return c.text("ok");
+  return c.json(envelope(0, ""));
 });
 
-/** GET /console/events: what /console/webhook received, newest first. */
-export const consoleEvents = factory.createHandlers(consoleHeaders, (c) => {
+/**
+ * POST /console/events: what /console/webhook received, newest first. The
+ * events name users and their devices, so they go only to a caller with the
+ * AppServer secret, checked like on every AppServer route.
+ */
+export const consoleEvents = factory.createHandlers(consoleHeaders, appServerRequest, (c) => {
   c.set("errCode", 0);
-  return c.json(recentDeliveries());
+  return c.json(envelope(0, "", { data: recentDeliveries() }));
 });

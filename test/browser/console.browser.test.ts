@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type PresenceEvent, SIGNATURE_HEADER, signWebhook } from "../../protocol";
 import { appServer, freshUid, sleep, workerUrl } from "../node/helpers";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -41,7 +42,7 @@ afterAll(async () => {
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
 });
 
-async function openConsole(): Promise<Page> {
+async function openConsole(secret = inject("imSecret")): Promise<Page> {
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(error.message));
@@ -57,7 +58,7 @@ async function openConsole(): Promise<Page> {
     socket.on("framesent", ({ payload }) => record.sent.push(String(payload)));
   });
   await page.goto(`${workerUrl()}/console`);
-  await page.fill("#secret", inject("imSecret"));
+  await page.fill("#secret", secret);
   pageProblems.set(page, problems);
   pageRequests.set(page, requests);
   pageSockets.set(page, sockets);
@@ -165,6 +166,43 @@ describe("the dev console in a real browser", () => {
     expect(await watchedRow(page, tooLong).getAttribute("data-status")).toBe("unknown");
     await watchedRow(page, tooLong).locator("button.unwatch").click();
     expect(await watchedRow(page, tooLong).count()).toBe(0);
+    expect(pageProblems.get(page)).toEqual([]);
+  });
+
+  it("lists a signed webhook delivery only once the right secret is typed, and stops asking with a refused one", async () => {
+    const uid = freshUid("hook");
+    const event: PresenceEvent = {
+      id: `${uid}-1`,
+      type: "online",
+      userID: uid,
+      platformID: 2,
+      platform: "Android",
+      reason: "connect",
+      platforms: ["Android"],
+      seq: 1,
+      time: Date.now(),
+    };
+    const body = JSON.stringify({ events: [event] });
+    const signature = await signWebhook(body, inject("webhookSecret"), Math.floor(Date.now() / 1000));
+    const delivered = await fetch(`${workerUrl()}/console/webhook`, {
+      method: "POST",
+      headers: { [SIGNATURE_HEADER]: signature },
+      body,
+    });
+    expect(delivered.status).toBe(200);
+
+    const refused = await openConsole("wrong-secret");
+    const row = (page: Page) => page.locator(`#events-table tr[data-user="${uid}"]`);
+    await sleep(5_000);
+    expect(await row(refused).count()).toBe(0);
+    // Polled every 2 s, the wrong secret was sent once at most.
+    expect((pageRequests.get(refused) ?? []).filter((path) => path === "/console/events").length).toBeLessThanOrEqual(
+      1,
+    );
+
+    const page = await openConsole();
+    await expect.poll(() => row(page).count(), { timeout: 10_000 }).toBe(1);
+    expect(await row(page).locator("td").nth(3).textContent()).toBe("online Android (connect)");
     expect(pageProblems.get(page)).toEqual([]);
   });
 

@@ -26,6 +26,20 @@ describe("the dev console when CONSOLE_ENABLED is true", () => {
     }
   });
 
+  it("says plainly that the console and its webhook receiver are for local development only", async () => {
+    const html = await (await SELF.fetch("http://im.test/console")).text();
+    expect(html).toContain("<strong>For local development only.</strong> This console and its webhook receiver");
+    expect(html).toContain("never set it on a deployed worker");
+    expect(html).toContain("A receiver for local development only");
+  });
+
+  it("serves a script that asks for the webhook list with the secret, and not again with one that was refused", async () => {
+    const script = await (await SELF.fetch("http://im.test/console/app.js")).text();
+    expect(script).toContain('deliveries = (await api("/console/events", {})).data;');
+    expect(script).toContain("if (!secret || secret === refusedEventsSecret) return;");
+    expect(script).not.toContain('fetch("/console/events")');
+  });
+
   it("serves its script, which heartbeats with the exact text ping", async () => {
     const response = await SELF.fetch("http://im.test/console/app.js");
     expect(response.status).toBe(200);

@@ -142,9 +142,11 @@ describe("GET /openapi.json", () => {
       "must not be empty",
       "at most 64 characters",
       "must be well-formed Unicode (no lone surrogates)",
-      "must not contain control characters",
-      "must not contain invisible format characters or line/paragraph separators (Unicode Cf, Zl, Zp)",
-      "must be NFC-normalized Unicode",
+      "must not contain control characters (Unicode Cc)",
+      "must not contain format characters (Unicode Cf: zero-width, joiners, bidi controls, BOM)",
+      "must not contain white space (Unicode White_Space: spaces of any width, NBSP, U+3000, line and paragraph separators)",
+      "must not contain default-ignorable characters (Unicode Default_Ignorable_Code_Point: fillers, variation selectors, U+034F)",
+      "must be unchanged by NFKC (no fullwidth, mathematical, ligature or other compatibility forms, no decomposed letters)",
     ]);
     expect(property(status, "userIDList").items).toMatchObject({
       "x-rules": expect.arrayContaining(["must be well-formed Unicode (no lone surrogates)"]),

@@ -2,11 +2,13 @@
 /**
  * The README's webhook receiver, run exactly as written: the ```js block after
  * `<!-- receiver -->`, in a fresh project with the packed SDK installed, under
- * Node. It must take a signed body, skip a repeated one, and refuse a tampered
- * or stale one.
+ * Node. It must take a signed body, skip a repeated one, refuse a tampered or
+ * stale one, and survive whatever else arrives.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -89,6 +91,53 @@ it("applies a signed body, skips an event it already has, and refuses tampered o
 
   await sleep(100);
   expect(output.trim().split("\n")).toEqual([
+    "ada online on Web (connect): now [Web]",
+    "ada offline on Web (close): now []",
+  ]);
+});
+
+/** A POST with the signature header sent once per value (several header lines, as a proxy might repeat it). */
+function deliverWithHeaderLines(body: string, signatures: string[]): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const sent = request(url, { method: "POST", headers: { "X-IM-Signature": signatures } }, (response) => {
+      let text = "";
+      response.on("data", (chunk) => (text += String(chunk)));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+    });
+    sent.on("error", reject);
+    sent.end(body);
+  });
+}
+
+it("answers 400 to a signed body that is not a presence event body, and keeps serving", async () => {
+  for (const body of ["{not json", "null", "{}", '{"events":"ada"}']) {
+    expect((await deliver(body, await signWebhook(body, SECRET, now()))).status, body).toBe(400);
+  }
+  const third = JSON.stringify({ events: [event(3)] });
+  expect((await deliver(third, await signWebhook(third, SECRET, now()))).status).toBe(204);
+});
+
+it("refuses a repeated signature header as malformed, and survives a sender that hangs up mid-body", async () => {
+  const body = JSON.stringify({ events: [event(4, "offline")] });
+  const signature = await signWebhook(body, SECRET, now());
+  expect(await deliverWithHeaderLines(body, [signature, signature])).toEqual({ status: 401, text: "malformed" });
+
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(Number(new URL(url).port), "127.0.0.1", () => {
+      socket.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nX-IM-Signature: ${signature}\r\n\r\n{"ev`);
+      setTimeout(() => {
+        socket.destroy();
+        resolve();
+      }, 100);
+    });
+    socket.on("error", reject);
+  });
+  await sleep(200);
+  expect(await deliver(body, signature)).toEqual({ status: 204, text: "" });
+  // Every body it accepted was applied once, in order, and nothing it refused crashed or logged an error.
+  expect(output.trim().split("\n")).toEqual([
+    "ada online on Web (connect): now [Web]",
+    "ada offline on Web (close): now []",
     "ada online on Web (connect): now [Web]",
     "ada offline on Web (close): now []",
   ]);

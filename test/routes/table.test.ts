@@ -23,9 +23,9 @@ describe("the route table", () => {
     expect([...pages].sort()).toEqual([
       "GET /console",
       "GET /console/app.js",
-      "GET /console/events",
       "GET /docs",
       "GET /openapi.json",
+      "POST /console/events",
       "POST /console/webhook",
     ]);
   });
