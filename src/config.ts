@@ -30,7 +30,7 @@ export interface SigningKeys {
  * written (wrangler.toml sets a var only to override it; docs/configuration.md
  * explains each).
  */
-export const VAR_DEFAULTS = {
+const VAR_DEFAULTS = {
   TOKEN_TTL: "7d",
   HEARTBEAT_TIMEOUT: "30s",
   MAX_BODY_BYTES: "65536",
@@ -151,7 +151,7 @@ export function isOn(env: WorkerEnv, name: "CONSOLE_ENABLED" | "LOCAL_DEV"): boo
 }
 
 /** Set to "true" only by `npm run dev` and the tests; wrangler.toml never sets it. */
-export function isLocalDev(env: WorkerEnv): boolean {
+function isLocalDev(env: WorkerEnv): boolean {
   return isOn(env, "LOCAL_DEV");
 }
 

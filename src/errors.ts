@@ -1,18 +1,11 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-
-// Every error code (SPEC §1, §5) is spelled once, in the protocol module the SDKs share.
 import { ErrCode, type KnownErrCode } from "../protocol";
-
-export { ErrCode };
-// A value and a type of one name, as a TypeScript enum would be: `ErrCode.badRequest` and `code: ErrCode`.
-// biome-ignore lint/suspicious/noRedeclare: the companion type of the ErrCode value, on purpose
-export type ErrCode = KnownErrCode;
 
 /** A refusal the caller should see as-is, in the SPEC envelope. */
 export class ApiError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly errCode: ErrCode,
+    readonly errCode: KnownErrCode,
     readonly errMsg: string,
     /** Extra answer headers, e.g. a 429's Retry-After. */
     readonly headers: Readonly<Record<string, string>> = {},
@@ -56,8 +49,4 @@ export function envelope<Extra extends object>(errCode: number, errMsg: string, 
 /** A JSON answer outside Hono's context (gateway refusals, the Durable Object). */
 export function envelopeResponse(status: number, errCode: number, errMsg: string, headers: HeadersInit = {}): Response {
   return Response.json(envelope(errCode, errMsg), { status, headers });
-}
-
-export function errorResponse(error: ApiError): Response {
-  return envelopeResponse(error.status, error.errCode, error.errMsg, error.headers);
 }

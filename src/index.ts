@@ -1,9 +1,10 @@
 import { Hono } from "hono";
 import { routePath } from "hono/route";
 import type { PresenceEvent } from "../protocol";
+import { ErrCode } from "../protocol";
 import type { AppEnv } from "./app-env";
 import type { WorkerEnv } from "./config";
-import { ApiError, ErrCode, envelope } from "./errors";
+import { ApiError, envelope } from "./errors";
 import { deliverPresenceEvents, isDeadLetterQueue, logDeadLettered } from "./events/deliver";
 import { operationIdForLog } from "./log-fields";
 import { requestLog } from "./middleware/request-log";
@@ -11,7 +12,7 @@ import { factory } from "./routes/factory";
 import type { RouteEntry } from "./routes/route-entry";
 import { ROUTE_TABLE } from "./routes/table";
 
-export { PresenceIndex } from "./presence/presence-index";
+export { PresenceShard } from "./presence/shard";
 export { UserSession } from "./presence/user-session";
 
 const app = new Hono<AppEnv>();

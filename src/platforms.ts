@@ -1,7 +1,5 @@
-// OpenIM's platform ids and their exact spelling (SPEC §4), shared with the SDKs.
+// Server-side helpers for OpenIM's platform ids; the ids and their names are the protocol's (protocol/platforms.ts).
 import { PLATFORM_NAMES, type PlatformId, type PlatformName } from "../protocol";
-
-export { PLATFORM_NAMES, type PlatformId, type PlatformName };
 
 export const MIN_PLATFORM = 1;
 export const MAX_PLATFORM = 7;

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { MAX_IDS_PER_FRAME, MAX_UIDS_PER_STATUS_QUERY } from "../protocol";
-import { MAX_PLATFORM, MIN_PLATFORM, type PlatformId } from "./platforms";
+import { MAX_IDS_PER_FRAME, MAX_UIDS_PER_STATUS_QUERY, type PlatformId } from "../protocol";
+import { MAX_PLATFORM, MIN_PLATFORM } from "./platforms";
 
 /** Limits from SPEC §2–§4: one source for the validators, the docs and the tests. */
 export const LIMITS = {

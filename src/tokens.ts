@@ -1,7 +1,7 @@
 import { base64url, errors, type JWTHeaderParameters, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { ErrCode, type PlatformId } from "../protocol";
 import { requireSigningKeys, type WorkerEnv } from "./config";
-import { ErrCode } from "./errors";
-import { isPlatformId, type PlatformId } from "./platforms";
+import { isPlatformId } from "./platforms";
 
 /**
  * Client tokens: HS256 JWTs signed with a server-only key (never IM_SECRET).

@@ -142,7 +142,7 @@ function costTargets(results) {
   for (const c of (results.cost ?? []).filter((c) => c.heartbeatTimeoutMs === 30_000)) {
     const marginal = billedOf(c.marginalPerUserHour);
     const ownRows = rowsBesidesAlarms(c.marginalPerUserHour);
-    const alarms = c.marginalPerUserHour["PresenceIndex.request.alarm"] ?? 0;
+    const alarms = c.marginalPerUserHour["PresenceShard.request.alarm"] ?? 0;
     const large = results.subs?.steady?.find((s) => s.users >= 1_000);
     const amortized = large && billedOf(large.without.perUserHour);
     list.push({
@@ -234,11 +234,11 @@ const COST_ROWS = [
   ["UserSession.request.alarm", "user object: alarms"],
   ["UserSession.setAlarm", "user object: setAlarm (a row each)"],
   ["UserSession.rowsWritten", "user object: rows written (setAlarm included)"],
-  ["PresenceIndex.request.publish", "shard: publishes from user objects"],
-  ["PresenceIndex.request.read", "shard: status reads"],
-  ["PresenceIndex.request.alarm", "shard: alarms"],
-  ["PresenceIndex.setAlarm", "shard: setAlarm (a row each)"],
-  ["PresenceIndex.rowsWritten", "shard: rows written (setAlarm included)"],
+  ["PresenceShard.request.publish", "shard: publishes from user objects"],
+  ["PresenceShard.request.read", "shard: status reads"],
+  ["PresenceShard.request.alarm", "shard: alarms"],
+  ["PresenceShard.setAlarm", "shard: setAlarm (a row each)"],
+  ["PresenceShard.rowsWritten", "shard: rows written (setAlarm included)"],
   ["Queue.PresenceEvents.written", "queue: events written"],
   ["Queue.PresenceEvents.delivered", "queue: events read by the consumer"],
   ["Queue.PresenceEvents.acked", "queue: events acknowledged (deleted)"],
@@ -296,7 +296,7 @@ export function dollars({ marginal, fixedPerShardHour, pingsPerUserHour }) {
 export function shardCeilingPerHour(timing) {
   const alarms = 3_600_000 / (timing.closesAfterMs - timing.opensAfterMs);
   const snapshots = 3_600_000 / timing.idleAfterMs;
-  return { "PresenceIndex.request.alarm": alarms, "PresenceIndex.rowsWritten": alarms + snapshots };
+  return { "PresenceShard.request.alarm": alarms, "PresenceShard.rowsWritten": alarms + snapshots };
 }
 
 export function costTables(costs) {
@@ -345,7 +345,7 @@ export function costTables(costs) {
   sections.push(windows.join("\n"));
 
   const fixed = [...head("fixed, per shard-hour while anyone in it is online (intercept)")];
-  for (const key of ["PresenceIndex.request.alarm", "PresenceIndex.setAlarm"]) {
+  for (const key of ["PresenceShard.request.alarm", "PresenceShard.setAlarm"]) {
     fixed.push(
       `| ${COST_ROWS.find(([k]) => k === key)[1]} | ${byTimeout.map((c) => num(c.fixedPerHour[key] ?? 0, 0)).join(" | ")} |`,
     );
@@ -443,8 +443,8 @@ export function rowsBesidesAlarms(counts) {
 
 const SUBSCRIPTION_KEYS = [
   "UserSession.request.deliverPresence",
-  "PresenceIndex.request.watch",
-  "PresenceIndex.request.unwatch",
+  "PresenceShard.request.watch",
+  "PresenceShard.request.unwatch",
   "UserSession.request.webSocketMessage",
 ];
 
@@ -507,8 +507,8 @@ export function subsChangeTable(change) {
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ...columns.map((c) => {
       const { requests, rows } = billedOf(c.counts);
-      const alarms = (c.counts["PresenceIndex.request.alarm"] ?? 0) + (c.counts["UserSession.request.alarm"] ?? 0);
-      const setAlarms = (c.counts["PresenceIndex.setAlarm"] ?? 0) + (c.counts["UserSession.setAlarm"] ?? 0);
+      const alarms = (c.counts["PresenceShard.request.alarm"] ?? 0) + (c.counts["UserSession.request.alarm"] ?? 0);
+      const setAlarms = (c.counts["PresenceShard.setAlarm"] ?? 0) + (c.counts["UserSession.setAlarm"] ?? 0);
       return `| ${c.label} | ${c.watchers.toLocaleString("en")} | ${num(requests, 0)} | ${num(rows, 0)} | ${setAlarms} | ${alarms} | $${dollarsPerMillion(c.counts).toFixed(2)} | ${ms(c.untilFirstMs)} / **${ms(c.untilLastMs)}** ms | ${c.connect ? `${ms(c.actMs)} ms` : "–"} | ${Number.isFinite(c.workerCpuMs) ? `${c.workerCpuMs} ms` : "–"} | ${countsText(c.quiet)} |`;
     }),
   ];
@@ -531,7 +531,7 @@ export function subsSteadyTable(steady) {
     const [w0, w1] = [billedOf(s.without.perUserHour), billedOf(s.with.perUserHour)];
     const c = s.with.counts;
     lines.push(
-      `| ${s.users.toLocaleString("en")}, ${s.each} others | ${(s.with.ms / 1000).toFixed(0)} s each | ${num(w0.requests)} / ${num(w1.requests)} | ${num(w0.rows)} / ${num(w1.rows)} | ${per(s.without, "UserSession.request.verify")} / ${per(s.with, "UserSession.request.verify")} | ${c["UserSession.request.deliverPresence"] ?? 0} | ${s.with.presenceFrames} | ${c["PresenceIndex.request.watch"] ?? 0} / ${c["PresenceIndex.request.unwatch"] ?? 0} / ${c["UserSession.request.webSocketMessage"] ?? 0} | ${c["UserSession.rowsWritten"] ?? 0} | ${rowsBesidesAlarms(s.without.counts)} / ${rowsBesidesAlarms(c)} | ${s.stillOnline} of ${s.users} | ${steadyAddsNothing(s) ? "yes" : "**no**"} |`,
+      `| ${s.users.toLocaleString("en")}, ${s.each} others | ${(s.with.ms / 1000).toFixed(0)} s each | ${num(w0.requests)} / ${num(w1.requests)} | ${num(w0.rows)} / ${num(w1.rows)} | ${per(s.without, "UserSession.request.verify")} / ${per(s.with, "UserSession.request.verify")} | ${c["UserSession.request.deliverPresence"] ?? 0} | ${s.with.presenceFrames} | ${c["PresenceShard.request.watch"] ?? 0} / ${c["PresenceShard.request.unwatch"] ?? 0} / ${c["UserSession.request.webSocketMessage"] ?? 0} | ${c["UserSession.rowsWritten"] ?? 0} | ${rowsBesidesAlarms(s.without.counts)} / ${rowsBesidesAlarms(c)} | ${s.stillOnline} of ${s.users} | ${steadyAddsNothing(s) ? "yes" : "**no**"} |`,
     );
   }
   const keys = [

@@ -6,22 +6,22 @@
  * shard's verify timing at this HEARTBEAT_TIMEOUT.
  */
 import { readSettings } from "../../src/config";
-import worker, { PresenceIndex, UserSession } from "../../src/index";
+import worker, { PresenceShard, UserSession } from "../../src/index";
 import { verifyTiming } from "../../src/presence/verification";
 import { meteredBatch, meteredClass, meteredEnv, reset, snapshot } from "./meter";
 
-const NAMESPACES = { USER_SESSIONS: "UserSession", PRESENCE_INDEX: "PresenceIndex" };
+const NAMESPACES = { USER_SESSIONS: "UserSession", PRESENCE_SHARD: "PresenceShard" };
 const QUEUES = { PRESENCE_EVENTS: "PresenceEvents" };
 
 const MeteredUserSession = meteredClass<Env, typeof UserSession>(UserSession, "UserSession", NAMESPACES, QUEUES);
-const MeteredPresenceIndex = meteredClass<Env, typeof PresenceIndex>(
-  PresenceIndex,
-  "PresenceIndex",
+const MeteredPresenceShard = meteredClass<Env, typeof PresenceShard>(
+  PresenceShard,
+  "PresenceShard",
   NAMESPACES,
   QUEUES,
 );
 
-export { MeteredPresenceIndex as PresenceIndex, MeteredUserSession as UserSession };
+export { MeteredPresenceShard as PresenceShard, MeteredUserSession as UserSession };
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {

@@ -127,7 +127,7 @@ async function measureVariant(ctx, population, { kind, size, concurrency, sample
       maxCount: concurrency,
       task: async (i) => answers.push(await ctx.api.status(mixedIds(population, size, rep * 32 + i))),
     });
-    if (kind === "evicted" && ((await readMeter(ctx.server))["PresenceIndex.started"] ?? 0) !== 1) {
+    if (kind === "evicted" && ((await readMeter(ctx.server))["PresenceShard.started"] ?? 0) !== 1) {
       // The shard was awake when the read came: not a cold read. Take the sample again.
       floors.pop();
       if (++discarded > RETRIES_PER_SAMPLE * samplesWanted) {

@@ -1,18 +1,13 @@
 /**
  * Drives a presence shard's memory (src/presence/roster.ts, the code the
- * PresenceIndex object runs) through virtual time, with simulated users in
+ * PresenceShard object runs) through virtual time, with simulated users in
  * place of their objects: every user pings on its own phase, and a verify
  * answers what that user's object would. No clock, no I/O: an hour of 100,000
  * users runs in seconds, and the counts are the shard's own decisions.
  */
-import { PresenceRoster } from "../../src/presence/roster";
-import {
-  MAX_VERIFIES_PER_ALARM,
-  OFFLINE_GRACE_MS,
-  type PresenceReport,
-  verifyTiming,
-} from "../../src/presence/verification";
-import type { OnlineRow, SnapshotEntry } from "../../src/storage/presence-table";
+import { OnlineRoster } from "../../src/presence/roster";
+import { ALARM_CALLS, OFFLINE_GRACE_MS, type PresenceReport, verifyTiming } from "../../src/presence/verification";
+import type { OnlineRow, SnapshotEntry } from "../../src/storage/shard-tables";
 
 export interface SimulationOptions {
   users: number;
@@ -64,7 +59,7 @@ export function simulateShard(options: SimulationOptions): SimulationResult {
   const { users, heartbeatTimeoutMs: timeout, pingEveryMs: ping, durationMs } = options;
   const random = lcg(options.seed ?? 42);
   const timing = verifyTiming(timeout);
-  let roster = new PresenceRoster(timing);
+  let roster = new OnlineRoster(timing);
   const slots = options.phaseSlots;
   const phase = Array.from({ length: users }, () =>
     slots ? (Math.floor(random() * slots) * ping) / slots : random() * ping,
@@ -112,10 +107,9 @@ export function simulateShard(options: SimulationOptions): SimulationResult {
   // What the object keeps in SQLite: the online rows and the last snapshot of the schedule.
   const onlineRows = new Map<string, OnlineRow>();
   let saved: SnapshotEntry[] = [];
-  const none = () => undefined;
   const apply = (id: string, answer: PresenceReport, origin: "publish" | "verify") => {
-    const { write } = roster.apply(id, answer, none, origin);
-    if (write?.kind === "online") onlineRows.set(id, { uid: id, ...write });
+    const { write } = roster.apply(id, answer, undefined, origin);
+    if (write?.kind === "online") onlineRows.set(id, write.user);
     else if (write) onlineRows.delete(id);
   };
   const saveIfGoingIdle = (nowMs: number) => {
@@ -136,12 +130,12 @@ export function simulateShard(options: SimulationOptions): SimulationResult {
     if (!counting && now >= start) counting = true;
     if (now - lastEventAt >= hibernatesAfter) {
       // Hibernated since the last event: the alarm wakes a fresh object, as restore() rebuilds it.
-      roster = new PresenceRoster(timing);
+      roster = new OnlineRoster(timing);
       roster.restore([...onlineRows.values()], saved, now, now + timeout);
       result.restores++;
     }
     options.onAlarm?.("start", 0);
-    const due = roster.takeDue(now, MAX_VERIFIES_PER_ALARM);
+    const due = roster.takeDue(now, ALARM_CALLS.verifies);
     const answeredAt = now + latency;
     for (const id of due) {
       const i = index(id);
@@ -178,8 +172,8 @@ export function simulateShard(options: SimulationOptions): SimulationResult {
 }
 
 /** A roster holding `users` online users, as after their connects: to weigh the shard's memory per user. */
-export function rosterOf(users: number, heartbeatTimeoutMs: number): PresenceRoster {
-  const roster = new PresenceRoster(verifyTiming(heartbeatTimeoutMs));
+export function rosterOf(users: number, heartbeatTimeoutMs: number): OnlineRoster {
+  const roster = new OnlineRoster(verifyTiming(heartbeatTimeoutMs));
   for (let i = 0; i < users; i++) {
     const uid = String(1_000_000_000_000_000_000n + BigInt(i));
     const report: PresenceReport = {
@@ -188,7 +182,7 @@ export function rosterOf(users: number, heartbeatTimeoutMs: number): PresenceRos
       platforms: [1, 5],
       heartbeatDeadlineMs: i + heartbeatTimeoutMs,
     };
-    roster.apply(uid, report, () => undefined, "publish");
+    roster.apply(uid, report, undefined, "publish");
   }
   return roster;
 }

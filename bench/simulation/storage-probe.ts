@@ -6,8 +6,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { planVerification, verifyTiming } from "../../src/presence/verification";
-import { PresenceTable } from "../../src/storage/presence-table";
-import { ensureSchema, PRESENCE_INDEX_MIGRATIONS } from "../../src/storage/schema";
+import { ensureSchema, PRESENCE_SHARD_MIGRATIONS } from "../../src/storage/schema";
+import { ShardTables } from "../../src/storage/shard-tables";
 import { insertUser, type NewUser } from "../../src/storage/users";
 
 interface ProbeEnv {
@@ -19,8 +19,8 @@ export class ShardProbe extends DurableObject<ProbeEnv> {
   /** Bytes of the shard's database: empty, after `n` users went online, after `n` others' lastSeen rows. */
   measure(n: number): { empty: number; online: number; offline: number } {
     // The shard's own schema, as the shard creates it on wake.
-    ensureSchema(this.ctx.storage, PRESENCE_INDEX_MIGRATIONS);
-    const table = new PresenceTable(this.ctx.storage.sql);
+    ensureSchema(this.ctx.storage, PRESENCE_SHARD_MIGRATIONS);
+    const table = new ShardTables(this.ctx.storage.sql);
     const empty = this.ctx.storage.sql.databaseSize;
     const timing = verifyTiming(30_000);
     for (let i = 0; i < n; i++) {
@@ -28,7 +28,10 @@ export class ShardProbe extends DurableObject<ProbeEnv> {
       const report = { seq: 1, reportedAtMs: 1_764_300_000_000 + i, platforms: [1 as const] };
       const plan = planVerification({ ...report, heartbeatDeadlineMs: report.reportedAtMs + 30_000 }, timing);
       if (!plan) throw new Error("a publish of a live platform has a verify plan");
-      table.markOnline(probeUid(i), report.seq, 0b10, report.reportedAtMs, plan, undefined);
+      table.markOnline(
+        { uid: probeUid(i), seq: report.seq, platforms: 0b10, reportedAtMs: report.reportedAtMs, plan },
+        undefined,
+      );
     }
     const online = this.ctx.storage.sql.databaseSize;
     for (let i = 0; i < n; i++) table.markOffline(probeUid(n + i), 2, 1_764_300_000_123 + i, undefined);

@@ -1,6 +1,4 @@
-import { CloseCode, ErrCode, MAX_IDS_PER_FRAME, Platform } from "../../protocol";
-import { PLATFORM_NAMES } from "../platforms";
-import { PING, PONG } from "../presence/sockets";
+import { CloseCode, ErrCode, MAX_IDS_PER_FRAME, PING, PLATFORM_NAMES, Platform, PONG } from "../../protocol";
 
 /**
  * The console's browser code. It is plain JavaScript in a string because the

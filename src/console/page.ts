@@ -1,5 +1,5 @@
+import { PLATFORM_NAMES } from "../../protocol";
 import { escapeHtml as e } from "../docs/html";
-import { PLATFORM_NAMES } from "../platforms";
 
 const STYLE = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:64rem;padding:1rem 1.5rem;color:#1d2330}

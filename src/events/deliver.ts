@@ -64,7 +64,7 @@ export function logDeadLettered(batch: MessageBatch<PresenceEvent>): void {
       level: "error",
       event: "presence_webhook_dead_lettered",
       events: events.length,
-      // Ids and seqs let an operator find the events; a user id is not logged beyond its length cap.
+      // Event ids (the first ten) and the earliest change's time let an operator find the events; no user id.
       ids: events.slice(0, 10).map((e) => e.id),
       firstTime: Math.min(...events.map((e) => e.time)),
     }),

@@ -1,8 +1,9 @@
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
+import { ErrCode } from "../../protocol";
 import type { AppEnv } from "../app-env";
 import { readSettings } from "../config";
-import { ApiError, ErrCode } from "../errors";
+import { ApiError } from "../errors";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 

@@ -1,15 +1,18 @@
 import type { z } from "zod";
 import {
+  CloseCode,
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  ErrCode,
+  type KnownErrCode,
   MAX_IDS_PER_FRAME,
   MAX_WATCHED_PER_SOCKET,
+  PING,
+  PLATFORM_NAMES,
+  PONG,
   SIGNATURE_HEADER,
 } from "../../protocol";
 import type { Settings } from "../config";
-import { ErrCode } from "../errors";
-import { PLATFORM_NAMES } from "../platforms";
 import { FRAME_BUDGET } from "../presence/frame-budget";
-import { CloseCode, PING, PONG } from "../presence/sockets";
 import type { NamedSchema, OperationDoc, RouteEntry } from "../routes/route-entry";
 import { connectQuery, LIMITS, subscribeFrame, unsubscribeFrame } from "../schemas";
 import { ERROR_CODE_DOCS, type ErrorCodeDoc, errorCodeDoc } from "./error-codes";
@@ -124,7 +127,7 @@ const RETRY_AFTER_HEADER = {
 };
 
 /** One response per HTTP status, listing the errCodes it can carry. */
-function errorResponses(byStatus: Record<number, ErrCode[]>): Record<string, OpenApiResponse> {
+function errorResponses(byStatus: Record<number, KnownErrCode[]>): Record<string, OpenApiResponse> {
   return Object.fromEntries(
     Object.entries(byStatus).map(([status, codes]) => [
       status,
@@ -137,7 +140,7 @@ function errorResponses(byStatus: Record<number, ErrCode[]>): Record<string, Ope
   );
 }
 
-const COMMON_APPSERVER_ERRORS: Record<number, ErrCode[]> = {
+const COMMON_APPSERVER_ERRORS: Record<number, KnownErrCode[]> = {
   400: [ErrCode.badRequest],
   401: [ErrCode.notAuthorized],
   405: [ErrCode.methodNotAllowed],
@@ -156,7 +159,7 @@ function appServerOperation(doc: Extract<OperationDoc, { kind: "appServer" }>): 
     requestBody: { required: true, content: { "application/json": { schema: ref(doc.request.name) } } },
     responses: {
       200: { description: "Success.", content: { "application/json": { schema: ref(doc.answer.name) } } },
-      ...errorResponses({ ...COMMON_APPSERVER_ERRORS, ...doc.errors } as Record<number, ErrCode[]>),
+      ...errorResponses({ ...COMMON_APPSERVER_ERRORS, ...doc.errors } as Record<number, KnownErrCode[]>),
     },
   };
 }

@@ -1,7 +1,7 @@
-import { ErrCode } from "../errors";
+import { ErrCode, type KnownErrCode } from "../../protocol";
 
 export interface ErrorCodeDoc {
-  code: ErrCode;
+  code: KnownErrCode;
   /** The HTTP statuses this code comes with. */
   statuses: number[];
   meaning: string;
@@ -63,7 +63,7 @@ export const ERROR_CODE_DOCS: ErrorCodeDoc[] = (Object.keys(ErrCode) as (keyof t
   ...MEANINGS[name],
 }));
 
-export function errorCodeDoc(code: ErrCode): ErrorCodeDoc {
+export function errorCodeDoc(code: KnownErrCode): ErrorCodeDoc {
   const doc = ERROR_CODE_DOCS.find((d) => d.code === code);
   if (!doc) throw new Error(`undocumented errCode ${code}`);
   return doc;

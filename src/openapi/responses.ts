@@ -1,19 +1,13 @@
 import { z } from "zod";
-import { ErrCode } from "../errors";
-import { PLATFORM_NAMES } from "../platforms";
+import { ErrCode, type KnownErrCode, PLATFORM_NAMES } from "../../protocol";
 
 /** Answer shapes from SPEC §1–§5b, for the document and for tests that check real answers against it. */
 
 const platformName = z.enum(Object.values(PLATFORM_NAMES) as [string, ...string[]]);
 
-export const envelopeSchema = z.object({
-  errCode: z.int().meta({ description: "0 on success; see x-error-codes" }),
-  errMsg: z.string().meta({ description: "empty on success, human-readable otherwise" }),
-});
-
-export function errorEnvelopeSchema(codes: readonly ErrCode[]) {
+export function errorEnvelopeSchema(codes: readonly KnownErrCode[]) {
   return z.object({
-    errCode: z.literal(codes as [ErrCode, ...ErrCode[]]),
+    errCode: z.literal(codes as [KnownErrCode, ...KnownErrCode[]]),
     errMsg: z.string().min(1),
   });
 }

@@ -1,5 +1,5 @@
-import type { PresenceEvent, PresenceEventReason } from "../../protocol";
-import { type PlatformId, platformMask, platformName, platformsOfMask } from "../platforms";
+import type { PlatformId, PresenceEvent, PresenceEventReason } from "../../protocol";
+import { platformMask, platformName, platformsOfMask } from "../platforms";
 import type { HeldOffline, StoredPresence } from "../storage/user-presence";
 
 /** Why a platform's last session ended, and when. */

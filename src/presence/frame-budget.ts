@@ -1,7 +1,8 @@
+import type { PlatformId } from "../../protocol";
+import { CloseCode } from "../../protocol";
 import { clipForLog } from "../log-fields";
-import type { PlatformId } from "../platforms";
 import { LIMITS } from "../schemas";
-import { CloseCode, closeQuietly, type FrameWindow } from "./sockets";
+import { closeQuietly, type FrameWindow } from "./sockets";
 
 /**
  * A per-socket budget for the frames that wake the user's object: every

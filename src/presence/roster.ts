@@ -1,7 +1,8 @@
-import { type PlatformId, platformMask, platformsOfMask } from "../platforms";
-import type { OnlineRow, SnapshotEntry } from "../storage/presence-table";
-import { type PresenceReport, planVerification, type VerifyPlan, type VerifyTiming } from "./verification";
-import { VerifySchedule, type VerifyWindow } from "./verify-schedule";
+import type { PlatformId } from "../../protocol";
+import { platformMask, platformsOfMask } from "../platforms";
+import type { OnlineRow, OnlineUser, SnapshotEntry, VerifyPlan } from "../storage/shard-tables";
+import { type PresenceReport, planVerification, type VerifyTiming } from "./verification";
+import { VerifySchedule } from "./verify-schedule";
 
 /** Catch-up verifies after a wake are at most this far apart (and all within one verify window). */
 const RESTORE_STEP_MS = 5;
@@ -21,29 +22,21 @@ export interface AppliedReport {
   changed?: UserPresence;
 }
 
-interface OnlineEntry {
-  seq: number;
-  /** When the object computed the report this entry comes from: orders two answers with one seq. */
-  reportedAtMs: number;
-  /** platformMask of the live platforms. */
-  platforms: number;
-  trustUntilMs: number;
-}
-
 /** What a report means for the shard's tables; `undefined` when they stay as they are. */
 export type RosterWrite =
-  | { kind: "online"; seq: number; platforms: number; publishedAtMs: number; plan: VerifyPlan }
+  | { kind: "online"; user: OnlineUser }
   | { kind: "offline"; seq: number; lastSeenMs: number | undefined }
   | { kind: "forget" };
 
 /**
- * A presence shard's memory: who is online, until when each entry may be
- * trusted, and when each user's object is next to be verified. Pure and
- * clock-free (every call takes `nowMs`), so the same code runs in the
- * Durable Object and in a simulation of 100,000 users.
+ * A presence shard's memory of who is online: what it knows of each user,
+ * until when that can be trusted, and when the user's object is to be
+ * verified next. Pure and clock-free: every call takes the time, and what it
+ * needs from storage, as values. So the same code runs in the Durable Object
+ * and in a simulation of 100,000 users (bench/simulation/shard.ts).
  */
-export class PresenceRoster {
-  private readonly online = new Map<string, OnlineEntry>();
+export class OnlineRoster {
+  private readonly online = new Map<string, OnlineUser>();
   private readonly schedule = new VerifySchedule();
   /** Memory changed since the last snapshot was taken. */
   private unsaved = false;
@@ -54,10 +47,15 @@ export class PresenceRoster {
     return this.online.size;
   }
 
+  /** Whether the user is held as online; if not, `apply` needs the seq its table stored. */
+  has(uid: string): boolean {
+    return this.online.has(uid);
+  }
+
   /**
-   * After a wake: the users the tables say are online. Each resumes where its
-   * newest saved plan left it: the last snapshot's entry when that is newer
-   * than the user's last publish, else the plan its row got with that publish.
+   * After a wake: the users the tables say are online. Each resumes from its
+   * newest saved plan: the last snapshot's entry when that is newer than the
+   * user's last publish, else the plan its row got with that publish.
    * Resuming asks no one, so the read that woke the shard is answered at once.
    * A user with no plan (a row older than schema v3) or an overdue one is
    * verified within a moment instead, trusted until `fallbackTrustUntilMs`.
@@ -71,19 +69,11 @@ export class PresenceRoster {
     const saved = new Map(snapshot.map((entry) => [entry.uid, entry]));
     const catchUp: OnlineRow[] = [];
     for (const row of rows) {
-      const resumed = newestPlan(row, saved.get(row.uid));
-      if (!resumed || resumed.byMs < nowMs) catchUp.push(row);
-      else
-        this.track(
-          row.uid,
-          {
-            seq: row.seq,
-            reportedAtMs: resumed.reportedAtMs,
-            platforms: row.platforms,
-            trustUntilMs: resumed.trustUntilMs,
-          },
-          { fromMs: resumed.fromMs, byMs: resumed.byMs },
-        );
+      const entry = saved.get(row.uid);
+      // The snapshot is taken after verifies, which write no row; a publish since wrote the row's own plan.
+      const newest = entry && entry.seq === row.seq && entry.reportedAtMs >= row.reportedAtMs ? entry : row;
+      if (!newest.plan || newest.plan.byMs < nowMs) catchUp.push(row);
+      else this.track({ ...row, reportedAtMs: newest.reportedAtMs, plan: newest.plan });
     }
     this.verifySoon(catchUp, nowMs, fallbackTrustUntilMs);
   }
@@ -106,18 +96,14 @@ export class PresenceRoster {
     const step = rows.length ? Math.min(RESTORE_STEP_MS, this.timing.closesAfterMs / rows.length) : 0;
     rows.forEach((row, i) => {
       const at = nowMs + this.timing.opensAfterMs + i * step;
-      this.track(
-        row.uid,
-        { seq: row.seq, reportedAtMs: 0, platforms: row.platforms, trustUntilMs },
-        { fromMs: at, byMs: at },
-      );
+      this.track({ ...row, reportedAtMs: 0, plan: { fromMs: at, byMs: at, trustUntilMs } });
     });
   }
 
-  /** Holds a user as online, and when to verify it next. */
-  private track(uid: string, entry: OnlineEntry, window: VerifyWindow): void {
-    this.online.set(uid, entry);
-    this.schedule.set(uid, window);
+  /** Holds a user as online, to be verified by its plan. */
+  private track(user: OnlineUser): void {
+    this.online.set(user.uid, user);
+    this.schedule.set(user.uid, user.plan);
   }
 
   /**
@@ -133,61 +119,53 @@ export class PresenceRoster {
     return this.snapshot();
   }
 
-  /** Every online user's schedule and trust, for restore(). */
+  /** Every online user's plan, for restore(). */
   snapshot(): SnapshotEntry[] {
     const entries: SnapshotEntry[] = [];
-    for (const [uid, entry] of this.online) {
-      const window = this.schedule.window(uid);
-      // A user being verified right now has no window; the next restore verifies it at once.
-      if (window)
-        entries.push({
-          uid,
-          seq: entry.seq,
-          reportedAtMs: entry.reportedAtMs,
-          trustUntilMs: entry.trustUntilMs,
-          ...window,
-        });
+    for (const { platforms: _inItsRow, ...user } of this.online.values()) {
+      // A user being verified right now is off the schedule; the next restore verifies it at once.
+      if (this.schedule.planOf(user.uid)) entries.push(user);
     }
     return entries;
   }
 
   /**
-   * Applies a report unless a newer one is already here. `storedSeq` is asked
-   * only for users not in memory (offline ones). Returns the table write it
-   * needs: a change always; a publish from the user's object also refreshes
-   * the online row (a new socket may have brought an earlier deadline, which
-   * a snapshot taken before must not override); a verify's answer that changes
-   * nothing needs none, so steady state writes nothing.
+   * Applies a report unless a newer one is already here. `storedSeq` is the
+   * seq the tables hold for a user not in memory (an offline one). Returns the
+   * table write it needs: a change always; a publish from the user's object
+   * also refreshes the online row (a new socket may have brought an earlier
+   * deadline, which a snapshot taken before must not override); a verify's
+   * answer that changes nothing needs none, so steady state writes nothing.
    */
   apply(
     uid: string,
     report: PresenceReport,
-    storedSeq: () => number | undefined,
+    storedSeq: number | undefined,
     origin: "publish" | "verify",
   ): AppliedReport {
     const known = this.online.get(uid);
-    const knownSeq = known?.seq ?? storedSeq() ?? 0;
+    const knownSeq = known?.seq ?? storedSeq ?? 0;
     if (report.seq < knownSeq || (report.seq === knownSeq && known && report.reportedAtMs < known.reportedAtMs)) {
       return {};
     }
     this.unsaved = true;
     const platforms = platformMask(report.platforms);
     const plan = planVerification(report, this.timing);
+    const user: OnlineUser | undefined = plan && {
+      uid,
+      seq: report.seq,
+      platforms,
+      reportedAtMs: report.reportedAtMs,
+      plan,
+    };
     let write: RosterWrite | undefined;
     if (report.movedAway) write = { kind: "forget" };
-    else if (report.seq > knownSeq || (origin === "publish" && plan)) {
-      write = plan
-        ? { kind: "online", seq: report.seq, platforms, publishedAtMs: report.reportedAtMs, plan }
-        : { kind: "offline", seq: report.seq, lastSeenMs: report.lastSeenMs };
+    else if (report.seq > knownSeq || (origin === "publish" && user)) {
+      write = user ? { kind: "online", user } : { kind: "offline", seq: report.seq, lastSeenMs: report.lastSeenMs };
     }
 
-    if (plan) {
-      this.track(
-        uid,
-        { seq: report.seq, reportedAtMs: report.reportedAtMs, platforms, trustUntilMs: plan.trustUntilMs },
-        { fromMs: plan.verifyFromMs, byMs: plan.verifyByMs },
-      );
-    } else {
+    if (user) this.track(user);
+    else {
       this.online.delete(uid);
       this.schedule.delete(uid);
     }
@@ -205,9 +183,9 @@ export class PresenceRoster {
   live(uids: readonly string[], nowMs: number): LivePlatforms[] {
     const live: LivePlatforms[] = [];
     for (const uid of new Set(uids)) {
-      const entry = this.online.get(uid);
-      if (entry && nowMs < entry.trustUntilMs)
-        live.push({ uid, seq: entry.seq, platforms: platformsOfMask(entry.platforms) });
+      const user = this.online.get(uid);
+      if (user && nowMs < user.plan.trustUntilMs)
+        live.push({ uid, seq: user.seq, platforms: platformsOfMask(user.platforms) });
     }
     return live;
   }
@@ -220,10 +198,12 @@ export class PresenceRoster {
     return this.schedule.takeOpen(nowMs, max);
   }
 
-  /** A verify that got no answer: try again at `atMs`, keeping the entry's trust window. */
+  /** A verify that got no answer: try again at `atMs`, keeping the entry's trust. */
   retry(uid: string, atMs: number): void {
-    if (!this.online.has(uid)) return;
-    this.schedule.set(uid, { fromMs: atMs, byMs: atMs });
+    const user = this.online.get(uid);
+    if (!user) return;
+    const plan: VerifyPlan = { ...user.plan, fromMs: atMs, byMs: atMs };
+    this.track({ ...user, plan });
     this.unsaved = true;
   }
 
@@ -231,16 +211,4 @@ export class PresenceRoster {
   nextDue(): number | undefined {
     return this.schedule.next();
   }
-}
-
-/**
- * The newer of a user's two saved plans: the snapshot's entry (taken after a
- * verify, which writes no row) unless the user published since, which wrote
- * its row with a plan of its own.
- */
-function newestPlan(row: OnlineRow, entry: SnapshotEntry | undefined): Omit<SnapshotEntry, "uid" | "seq"> | undefined {
-  if (entry && entry.seq === row.seq && entry.reportedAtMs >= row.publishedAtMs) return entry;
-  if (!row.plan) return undefined;
-  const { trustUntilMs, verifyFromMs, verifyByMs } = row.plan;
-  return { reportedAtMs: row.publishedAtMs, trustUntilMs, fromMs: verifyFromMs, byMs: verifyByMs };
 }

@@ -1,7 +1,9 @@
+import type { UserPresence } from "./roster";
+
 const encoder = new TextEncoder();
 
 /** FNV-1a over the uid's UTF-8 bytes: stable, fast and evenly spread. */
-export function shardOf(uid: string, shardCount: number): number {
+function shardOf(uid: string, shardCount: number): number {
   let hash = 0x811c9dc5;
   for (const byte of encoder.encode(uid)) {
     hash ^= byte;
@@ -23,8 +25,8 @@ function shardName(shard: number, shardCount: number): string {
   return `presence-${shard}-of-${shardCount}`;
 }
 
-export function presenceShard(env: Env, shard: number, shardCount: number) {
-  return env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName(shardName(shard, shardCount)));
+function presenceShard(env: Env, shard: number, shardCount: number) {
+  return env.PRESENCE_SHARD.get(env.PRESENCE_SHARD.idFromName(shardName(shard, shardCount)));
 }
 
 export function presenceShardFor(env: Env, uid: string, shardCount: number) {
@@ -73,4 +75,18 @@ function groupByShard(uids: Iterable<string>, shardCount: number): Map<number, s
     else groups.set(shard, [uid]);
   }
   return groups;
+}
+
+/**
+ * What the presence shards know of many uids (live platforms, or lastSeen):
+ * one call per shard that holds any of them, in parallel. Never touches (or
+ * creates) a user's own object.
+ */
+export async function readPresence(
+  env: Env,
+  uids: readonly string[],
+  shardCount: number,
+): Promise<Map<string, UserPresence>> {
+  const answers = await callShards(env, new Set(uids), shardCount, (shard, members) => shard.read(members));
+  return new Map(answers.flat().map((entry) => [entry.uid, entry]));
 }

@@ -1,4 +1,4 @@
-import type { PlatformId } from "../platforms";
+import type { PlatformId } from "../../protocol";
 
 /**
  * Socket lifecycle helpers for hibernatable WebSockets. Each edge case the
@@ -27,10 +27,6 @@ export interface SessionAttachment {
   /** The connect's operationID, if it had one (cut to 64 characters): logged with the session's failures. */
   operationID?: string;
 }
-
-// The heartbeat text (it must match exactly for the runtime to answer without waking
-// the object) and the close codes come from the protocol module the SDKs share.
-export { CloseCode, PING, PONG } from "../../protocol";
 
 export function platformTag(platform: PlatformId): string {
   return `platform:${platform}`;

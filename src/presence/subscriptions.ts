@@ -1,5 +1,4 @@
-import { type ErrorFrame, MAX_WATCHED_PER_SOCKET, type PresenceFrame, type WatchedUser } from "../../protocol";
-import { ErrCode } from "../errors";
+import { ErrCode, type ErrorFrame, MAX_WATCHED_PER_SOCKET, type PresenceFrame, type WatchedUser } from "../../protocol";
 import { getOrInsertComputed } from "../lib/maps";
 import { clientPresenceFrame, describeIssues } from "../schemas";
 import type { WatchLists } from "../storage/watch-lists";

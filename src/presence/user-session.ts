@@ -1,9 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ErrorFrame, WatchedUser } from "../../protocol";
+import { CloseCode, ErrCode, type ErrorFrame, PING, type PlatformId, PONG, type WatchedUser } from "../../protocol";
 import { type LoginPolicy, readSettings, type Settings } from "../config";
-import { ErrCode, envelope, envelopeResponse } from "../errors";
+import { envelope, envelopeResponse } from "../errors";
 import { clipForLog } from "../log-fields";
-import type { PlatformId } from "../platforms";
 import { LIMITS } from "../schemas";
 import { RevocationStore } from "../storage/revocations";
 import { ensureSchema, USER_SESSION_MIGRATIONS } from "../storage/schema";
@@ -12,15 +11,13 @@ import { WatchLists } from "../storage/watch-lists";
 import type { ClientTokenClaims } from "../tokens";
 import { applyChange, type Ending, flushHeld, nextHeldDue } from "./changes";
 import { closeFloodingSocket, countFrame } from "./frame-budget";
-import { presenceShardFor, presenceShardName } from "./shards";
+import { Outbox } from "./outbox";
+import { presenceShardName } from "./shards";
 import {
-  CloseCode,
   closeCodeToEcho,
   closeQuietly,
   lastSeenMs,
   openSockets,
-  PING,
-  PONG,
   platformTag,
   readAttachment,
   type SessionAttachment,
@@ -36,12 +33,11 @@ const KICKED_FRAME = JSON.stringify(
   envelope(ErrCode.tokenInvalidated, "kicked: a newer session opened on this platform"),
 );
 
-// A publish to the shard, or a hand-over of events to the queue, that failed is retried by an alarm
-// this soon, then less often.
-const RETRY_MS = 1_000;
-/** Messages one Queues sendBatch takes at most. */
-const QUEUE_BATCH_MAX = 100;
-const RETRY_MAX_MS = 30_000;
+/** The user's presence after an event: what the shard is told, and whether it changed. */
+interface Recorded {
+  report: PresenceReport;
+  changed: boolean;
+}
 
 /**
  * One object per user (idFromName(uid), so `ctx.id.name` is the uid). It holds
@@ -55,18 +51,16 @@ const RETRY_MAX_MS = 30_000;
  * platforms change (or a connect may bring a deadline forward). So an
  * always-online user costs no alarm and no row (docs/presence.md). With
  * webhooks on, each change also makes events (changes.ts), written with the
- * change and handed to the queue; its alarm runs only to retry a failure or
- * to send an offline held for the grace.
+ * change. What it owes others goes through its Outbox; its alarm runs only to
+ * retry a send that failed or to send an offline held for the grace.
  */
 export class UserSession extends DurableObject<Env> {
   private readonly settings: Settings;
   private readonly revocations: RevocationStore;
   private readonly presence: UserPresenceStore;
-  /** The users this user's sockets watch (SPEC §5e). */
+  /** The users this user's sockets watch (docs/protocol.md#presence-subscriptions). */
   private readonly watching: Watching;
-  private publishQueue: Promise<void> = Promise.resolve();
-  private handOverQueue: Promise<void> = Promise.resolve();
-  private failures = 0;
+  private readonly outbox: Outbox;
   /** What ended sessions during the current event, by platform: the reason an offline event gives. */
   private readonly endings = new Map<PlatformId, Ending>();
 
@@ -76,7 +70,10 @@ export class UserSession extends DurableObject<Env> {
     ensureSchema(ctx.storage, USER_SESSION_MIGRATIONS);
     this.revocations = new RevocationStore(ctx.storage.sql);
     this.presence = new UserPresenceStore(ctx.storage.sql);
-    this.watching = new Watching(ctx, env, () => this.uid, this.settings.presenceShards, new WatchLists(ctx.storage));
+    const uid = () => this.uid;
+    const shards = this.settings.presenceShards;
+    this.watching = new Watching(ctx, env, uid, shards, new WatchLists(ctx.storage));
+    this.outbox = new Outbox(env, uid, shards, this.presence, (atMs) => this.setAlarmBy(atMs));
     // Heartbeats are answered by the runtime itself: a ping never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -120,8 +117,10 @@ export class UserSession extends DurableObject<Env> {
     try {
       this.applyLoginPolicy(server, attachment, now);
       this.closeDeadSockets(now);
+      const recorded = this.record(now);
       // Published even when the platforms are unchanged: the new token may expire before the shard's next verify.
-      await this.settle(now, "always");
+      await this.outbox.publish(recorded.report);
+      await this.afterChange();
     } catch (error) {
       // The session never started: its socket goes, and the client hears a plain 500.
       closeQuietly(server, 1011, "internal error");
@@ -155,23 +154,24 @@ export class UserSession extends DurableObject<Env> {
     for (const ws of openSockets(this.ctx, platformTag(platform))) {
       this.endSession(ws, CloseCode.loggedOut, "logged out", { reason: "logged_out", atMs: now });
     }
-    this.closeDeadSockets(now);
-    await this.settle(now, "on change");
+    await this.settle(now);
   }
 
   /**
    * The shard's heartbeat check: closes sockets that went silent (4003) or whose
    * token ran out (4004), and answers with the live platforms and the next
-   * deadlines. A shard that is no longer this user's (PRESENCE_SHARDS changed)
-   * is told the user left it, and the right shard hears from us instead.
+   * deadlines. The answer is the shard's news, so nothing is published to it.
+   * A shard that is no longer this user's (PRESENCE_SHARDS changed) is told the
+   * user left it, and the right shard hears from us instead.
    */
   async verify(askedBy: string): Promise<PresenceReport> {
     const now = Date.now();
     this.closeDeadSockets(now);
     this.revocations.prune(now);
+    const { report } = this.record(now);
     const moved = askedBy !== presenceShardName(this.uid, this.settings.presenceShards);
-    // The answer is the publish to the asking shard; a moved user publishes to its own shard instead.
-    const report = await this.settle(now, moved ? "always" : "never");
+    if (moved) await this.outbox.publish(report);
+    await this.afterChange();
     return moved ? { ...report, movedAway: true } : report;
   }
 
@@ -181,11 +181,6 @@ export class UserSession extends DurableObject<Env> {
    */
   deliverPresence(changes: WatchedUser[]): string[] {
     return this.watching.deliver(changes);
-  }
-
-  /** The platforms with a live session, straight from the sockets (the source of truth). */
-  livePlatforms(): PlatformId[] {
-    return this.observe(Date.now()).platforms;
   }
 
   // ---- socket events -----------------------------------------------------------
@@ -212,23 +207,20 @@ export class UserSession extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    const now = Date.now();
     // The runtime may already have answered the close; echoing it is best effort.
-    this.endSession(ws, closeCodeToEcho(code), reason, { reason: "close", atMs: now });
-    await this.settleAfterSocketEvent(ws, now);
+    this.endSession(ws, closeCodeToEcho(code), reason, { reason: "close", atMs: Date.now() });
+    await this.settleAfterSocketEvent(ws);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    const now = Date.now();
-    this.endSession(ws, 1011, "socket error", { reason: "close", atMs: now });
-    await this.settleAfterSocketEvent(ws, now);
+    this.endSession(ws, 1011, "socket error", { reason: "close", atMs: Date.now() });
+    await this.settleAfterSocketEvent(ws);
   }
 
   /** A close or an error: nobody is left to answer, so a failure is logged (the next settle catches up). */
-  private async settleAfterSocketEvent(ws: WebSocket, now: number): Promise<void> {
+  private async settleAfterSocketEvent(ws: WebSocket): Promise<void> {
     try {
-      this.closeDeadSockets(now);
-      await this.settle(now, "on change");
+      await this.settle(Date.now());
     } catch (error) {
       logSocketFailure("socket_close_failed", this.uid, readAttachment(ws), error);
     }
@@ -236,15 +228,15 @@ export class UserSession extends DurableObject<Env> {
 
   /**
    * Set only when there is something to do later: an offline held for the
-   * webhook grace has run out, or a publish or hand-over to the queue failed.
+   * webhook grace has run out, or a send to the shard or the queue failed.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     const flushed = flushHeld({ uid: this.uid, stored: this.presence.read(), nowMs: now, newId });
     if (flushed.events.length) this.presence.write(flushed.stored);
-    await this.handOverEvents();
-    if (this.presence.read().publishPending) await this.publish(this.report(now, this.presence.read()));
-    await this.scheduleAlarm();
+    await this.outbox.retry(() => this.report(now, this.presence.read()));
+    const heldDue = nextHeldDue(this.presence.read());
+    if (heldDue !== undefined) await this.setAlarmBy(heldDue);
   }
 
   // ---- presence ----------------------------------------------------------------
@@ -302,14 +294,20 @@ export class UserSession extends DurableObject<Env> {
     return { platforms: [...live].sort((a, b) => a - b), heartbeatDeadlineMs, tokenExpiresAtMs };
   }
 
+  /** After sessions ended by the user or the AppServer: the change is stored, and the shard hears of it. */
+  private async settle(now: number): Promise<void> {
+    this.closeDeadSockets(now);
+    const recorded = this.record(now);
+    if (recorded.changed) await this.outbox.publish(recorded.report);
+    await this.afterChange();
+  }
+
   /**
    * Brings the stored state up to date with the sockets: a change takes the
-   * next seq, is stored (one row) with the events it makes, and is published
-   * to the shard; its events go to the queue. Returns the report for the shard.
-   * `publish`: "always" also publishes an unchanged state (a connect), "never"
-   * leaves it to the caller (a verify's answer is itself the publish).
+   * next seq and is stored (one row) with the webhook events it makes. Who is
+   * told, and when, is the caller's to decide.
    */
-  private async settle(now: number, publish: "always" | "on change" | "never"): Promise<PresenceReport> {
+  private record(now: number): Recorded {
     const { url, graceMs } = this.settings.webhooks;
     const change = applyChange({
       uid: this.uid,
@@ -322,16 +320,19 @@ export class UserSession extends DurableObject<Env> {
     });
     this.endings.clear();
     if (change.changed) this.presence.write(change.stored);
-    const report = this.report(now, change.stored);
-    if (publish === "always" || (publish === "on change" && change.changed)) await this.publish(report);
-    await this.handOverEvents();
-    if (change.stored.held.length) await this.scheduleAlarm();
-    // Subscriptions end with their socket, however it ended. A shard that could not be told keeps
-    // a watcher nobody wants until a delivery finds it stale; the rows left here go at the next settle.
+    return { report: this.report(now, change.stored), changed: change.changed };
+  }
+
+  /** What follows any event, once the shard has had what it needs: events out, held ones timed, subscriptions of gone sockets ended. */
+  private async afterChange(): Promise<void> {
+    await this.outbox.handOver();
+    const heldDue = nextHeldDue(this.presence.read());
+    if (heldDue !== undefined) await this.setAlarmBy(heldDue);
+    // A shard that could not be told keeps a watcher nobody wants until a delivery finds it stale;
+    // the rows left here go at the next settle.
     await this.watching
       .endClosed()
       .catch((error) => logSocketFailure("subscriptions_end_failed", this.uid, undefined, error));
-    return report;
   }
 
   private report(now: number, stored: StoredPresence): PresenceReport {
@@ -339,82 +340,6 @@ export class UserSession extends DurableObject<Env> {
     return platforms.length === 0
       ? { seq: stored.seq, reportedAtMs: now, platforms, lastSeenMs: stored.lastSeenMs }
       : { seq: stored.seq, reportedAtMs: now, platforms, heartbeatDeadlineMs, tokenExpiresAtMs };
-  }
-
-  /**
-   * Hands the unsent events to the queue (at least once: they were stored with
-   * their change). Hand-overs run one at a time, so two events of the object
-   * never send the same outbox twice.
-   */
-  private handOverEvents(): Promise<void> {
-    const next = this.handOverQueue.then(() => this.handOverNow());
-    this.handOverQueue = next.catch(() => undefined);
-    return next;
-  }
-
-  private async handOverNow(): Promise<void> {
-    const { outbox } = this.presence.read();
-    if (outbox.length === 0) return;
-    const sent = new Set<string>();
-    let failure: unknown;
-    // A Queues batch holds at most 100 messages.
-    for (let start = 0; start < outbox.length && failure === undefined; start += QUEUE_BATCH_MAX) {
-      const batch = outbox.slice(start, start + QUEUE_BATCH_MAX);
-      try {
-        await this.env.PRESENCE_EVENTS.sendBatch(batch.map((event) => ({ body: event, contentType: "json" })));
-        for (const event of batch) sent.add(event.id);
-      } catch (error) {
-        failure = error;
-      }
-    }
-    if (sent.size > 0) {
-      // Events stored meanwhile stay for the next hand-over.
-      const now = this.presence.read();
-      this.presence.write({ ...now, outbox: now.outbox.filter((event) => !sent.has(event.id)) });
-    }
-    if (failure === undefined) {
-      this.failures = 0;
-      return;
-    }
-    console.error(JSON.stringify({ level: "error", event: "presence_events_send_failed", error: String(failure) }));
-    await this.retryLater();
-  }
-
-  /**
-   * Sends a report to the user's presence shard. Publishes are serialised; the
-   * shard orders them by seq anyway. A failure is stored and retried by an
-   * alarm with backoff.
-   */
-  private publish(report: PresenceReport): Promise<void> {
-    const next = this.publishQueue.then(() => this.publishNow(report));
-    this.publishQueue = next.catch(() => undefined);
-    return next;
-  }
-
-  private async publishNow(report: PresenceReport): Promise<void> {
-    try {
-      await presenceShardFor(this.env, this.uid, this.settings.presenceShards).publish(this.uid, report);
-      this.failures = 0;
-      const stored = this.presence.read();
-      if (stored.publishPending) this.presence.write({ ...stored, publishPending: false });
-    } catch (error) {
-      console.error(JSON.stringify({ level: "error", event: "presence_publish_failed", error: String(error) }));
-      const stored = this.presence.read();
-      if (!stored.publishPending) this.presence.write({ ...stored, publishPending: true });
-      await this.retryLater();
-    }
-  }
-
-  /** An alarm soon after a failure, later after each next one. */
-  private async retryLater(): Promise<void> {
-    this.failures++;
-    await this.setAlarmBy(Date.now() + Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** (this.failures - 1)));
-  }
-
-  /** The alarm for the next held offline, if any. */
-  private async scheduleAlarm(): Promise<void> {
-    const due = nextHeldDue(this.presence.read());
-    if (due !== undefined) await this.setAlarmBy(due);
   }
 
   /** Sets the alarm to `atMs` unless one is already set for that moment or sooner (each setAlarm is a billed row). */

@@ -1,4 +1,5 @@
-import type { PlatformId } from "../platforms";
+import type { PlatformId } from "../../protocol";
+import type { VerifyPlan } from "../storage/shard-tables";
 
 /**
  * How a presence shard decides when to ask a user's object about its sockets.
@@ -14,18 +15,19 @@ import type { PlatformId } from "../platforms";
 export const OFFLINE_GRACE_MS = 5_000;
 
 /**
- * Verifies per shard alarm, at most. Each is a subrequest; Workers allow 1,000
- * to Cloudflare services per invocation on the Free plan (10,000 on Paid).
- * More due users are taken by the next alarm, set at once.
+ * Calls one shard alarm makes, at most: Workers allow 1,000 subrequests to
+ * Cloudflare services per invocation on the Free plan. Verifies take up to
+ * `verifies` of them, so deliveries always keep the rest; what is left waits
+ * for the next alarm, set at once.
  */
-export const MAX_VERIFIES_PER_ALARM = 500;
+export const ALARM_CALLS = { total: 900, verifies: 500 } as const;
 
 /**
  * Cloudflare hibernates an idle Durable Object (one with no timer and no
  * non-hibernatable socket) after 10 s, and its memory is gone. A shard whose
  * next alarm is further off than this saves its schedule first.
  */
-export const HIBERNATES_AFTER_IDLE_MS = 8_000;
+const HIBERNATES_AFTER_IDLE_MS = 8_000;
 
 /** What a user's object reports about itself: its live platforms, and when that can next change by itself. */
 export interface PresenceReport {
@@ -70,27 +72,14 @@ export function verifyTiming(heartbeatTimeoutMs: number): VerifyTiming {
   };
 }
 
-export interface VerifyPlan {
-  /** The user may be verified from this moment (an alarm that runs for someone else takes them along)... */
-  verifyFromMs: number;
-  /** ...and must be by this one: the shard's alarm is set to the earliest of these. */
-  verifyByMs: number;
-  /**
-   * Until when a read may report the reported platforms without a newer
-   * answer: the SPEC's bound for a silent socket. A verify that is a moment
-   * late leaves a pinging user online; one that never comes lets the entry lapse.
-   */
-  trustUntilMs: number;
-}
-
 export function planVerification(report: PresenceReport, timing: VerifyTiming): VerifyPlan | undefined {
   if (report.platforms.length === 0 || report.movedAway) return undefined;
   const deadline = report.heartbeatDeadlineMs ?? Number.POSITIVE_INFINITY;
   const expiry = report.tokenExpiresAtMs ?? Number.POSITIVE_INFINITY;
   // A token that runs out first is checked at its expiry, so 4004 comes on time.
-  const [verifyFromMs, verifyByMs] =
+  const [fromMs, byMs] =
     expiry < deadline + timing.closesAfterMs
       ? [expiry, expiry]
       : [deadline + timing.opensAfterMs, deadline + timing.closesAfterMs];
-  return { verifyFromMs, verifyByMs, trustUntilMs: verifyByMs + OFFLINE_GRACE_MS - timing.closesAfterMs };
+  return { fromMs, byMs, trustUntilMs: byMs + OFFLINE_GRACE_MS - timing.closesAfterMs };
 }

@@ -1,52 +1,49 @@
 import TinyQueue from "tinyqueue";
-
-/** A user's verify window: from when it may run, and by when it must (verification.ts). */
-export interface VerifyWindow {
-  fromMs: number;
-  byMs: number;
-}
+import type { VerifyPlan } from "../storage/shard-tables";
 
 interface Item {
   atMs: number;
   uid: string;
-  /** The window this item was pushed for; a newer window for the uid makes it stale. */
-  window: VerifyWindow;
+  /** The plan this item was pushed for; a newer plan for the uid makes it stale. */
+  plan: VerifyPlan;
 }
 
 const byTime = (a: Item, b: Item) => a.atMs - b.atMs;
 
 /**
  * When each online user's object is next to be verified: two min-heaps over
- * the same windows, one by opening time (who can be taken now) and one by
+ * the same plans, one by opening time (who can be taken now) and one by
  * closing time (when the next alarm must run). A reschedule pushes new items
  * and leaves the old ones to be skipped when they surface, so every operation
  * stays O(log n) without a decrease-key.
  */
 export class VerifySchedule {
-  private readonly windows = new Map<string, VerifyWindow>();
+  private readonly plans = new Map<string, VerifyPlan>();
   private byOpening = new TinyQueue<Item>([], byTime);
   private byClosing = new TinyQueue<Item>([], byTime);
 
   get size(): number {
-    return this.windows.size;
+    return this.plans.size;
   }
 
-  set(uid: string, window: VerifyWindow): void {
-    const current = this.windows.get(uid);
-    if (current && current.fromMs === window.fromMs && current.byMs === window.byMs) return;
-    this.windows.set(uid, window);
-    this.byOpening.push({ atMs: window.fromMs, uid, window });
-    this.byClosing.push({ atMs: window.byMs, uid, window });
+  set(uid: string, plan: VerifyPlan): void {
+    const current = this.plans.get(uid);
+    // The same window again (trust is not the schedule's business): the items already pushed serve.
+    if (current && current.fromMs === plan.fromMs && current.byMs === plan.byMs) return;
+    this.plans.set(uid, plan);
+    this.byOpening.push({ atMs: plan.fromMs, uid, plan });
+    this.byClosing.push({ atMs: plan.byMs, uid, plan });
     // Stale items pile up only when users are rescheduled before their turn; rebuild now and then.
-    if (this.byOpening.length > 2 * this.windows.size + 1_024) this.compact();
+    if (this.byOpening.length > 2 * this.plans.size + 1_024) this.compact();
   }
 
   delete(uid: string): void {
-    this.windows.delete(uid);
+    this.plans.delete(uid);
   }
 
-  window(uid: string): VerifyWindow | undefined {
-    return this.windows.get(uid);
+  /** The plan a user is scheduled by; none while it is being verified. */
+  planOf(uid: string): VerifyPlan | undefined {
+    return this.plans.get(uid);
   }
 
   /** When the next verify must run: the earliest closing window, if anyone is scheduled. */
@@ -63,7 +60,7 @@ export class VerifySchedule {
       top = this.current(this.byOpening)
     ) {
       this.byOpening.pop();
-      this.windows.delete(top.uid);
+      this.plans.delete(top.uid);
       taken.push(top.uid);
     }
     return taken;
@@ -72,20 +69,20 @@ export class VerifySchedule {
   /** The heap's earliest item that is still current, dropping the ones a reschedule or a take left behind. */
   private current(heap: TinyQueue<Item>): Item | undefined {
     for (let top = heap.peek(); top; top = heap.peek()) {
-      if (this.windows.get(top.uid) === top.window) return top;
+      if (this.plans.get(top.uid) === top.plan) return top;
       heap.pop();
     }
     return undefined;
   }
 
   private compact(): void {
-    const items = [...this.windows].map(([uid, window]) => ({ uid, window }));
+    const items = [...this.plans].map(([uid, plan]) => ({ uid, plan }));
     this.byOpening = new TinyQueue(
-      items.map((i) => ({ ...i, atMs: i.window.fromMs })),
+      items.map((i) => ({ ...i, atMs: i.plan.fromMs })),
       byTime,
     );
     this.byClosing = new TinyQueue(
-      items.map((i) => ({ ...i, atMs: i.window.byMs })),
+      items.map((i) => ({ ...i, atMs: i.plan.byMs })),
       byTime,
     );
   }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
+import { ErrCode } from "../../protocol";
 import type { AppEnv } from "../app-env";
-import { ErrCode, envelope } from "../errors";
+import { envelope } from "../errors";
 
 /** A success: `{errCode: 0, errMsg: "", ...extra}`. */
 export function ok<Extra extends object>(c: Context<AppEnv>, extra?: Extra): Response {

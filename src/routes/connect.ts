@@ -1,4 +1,5 @@
-import { ApiError, ErrCode } from "../errors";
+import { ErrCode } from "../../protocol";
+import { ApiError } from "../errors";
 import { countHandshake } from "../middleware/abuse-limits";
 import { requireConfigured } from "../middleware/configured";
 import { validate } from "../middleware/validate";

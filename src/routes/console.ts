@@ -1,11 +1,11 @@
 import { bodyLimit } from "hono/body-limit";
-import { SIGNATURE_HEADER, verifyWebhook } from "../../protocol";
+import { ErrCode, SIGNATURE_HEADER, verifyWebhook } from "../../protocol";
 import type { AppEnv } from "../app-env";
 import { isOn } from "../config";
 import { CONSOLE_SCRIPT } from "../console/app-script";
 import { recentDeliveries, recordDelivery } from "../console/event-log";
 import { renderConsolePage } from "../console/page";
-import { ApiError, ErrCode, envelope } from "../errors";
+import { ApiError, envelope } from "../errors";
 import { presenceEventBodySchema } from "../openapi/responses";
 import { describeIssues } from "../schemas";
 import { factory } from "./factory";

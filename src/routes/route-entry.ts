@@ -1,8 +1,7 @@
 import type { H } from "hono/types";
 import type { z } from "zod";
-import type { Route } from "../../protocol";
+import type { KnownErrCode, Route } from "../../protocol";
 import type { AppEnv } from "../app-env";
-import type { ErrCode } from "../errors";
 
 export type RouteDeclaration = (typeof Route)[keyof typeof Route];
 
@@ -22,7 +21,7 @@ export type OperationDoc =
       request: NamedSchema;
       answer: NamedSchema;
       /** errCodes beyond those every AppServer route can answer, by HTTP status. */
-      errors: Partial<Record<number, ErrCode[]>>;
+      errors: Partial<Record<number, KnownErrCode[]>>;
     }
   | { kind: "websocket"; operationId: string }
   | { kind: "plain"; operationId: string; tag: string; summary: string; description: string; answer: NamedSchema };

@@ -1,5 +1,4 @@
-import { CloseCode, Route } from "../../protocol";
-import { ErrCode } from "../errors";
+import { CloseCode, ErrCode, Route } from "../../protocol";
 import { emptyAnswerSchema, onlineStatusAnswerSchema, tokenAnswerSchema } from "../openapi/responses";
 import { forceLogoutBody, onlineStatusBody, registerUserBody, userTokenBody } from "../schemas";
 import { forceLogout, registerUser, userToken } from "./auth";

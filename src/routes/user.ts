@@ -1,7 +1,7 @@
 import { readSettings } from "../config";
 import { validate } from "../middleware/validate";
 import { platformName } from "../platforms";
-import { presenceOf } from "../presence/online-status";
+import { readPresence } from "../presence/shards";
 import { onlineStatusBody } from "../schemas";
 import { ok } from "./answer";
 import { factory } from "./factory";
@@ -10,7 +10,7 @@ import { appServerRequest } from "./guards";
 /** POST /user/get_users_online_status (SPEC §4). */
 export const onlineStatus = factory.createHandlers(appServerRequest, validate("json", onlineStatusBody), async (c) => {
   const { userIDList } = c.req.valid("json");
-  const known = await presenceOf(c.env, userIDList, readSettings(c.env).presenceShards);
+  const known = await readPresence(c.env, userIDList, readSettings(c.env).presenceShards);
   // One entry per requested id, in request order, duplicates kept.
   const successResult = userIDList.map((userID) => {
     const presence = known.get(userID);

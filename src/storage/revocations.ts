@@ -1,4 +1,4 @@
-import type { PlatformId } from "../platforms";
+import type { PlatformId } from "../../protocol";
 
 /**
  * Invalidated tokens, in the user's Durable Object's own SQLite storage so

@@ -134,7 +134,7 @@ function moveWholeLists(sql: SqlStorage, table: "socket_subscriptions" | "watche
  * A presence shard. WITHOUT ROWID tables: an upsert writes one row, not a
  * row plus a primary-key index entry (each is billed).
  */
-export const PRESENCE_INDEX_MIGRATIONS: readonly Migration[] = [
+export const PRESENCE_SHARD_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description:

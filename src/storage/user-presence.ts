@@ -1,5 +1,4 @@
-import type { PresenceEvent } from "../../protocol";
-import type { PlatformId } from "../platforms";
+import type { PlatformId, PresenceEvent } from "../../protocol";
 
 /** An offline event held for the webhook grace: sent when `dueMs` passes, dropped if the platform comes back. */
 export interface HeldOffline {

@@ -1,5 +1,5 @@
+import type { PlatformId } from "../../protocol";
 import { getOrInsertComputed } from "../lib/maps";
-import type { PlatformId } from "../platforms";
 
 /** The only module that speaks SQL to D1. */
 

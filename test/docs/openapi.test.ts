@@ -1,6 +1,6 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ErrCode } from "../../src/errors";
+import { ErrCode, PLATFORM_NAMES } from "../../protocol";
 import type { OpenApiDocument, OpenApiOperation } from "../../src/openapi/document";
 import {
   errorEnvelopeSchema,
@@ -9,7 +9,6 @@ import {
   presenceFrameSchema,
   tokenAnswerSchema,
 } from "../../src/openapi/responses";
-import { PLATFORM_NAMES } from "../../src/platforms";
 import { LIMITS } from "../../src/schemas";
 import { freshUid, post, SECRET } from "../helpers";
 import { online, WatchingSocket } from "../presence/subscription-helpers";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PlatformId } from "../../src/platforms";
+import type { PlatformId } from "../../protocol";
 import { applyChange, type Ending, flushHeld, MAX_UNSENT_EVENTS, nextHeldDue } from "../../src/presence/changes";
 import type { StoredPresence } from "../../src/storage/user-presence";
 

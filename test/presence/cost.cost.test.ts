@@ -39,10 +39,10 @@ describe("cost of presence (SPEC §5c)", () => {
     const { opensAfterMs } = verifyTiming(TIMEOUT_MS);
     await sleep(connectedAt + TIMEOUT_MS - Date.now());
     const woken = await meter();
-    expect(woken["PresenceIndex.started"]).toBe(1);
+    expect(woken["PresenceShard.started"]).toBe(1);
     expect(woken["UserSession.request.verify"] ?? 0).toBe(0);
-    expect(woken["PresenceIndex.setAlarm"] ?? 0).toBe(0);
-    expect(woken["PresenceIndex.rowsWritten"] ?? 0).toBe(0);
+    expect(woken["PresenceShard.setAlarm"] ?? 0).toBe(0);
+    expect(woken["PresenceShard.rowsWritten"] ?? 0).toBe(0);
 
     // ...and then keeps the schedule it resumed: verified each timeout, never read offline.
     const until = Date.now() + 2 * TIMEOUT_MS + opensAfterMs;
@@ -85,9 +85,9 @@ describe("cost of presence (SPEC §5c)", () => {
     expect(counts["UserSession.rowsWritten"] ?? 0).toBe(0);
     // Nothing changed, so nothing was published. The shard's rows are its own clock, not the user's:
     // a setAlarm per alarm, and a snapshot of its schedule when it goes idle between alarms.
-    expect(counts["PresenceIndex.request.publish"] ?? 0).toBe(0);
-    const shardAlarms = counts["PresenceIndex.request.alarm"] ?? 0;
-    expect(counts["PresenceIndex.rowsWritten"] ?? 0).toBeLessThanOrEqual(2 * shardAlarms + 1);
+    expect(counts["PresenceShard.request.publish"] ?? 0).toBe(0);
+    const shardAlarms = counts["PresenceShard.request.alarm"] ?? 0;
+    expect(counts["PresenceShard.rowsWritten"] ?? 0).toBeLessThanOrEqual(2 * shardAlarms + 1);
 
     // One verify per timeout: the window opens just after the ping that falls on the deadline.
     const { closesAfterMs } = verifyTiming(TIMEOUT_MS);
@@ -95,8 +95,8 @@ describe("cost of presence (SPEC §5c)", () => {
     expect(verifies).toBeGreaterThanOrEqual(Math.floor(windowMs / (TIMEOUT_MS + closesAfterMs)) - 1);
     expect(verifies).toBeLessThanOrEqual(Math.ceil(windowMs / TIMEOUT_MS) + 1);
     // The shard's clock: one alarm per verify round, each re-armed once (a row each).
-    expect(counts["PresenceIndex.request.alarm"] ?? 0).toBeLessThanOrEqual(verifies + 1);
-    expect(counts["PresenceIndex.setAlarm"] ?? 0).toBeLessThanOrEqual(verifies + 1);
+    expect(counts["PresenceShard.request.alarm"] ?? 0).toBeLessThanOrEqual(verifies + 1);
+    expect(counts["PresenceShard.setAlarm"] ?? 0).toBeLessThanOrEqual(verifies + 1);
   });
 
   it("costs nothing at all once nobody is online", async () => {
@@ -129,7 +129,7 @@ describe("cost of presence (SPEC §5c)", () => {
     await resetMeter();
     await connectAndClose();
     const counts = await meter();
-    const { "PresenceIndex.request.read": _statusReadsByTheTest, ...billed } = counts;
+    const { "PresenceShard.request.read": _statusReadsByTheTest, ...billed } = counts;
     expect(billed).toEqual({
       // handshake, close event
       "UserSession.request.fetch": 1,
@@ -137,11 +137,11 @@ describe("cost of presence (SPEC §5c)", () => {
       // the stored state, online then offline
       "UserSession.rowsWritten": 2,
       // online, offline; then the leftover alarm
-      "PresenceIndex.request.publish": 2,
-      "PresenceIndex.request.alarm": 1,
+      "PresenceShard.request.publish": 2,
+      "PresenceShard.request.alarm": 1,
       // online row; online row deleted and lastSeen row written; one setAlarm
-      "PresenceIndex.rowsWritten": 4,
-      "PresenceIndex.setAlarm": 1,
+      "PresenceShard.rowsWritten": 4,
+      "PresenceShard.setAlarm": 1,
     });
   });
 
@@ -166,13 +166,13 @@ describe("cost of presence (SPEC §5c)", () => {
     expect(counts["UserSession.request.webSocketMessage"] ?? 0).toBe(0);
     expect(counts["UserSession.request.alarm"] ?? 0).toBe(0);
     expect(counts["UserSession.rowsWritten"] ?? 0).toBe(0);
-    expect(counts["PresenceIndex.request.watch"] ?? 0).toBe(0);
-    expect(counts["PresenceIndex.request.publish"] ?? 0).toBe(0);
+    expect(counts["PresenceShard.request.watch"] ?? 0).toBe(0);
+    expect(counts["PresenceShard.request.publish"] ?? 0).toBe(0);
     // The two online users' verifies, and the shard's own clock for them, as without subscriptions.
     const verifies = counts["UserSession.request.verify"] ?? 0;
     expect(verifies).toBeLessThanOrEqual(2 * (Math.ceil(windowMs / TIMEOUT_MS) + 1));
-    expect(counts["PresenceIndex.rowsWritten"] ?? 0).toBeLessThanOrEqual(
-      2 * (counts["PresenceIndex.request.alarm"] ?? 0) + 1,
+    expect(counts["PresenceShard.rowsWritten"] ?? 0).toBeLessThanOrEqual(
+      2 * (counts["PresenceShard.request.alarm"] ?? 0) + 1,
     );
     expect(watcher.entriesFor(onlineUser)).toHaveLength(1);
     watcher.close();
@@ -199,14 +199,14 @@ describe("cost of presence (SPEC §5c)", () => {
     for (const stop of stops) stop();
 
     expect(counts["UserSession.request.fetch"]).toBe(1);
-    expect(counts["PresenceIndex.request.publish"]).toBe(1);
+    expect(counts["PresenceShard.request.publish"]).toBe(1);
     expect(counts["UserSession.request.deliverPresence"]).toBe(3);
     // The watched user's stored state; the watchers' objects write nothing to pass a change on.
     expect(counts["UserSession.rowsWritten"]).toBe(1);
     expect(counts["UserSession.request.alarm"] ?? 0).toBe(0);
     expect(counts["UserSession.request.webSocketMessage"] ?? 0).toBe(0);
     // Delivered by the publish itself: no alarm was needed for it.
-    expect(counts["PresenceIndex.request.alarm"] ?? 0).toBe(0);
+    expect(counts["PresenceShard.request.alarm"] ?? 0).toBe(0);
     for (const w of watchers) w.close();
     socket.close();
   });

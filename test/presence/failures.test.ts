@@ -4,17 +4,17 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readSettings } from "../../src/config";
-import type { PresenceIndex } from "../../src/presence/presence-index";
+import type { PresenceShard } from "../../src/presence/shard";
 import { presenceShardName } from "../../src/presence/shards";
 import { connect, freshUid, onlineStatus, register, sleep, tokenFor } from "../helpers";
 import { shardStub } from "./helpers";
 import { shardWatchers, storedSubscriptions, WatchingSocket } from "./subscription-helpers";
 
-type Fault = Parameters<PresenceIndex["faults"]["arm"]>[0];
+type Fault = Parameters<PresenceShard["faults"]["arm"]>[0];
 
 /** Arms a one-shot fault in the shard that holds `uid`. */
 async function armFault(uid: string, fault: Fault): Promise<void> {
-  await runInDurableObject(shardStub(uid), (instance: PresenceIndex) => instance.faults.arm(fault));
+  await runInDurableObject(shardStub(uid), (instance: PresenceShard) => instance.faults.arm(fault));
 }
 
 /** Two fresh uids held by different shards. */

@@ -184,7 +184,7 @@ describe("the shard's verify loop", () => {
     const socket = await connect(uid, (await register(uid)).token, 1);
     const stop = keepAlive(socket);
     // A shard of another layout that still holds the user, due for a verify now.
-    const oldShard = env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName("presence-0-of-99"));
+    const oldShard = env.PRESENCE_SHARD.get(env.PRESENCE_SHARD.idFromName("presence-0-of-99"));
     const report = await sessionStub(uid).verify("presence-0-of-99");
     expect(report).toMatchObject({ movedAway: true, platforms: [1] });
     await oldShard.publish(uid, { ...report, movedAway: false, heartbeatDeadlineMs: Date.now() - TIMEOUT_MS });

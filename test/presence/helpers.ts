@@ -3,6 +3,7 @@ import { expect } from "vitest";
 import { readSettings } from "../../src/config";
 import { platformName } from "../../src/platforms";
 import { presenceShardFor } from "../../src/presence/shards";
+import { openSockets, readAttachment } from "../../src/presence/sockets";
 import { userSession } from "../../src/presence/user-sessions";
 import { onlinePlatforms, type TestSocket } from "../helpers";
 
@@ -28,7 +29,9 @@ export async function openSocketCount(uid: string, platform?: number): Promise<n
 
 /** The presence index (what the status route reads) and the user's own sockets say the same. */
 export async function expectIndexAgreesWithSockets(uid: string): Promise<string[]> {
-  const fromSockets = (await sessionStub(uid).livePlatforms()).map(platformName);
+  const fromSockets = await runInDurableObject(sessionStub(uid), (_instance, state) =>
+    [...new Set(openSockets(state).map((ws) => readAttachment(ws).platform))].sort((a, b) => a - b).map(platformName),
+  );
   const fromIndex = await onlinePlatforms(uid);
   expect(fromIndex).toEqual(fromSockets);
   return fromIndex;

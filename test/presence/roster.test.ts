@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { simulateShard } from "../../bench/simulation/shard";
-import { PresenceRoster } from "../../src/presence/roster";
+import { OnlineRoster } from "../../src/presence/roster";
 import { OFFLINE_GRACE_MS, planVerification, verifyTiming } from "../../src/presence/verification";
 import { VerifySchedule } from "../../src/presence/verify-schedule";
 
 describe("VerifySchedule", () => {
-  const at = (fromMs: number, byMs = fromMs + 5) => ({ fromMs, byMs });
+  const at = (fromMs: number, byMs = fromMs + 5) => ({ fromMs, byMs, trustUntilMs: byMs + 1_500 });
 
   it("takes users whose window has opened, each once, earliest first and up to the limit", () => {
     const schedule = new VerifySchedule();
@@ -26,8 +26,8 @@ describe("VerifySchedule", () => {
 
   it("sets the next alarm by the earliest closing window, not the earliest opening one", () => {
     const schedule = new VerifySchedule();
-    schedule.set("wide", { fromMs: 0, byMs: 100 });
-    schedule.set("narrow", { fromMs: 50, byMs: 50 });
+    schedule.set("wide", at(0, 100));
+    schedule.set("narrow", at(50, 50));
     expect(schedule.next()).toBe(50);
     expect(schedule.takeOpen(50, 10)).toEqual(["wide", "narrow"]);
   });
@@ -43,14 +43,14 @@ describe("VerifySchedule", () => {
 describe("planVerification", () => {
   const timing = verifyTiming(30_000);
 
-  it("opens the window after the heartbeat deadline and trusts the entry until that deadline + 5 s (SPEC §5)", () => {
+  it("opens the window after the heartbeat deadline and trusts the entry until that deadline + 5 s (docs/protocol.md#heartbeat)", () => {
     const plan = planVerification(
       { seq: 1, reportedAtMs: 0, platforms: [1], heartbeatDeadlineMs: 30_000, tokenExpiresAtMs: 1e12 },
       timing,
     );
     expect(plan).toEqual({
-      verifyFromMs: 30_000 + timing.opensAfterMs,
-      verifyByMs: 30_000 + timing.closesAfterMs,
+      fromMs: 30_000 + timing.opensAfterMs,
+      byMs: 30_000 + timing.closesAfterMs,
       trustUntilMs: 30_000 + OFFLINE_GRACE_MS,
     });
     expect(timing.opensAfterMs).toBeGreaterThan(0);
@@ -62,7 +62,7 @@ describe("planVerification", () => {
       { seq: 1, reportedAtMs: 0, platforms: [1], heartbeatDeadlineMs: 30_000, tokenExpiresAtMs: 10_000 },
       timing,
     );
-    expect(plan).toMatchObject({ verifyFromMs: 10_000, verifyByMs: 10_000 });
+    expect(plan).toMatchObject({ fromMs: 10_000, byMs: 10_000 });
   });
 
   it("has nothing to verify for a user with no live platform", () => {
@@ -70,29 +70,29 @@ describe("planVerification", () => {
   });
 });
 
-describe("PresenceRoster", () => {
+describe("OnlineRoster", () => {
   it("tells watchers of a change of platforms or of going offline, not of a seq alone", () => {
     const timing = verifyTiming(30_000);
-    const roster = new PresenceRoster(timing);
+    const roster = new OnlineRoster(timing);
     const at = (seq: number, platforms: (1 | 5)[], t: number) => ({
       seq,
       reportedAtMs: t,
       platforms,
       heartbeatDeadlineMs: t + 30_000,
     });
-    expect(roster.apply("u", at(1, [1], 0), () => undefined, "publish").changed).toEqual({
+    expect(roster.apply("u", at(1, [1], 0), undefined, "publish").changed).toEqual({
       uid: "u",
       seq: 1,
       platforms: [1],
     });
-    expect(roster.apply("u", at(2, [1, 5], 1), () => undefined, "publish").changed).toEqual({
+    expect(roster.apply("u", at(2, [1, 5], 1), undefined, "publish").changed).toEqual({
       uid: "u",
       seq: 2,
       platforms: [1, 5],
     });
-    expect(roster.apply("u", at(3, [1, 5], 2), () => undefined, "verify").changed).toBeUndefined();
+    expect(roster.apply("u", at(3, [1, 5], 2), undefined, "verify").changed).toBeUndefined();
     expect(
-      roster.apply("u", { seq: 4, reportedAtMs: 3, platforms: [], lastSeenMs: 3 }, () => undefined, "verify").changed,
+      roster.apply("u", { seq: 4, reportedAtMs: 3, platforms: [], lastSeenMs: 3 }, undefined, "verify").changed,
     ).toEqual({
       uid: "u",
       seq: 4,
@@ -109,48 +109,51 @@ describe("PresenceRoster", () => {
   });
 
   it("ignores a report older than the one it holds, by seq and then by time", () => {
-    const roster = new PresenceRoster(timing);
-    expect(roster.apply("u", online(1, 0), () => undefined, "verify").write).toEqual({
+    const roster = new OnlineRoster(timing);
+    expect(roster.apply("u", online(1, 0), undefined, "verify").write).toEqual({
       kind: "online",
-      seq: 1,
-      platforms: 2,
-      publishedAtMs: 0,
-      // The row keeps the plan, so a wake resumes this user without asking it.
-      plan: {
-        verifyFromMs: 30_000 + timing.opensAfterMs,
-        verifyByMs: 30_000 + timing.closesAfterMs,
-        trustUntilMs: 30_000 + OFFLINE_GRACE_MS,
+      user: {
+        uid: "u",
+        seq: 1,
+        platforms: 2,
+        reportedAtMs: 0,
+        // The row keeps the plan, so a wake resumes this user without asking it.
+        plan: {
+          fromMs: 30_000 + timing.opensAfterMs,
+          byMs: 30_000 + timing.closesAfterMs,
+          trustUntilMs: 30_000 + OFFLINE_GRACE_MS,
+        },
       },
     });
     expect(
-      roster.apply("u", { seq: 2, reportedAtMs: 5, platforms: [], lastSeenMs: 5 }, () => undefined, "verify").write,
+      roster.apply("u", { seq: 2, reportedAtMs: 5, platforms: [], lastSeenMs: 5 }, undefined, "verify").write,
     ).toEqual({
       kind: "offline",
       seq: 2,
       lastSeenMs: 5,
     });
     // A verify answered before the close lands after it: it must not bring the user back.
-    expect(roster.apply("u", online(1, 3), () => 2, "verify")).toEqual({});
+    expect(roster.apply("u", online(1, 3), 2, "verify")).toEqual({});
     expect(roster.live(["u"], 6)).toEqual([]);
 
-    roster.apply("v", online(1, 10), () => undefined, "verify");
-    expect(roster.apply("v", { ...online(1, 4), heartbeatDeadlineMs: 100 }, () => undefined, "verify")).toEqual({});
+    roster.apply("v", online(1, 10), undefined, "verify");
+    expect(roster.apply("v", { ...online(1, 4), heartbeatDeadlineMs: 100 }, undefined, "verify")).toEqual({});
     expect(roster.nextDue()).toBe(10 + 30_000 + timing.closesAfterMs);
   });
 
   it("writes nothing for a verify's answer that changes nothing, but refreshes the row for a publish", () => {
-    const roster = new PresenceRoster(timing);
-    roster.apply("u", online(1, 0), () => undefined, "verify");
-    expect(roster.apply("u", online(1, 20_000), () => undefined, "verify")).toEqual({});
-    expect(roster.apply("u", online(1, 25_000), () => undefined, "publish").write).toMatchObject({
+    const roster = new OnlineRoster(timing);
+    roster.apply("u", online(1, 0), undefined, "verify");
+    expect(roster.apply("u", online(1, 20_000), undefined, "verify")).toEqual({});
+    expect(roster.apply("u", online(1, 25_000), undefined, "publish").write).toMatchObject({
       kind: "online",
-      publishedAtMs: 25_000,
+      user: { reportedAtMs: 25_000 },
     });
   });
 
   it("saves its schedule only when the next verify is far enough off for the shard to hibernate, and only after a change", () => {
-    const roster = new PresenceRoster(timing);
-    roster.apply("u", online(1, 0), () => undefined, "publish");
+    const roster = new OnlineRoster(timing);
+    roster.apply("u", online(1, 0), undefined, "publish");
     const due = 30_000 + timing.closesAfterMs;
     expect(roster.snapshotIfGoingIdle(due - timing.idleAfterMs + 1)).toBeUndefined();
     expect(roster.snapshotIfGoingIdle(due - timing.idleAfterMs)).toEqual([
@@ -158,9 +161,7 @@ describe("PresenceRoster", () => {
         uid: "u",
         seq: 1,
         reportedAtMs: 0,
-        trustUntilMs: 30_000 + OFFLINE_GRACE_MS,
-        fromMs: 30_000 + timing.opensAfterMs,
-        byMs: due,
+        plan: { fromMs: 30_000 + timing.opensAfterMs, byMs: due, trustUntilMs: 30_000 + OFFLINE_GRACE_MS },
       },
     ]);
     expect(roster.snapshotIfGoingIdle(0)).toBeUndefined(); // nothing changed since
@@ -168,20 +169,20 @@ describe("PresenceRoster", () => {
 
   /** The row a publish of `online(seq, at)` writes, as the table reads it back. */
   const rowOf = (uid: string, seq: number, at: number) => {
-    const write = new PresenceRoster(timing).apply(uid, online(seq, at), () => undefined, "publish").write;
+    const write = new OnlineRoster(timing).apply(uid, online(seq, at), undefined, "publish").write;
     if (write?.kind !== "online") throw new Error("a publish of live platforms writes its row");
-    return { uid, seq, platforms: write.platforms, publishedAtMs: write.publishedAtMs, plan: write.plan };
+    return write.user;
   };
 
   it("resumes each user after a wake from its newest saved plan, the snapshot's or its row's, verifying no one early", () => {
     // "verified" got a verify's answer at 20 s (no row write) that the snapshot kept; "published" published
     // again at 25 s, after the snapshot was taken; "changed" went to seq 2 by a verify that wrote its row.
-    const before = new PresenceRoster(timing);
-    for (const uid of ["verified", "published", "changed"]) before.apply(uid, online(1, 0), () => undefined, "publish");
-    before.apply("verified", online(1, 20_000), () => undefined, "verify");
+    const before = new OnlineRoster(timing);
+    for (const uid of ["verified", "published", "changed"]) before.apply(uid, online(1, 0), undefined, "publish");
+    before.apply("verified", online(1, 20_000), undefined, "verify");
     const snapshot = before.snapshot();
     const now = 26_000;
-    const after = new PresenceRoster(timing);
+    const after = new OnlineRoster(timing);
     after.restore(
       [rowOf("verified", 1, 0), rowOf("published", 1, 25_000), rowOf("changed", 2, 22_000)],
       snapshot,
@@ -205,7 +206,7 @@ describe("PresenceRoster", () => {
     const now = 40_000;
     const overdue = rowOf("overdue", 1, 0); // its window closed at 33.5 s: the alarm is just firing
     const { plan: _, ...planless } = rowOf("planless", 1, 30_000); // a row written before schema v3
-    const after = new PresenceRoster(timing);
+    const after = new OnlineRoster(timing);
     after.restore([rowOf("kept", 1, 30_000), overdue, planless], [], now, now + 30_000);
     expect(after.takeDue(now, 100)).toEqual([]);
     expect(after.takeDue(now + timing.opensAfterMs + timing.closesAfterMs, 100).sort()).toEqual([
@@ -218,7 +219,7 @@ describe("PresenceRoster", () => {
 
   it("after the runtime itself was down, trusts no saved plan: everyone reads offline until verified, at once", () => {
     const now = 26_000;
-    const after = new PresenceRoster(timing);
+    const after = new OnlineRoster(timing);
     after.restoreAfterOutage([rowOf("a", 1, 25_000), rowOf("b", 1, 20_000)], now);
     expect(after.live(["a", "b"], now)).toEqual([]);
     expect(after.takeDue(now + timing.opensAfterMs + timing.closesAfterMs, 100).sort()).toEqual(["a", "b"]);

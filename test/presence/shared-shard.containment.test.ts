@@ -71,12 +71,12 @@ async function costOf(socket: WatchingSocket, watchedId: string, frame: unknown)
   const counts = await meter();
   const pick = (key: string) => counts[key] ?? 0;
   return {
-    watch: pick("PresenceIndex.request.watch") - 1,
-    unwatch: pick("PresenceIndex.request.unwatch"),
+    watch: pick("PresenceShard.request.watch") - 1,
+    unwatch: pick("PresenceShard.request.unwatch"),
     userRows: pick("UserSession.rowsWritten"),
-    shardRows: pick("PresenceIndex.rowsWritten"),
+    shardRows: pick("PresenceShard.rowsWritten"),
     userBytes: pick("UserSession.bytesWritten"),
-    shardBytes: pick("PresenceIndex.bytesWritten"),
+    shardBytes: pick("PresenceShard.bytesWritten"),
   };
 }
 

@@ -1,6 +1,6 @@
 import { env, listDurableObjectIds } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { PLATFORM_NAMES } from "../../src/platforms";
+import { PLATFORM_NAMES } from "../../protocol";
 import { connect, expectPlatformsWithin, freshUid, onlineStatus, post, register, SECRET, tokenFor } from "../helpers";
 
 describe("POST /user/get_users_online_status", () => {

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { PresenceTable } from "../../src/storage/presence-table";
-import { ensureSchema, PRESENCE_INDEX_MIGRATIONS, USER_SESSION_MIGRATIONS } from "../../src/storage/schema";
+import { ensureSchema, PRESENCE_SHARD_MIGRATIONS, USER_SESSION_MIGRATIONS } from "../../src/storage/schema";
+import { ShardTables } from "../../src/storage/shard-tables";
 import { WatchLists } from "../../src/storage/watch-lists";
 import { freshUid } from "../helpers";
 import { sessionStub } from "../presence/helpers";
@@ -58,12 +58,12 @@ describe("each object's versioned schema", () => {
   });
 
   it("upgrades a shard created before versioning (drops the per-heartbeat presence table)", async () => {
-    const shard = env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName(`schema-${freshUid()}`));
+    const shard = env.PRESENCE_SHARD.get(env.PRESENCE_SHARD.idFromName(`schema-${freshUid()}`));
     await runInDurableObject(shard, (_instance, state) => {
       const sql = state.storage.sql;
       sql.exec("DROP TABLE _schema_version");
       sql.exec("CREATE TABLE presence (uid TEXT PRIMARY KEY, version INTEGER, live_until_ms INTEGER, platforms TEXT)");
-      ensureSchema(state.storage, PRESENCE_INDEX_MIGRATIONS);
+      ensureSchema(state.storage, PRESENCE_SHARD_MIGRATIONS);
       expect(tables(sql)).toEqual([
         "_schema_version",
         "fanout_state",
@@ -76,7 +76,7 @@ describe("each object's versioned schema", () => {
   });
 
   it("upgrades a v2 shard's online rows: each keeps its data and has no plan until its next publish", async () => {
-    const shard = env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName(`schema-${freshUid()}`));
+    const shard = env.PRESENCE_SHARD.get(env.PRESENCE_SHARD.idFromName(`schema-${freshUid()}`));
     await runInDurableObject(shard, (_instance, state) => {
       const sql = state.storage.sql;
       // online_users as v2 made it.
@@ -86,12 +86,18 @@ describe("each object's versioned schema", () => {
       sql.exec("INSERT INTO online_users VALUES ('ada', 3, 2, 1000)");
       sql.exec("UPDATE _schema_version SET version = 2");
 
-      ensureSchema(state.storage, PRESENCE_INDEX_MIGRATIONS);
-      const table = new PresenceTable(sql);
-      expect(table.onlineUsers()).toEqual([{ uid: "ada", seq: 3, platforms: 2, publishedAtMs: 1000 }]);
-      const plan = { verifyFromMs: 31_000, verifyByMs: 33_500, trustUntilMs: 35_000 };
-      table.markOnline("ada", 4, 2, 2000, plan, undefined);
-      expect(table.onlineUsers()).toEqual([{ uid: "ada", seq: 4, platforms: 2, publishedAtMs: 2000, plan }]);
+      ensureSchema(state.storage, PRESENCE_SHARD_MIGRATIONS);
+      const table = new ShardTables(sql);
+      expect(table.onlineUsers()).toEqual([{ uid: "ada", seq: 3, platforms: 2, reportedAtMs: 1000 }]);
+      const user = {
+        uid: "ada",
+        seq: 4,
+        platforms: 2,
+        reportedAtMs: 2000,
+        plan: { fromMs: 31_000, byMs: 33_500, trustUntilMs: 35_000 },
+      };
+      table.markOnline(user, undefined);
+      expect(table.onlineUsers()).toEqual([user]);
       expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 4 });
     });
   });
@@ -123,7 +129,7 @@ describe("each object's versioned schema", () => {
   });
 
   it("moves a v3 shard's watchers into watch_lists and gives its rows fanout_at_ms", async () => {
-    const shard = env.PRESENCE_INDEX.get(env.PRESENCE_INDEX.idFromName(`schema-${freshUid()}`));
+    const shard = env.PRESENCE_SHARD.get(env.PRESENCE_SHARD.idFromName(`schema-${freshUid()}`));
     await runInDurableObject(shard, (_instance, state) => {
       const sql = state.storage.sql;
       sql.exec("DROP TABLE watch_lists");
@@ -134,11 +140,11 @@ describe("each object's versioned schema", () => {
       sql.exec(`INSERT INTO watchers VALUES ('bob', '["ada","eve"]')`);
       sql.exec("UPDATE _schema_version SET version = 3");
 
-      ensureSchema(state.storage, PRESENCE_INDEX_MIGRATIONS);
+      ensureSchema(state.storage, PRESENCE_SHARD_MIGRATIONS);
       expect(tables(sql)).not.toContain("watchers");
       const lists = new WatchLists(state.storage);
       expect(lists.ownersOf("eve")).toEqual(["bob"]);
-      expect(new PresenceTable(sql).fanoutBusySince()).toBeUndefined();
+      expect(new ShardTables(sql).fanoutBusySince()).toBeUndefined();
     });
   });
 

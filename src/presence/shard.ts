@@ -4,24 +4,15 @@ import { readSettings } from "../config";
 import { FaultSwitch } from "../lib/faults";
 import { getOrInsertComputed } from "../lib/maps";
 import { platformName } from "../platforms";
-import { PresenceTable } from "../storage/presence-table";
-import { ensureSchema, PRESENCE_INDEX_MIGRATIONS } from "../storage/schema";
+import { ensureSchema, PRESENCE_SHARD_MIGRATIONS } from "../storage/schema";
+import { ShardTables } from "../storage/shard-tables";
 import { WatchLists } from "../storage/watch-lists";
-import { PresenceRoster, type RosterWrite, type UserPresence } from "./roster";
+import { OnlineRoster, type RosterWrite, type UserPresence } from "./roster";
 import { userSession } from "./user-sessions";
-import { MAX_VERIFIES_PER_ALARM, OFFLINE_GRACE_MS, type PresenceReport, verifyTiming } from "./verification";
-
-export type { UserPresence };
+import { ALARM_CALLS, OFFLINE_GRACE_MS, type PresenceReport, verifyTiming } from "./verification";
 
 /** A verify that failed (object overloaded, a deploy) is tried again this soon. */
 const VERIFY_RETRY_MS = 1_000;
-
-/**
- * Calls one alarm makes at most, verifies and deliveries together: Workers
- * allow 1,000 subrequests to Cloudflare services per invocation on the Free
- * plan. What is left waits for the next alarm, set at once.
- */
-const MAX_CALLS_PER_ALARM = 900;
 
 /**
  * Deliveries a publish starts itself; more wait for an alarm set at once.
@@ -32,8 +23,8 @@ const INLINE_DELIVERIES = 50;
 /** A delivery to a watcher's object that failed is tried this many times more. */
 const DELIVERY_RETRIES = 2;
 
-/** A watched user's state as a watcher's socket gets it (SPEC §5e). */
-export function toWatchedUser(presence: UserPresence): WatchedUser {
+/** A watched user's state as a watcher's socket gets it (docs/protocol.md#presence-subscriptions). */
+function toWatchedUser(presence: UserPresence): WatchedUser {
   return "platforms" in presence
     ? { userID: presence.uid, status: "online", platforms: presence.platforms.map(platformName), seq: presence.seq }
     : {
@@ -45,19 +36,19 @@ export function toWatchedUser(presence: UserPresence): WatchedUser {
 }
 
 /**
- * One shard of presence: the read model that status queries read, the clock
- * that keeps it exact, and the hub that tells watchers of its users' changes.
+ * A presence shard: the read model that status queries read, the clock that
+ * keeps it exact, and the hub that tells watchers of its users' changes.
  * User objects are the source of truth and publish here when their live
  * platforms change; in between, this shard asks each online user's object to
  * verify its sockets once per heartbeat deadline (verification.ts). Its memory
- * is a PresenceRoster; SQLite is written only on a change, so an always-online
- * user costs requests but no rows.
+ * is an OnlineRoster, its storage ShardTables; SQLite is written only on a
+ * change, so an always-online user costs requests but no rows.
  */
-export class PresenceIndex extends DurableObject<Env> {
-  private readonly table: PresenceTable;
+export class PresenceShard extends DurableObject<Env> {
+  private readonly table: ShardTables;
   /** Per watching user, the users of this shard it watches (owner: the watcher's uid). */
   private readonly watchers: WatchLists;
-  private readonly roster: PresenceRoster;
+  private readonly roster: OnlineRoster;
   private readonly heartbeatTimeoutMs: number;
   /** The alarm as last set, so setAlarm (a billed row) runs only when it has to move earlier. */
   private alarmAtMs?: number;
@@ -73,11 +64,11 @@ export class PresenceIndex extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ensureSchema(ctx.storage, PRESENCE_INDEX_MIGRATIONS);
-    this.table = new PresenceTable(ctx.storage.sql);
+    ensureSchema(ctx.storage, PRESENCE_SHARD_MIGRATIONS);
+    this.table = new ShardTables(ctx.storage.sql);
     this.watchers = new WatchLists(ctx.storage);
     this.heartbeatTimeoutMs = readSettings(env).heartbeatTimeoutMs;
-    this.roster = new PresenceRoster(verifyTiming(this.heartbeatTimeoutMs));
+    this.roster = new OnlineRoster(verifyTiming(this.heartbeatTimeoutMs));
     void ctx.blockConcurrencyWhile(() => this.restore());
   }
 
@@ -165,9 +156,9 @@ export class PresenceIndex extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmAtMs = undefined;
-    const due = this.roster.takeDue(Date.now(), MAX_VERIFIES_PER_ALARM);
+    const due = this.roster.takeDue(Date.now(), ALARM_CALLS.verifies);
     await Promise.all(due.map((uid) => this.verify(uid)));
-    await this.deliver(MAX_CALLS_PER_ALARM - due.length);
+    await this.deliver(ALARM_CALLS.total - due.length);
     await this.armAlarm();
     this.saveIfGoingIdle();
   }
@@ -237,7 +228,8 @@ export class PresenceIndex extends DurableObject<Env> {
   }
 
   private apply(uid: string, report: PresenceReport, origin: "publish" | "verify"): void {
-    const { write, changed } = this.roster.apply(uid, report, () => this.table.offlineSeq(uid), origin);
+    const storedSeq = this.roster.has(uid) ? undefined : this.table.offlineSeq(uid);
+    const { write, changed } = this.roster.apply(uid, report, storedSeq, origin);
     const watchers = changed ? this.watchers.ownersOf(uid) : [];
     // Written in the same step as the change it marks, so a restart finds both or neither.
     const fanoutAtMs = watchers.length > 0 ? this.markFanout() : undefined;
@@ -258,15 +250,14 @@ export class PresenceIndex extends DurableObject<Env> {
   }
 
   private write(uid: string, change: RosterWrite | undefined, fanoutAtMs: number | undefined): void {
-    if (change?.kind === "online")
-      this.table.markOnline(uid, change.seq, change.platforms, change.publishedAtMs, change.plan, fanoutAtMs);
+    if (change?.kind === "online") this.table.markOnline(change.user, fanoutAtMs);
     else if (change?.kind === "offline") this.table.markOffline(uid, change.seq, change.lastSeenMs, fanoutAtMs);
     else if (change?.kind === "forget") this.table.forget(uid);
   }
 
   /**
    * After an alarm, saves the schedule when the shard is about to hibernate
-   * (see PresenceRoster.snapshotIfGoingIdle). Not after a publish: a burst of
+   * (see OnlineRoster.snapshotIfGoingIdle). Not after a publish: a burst of
    * connects would rewrite it for each; a user published since the snapshot
    * is verified at once after a wake instead.
    */

@@ -1,5 +1,3 @@
-import type { VerifyPlan } from "../presence/verification";
-
 /**
  * A presence shard's tables (schema.ts). Written only when a user's live
  * platforms change, never on a heartbeat.
@@ -8,34 +6,47 @@ import type { VerifyPlan } from "../presence/verification";
  *   publish, to rebuild the shard's memory after a wake without asking anyone.
  * - offline_users: when each user who has been online was last seen, and the
  *   seq of that change, so a late answer cannot bring an offline user back.
+ * - roster_snapshot: the whole schedule, saved when the shard goes idle.
+ * - fanout_state: since when a fan-out has been under way (docs/presence.md#containment).
  */
-export interface OnlineRow {
+
+/** When a shard asks a user's object next, and until when it trusts what it knows (presence/verification.ts). */
+export interface VerifyPlan {
+  /** The user may be verified from this moment: an alarm that runs for someone else takes it along... */
+  fromMs: number;
+  /** ...and must be by this one: the shard's alarm runs at the earliest of these. */
+  byMs: number;
+  /**
+   * Until when a read may report the user's platforms without a newer answer:
+   * a verify that is a moment late leaves a pinging user online; one that never
+   * comes lets the entry lapse.
+   */
+  trustUntilMs: number;
+}
+
+/** A user a shard holds as online: its state as of one report of its object, and the plan that report brought. */
+export interface OnlineUser {
   uid: string;
   seq: number;
   /** platformMask of the live platforms; never 0. */
   platforms: number;
-  /** When the user's object computed its last published report: a snapshot older than this is stale for the user. */
-  publishedAtMs: number;
-  /** The verify plan that publish brought (schema v3); absent on a row written before. */
-  plan?: VerifyPlan;
+  /** When the user's object computed that report: of two reports with one seq, the later wins. */
+  reportedAtMs: number;
+  plan: VerifyPlan;
 }
+
+/** An online row as stored: one written before schema v3 has no plan. */
+export type OnlineRow = Omit<OnlineUser, "plan"> & { plan?: VerifyPlan };
+
+/** One user in the schedule snapshot (its platforms are in its row). */
+export type SnapshotEntry = Omit<OnlineUser, "platforms">;
 
 /** Bytes of entries per snapshot row, at most: a row stays well under the 2 MB a value may hold, whatever the uids. */
 const SNAPSHOT_CHUNK_BYTES = 1_000_000;
 
 const utf8 = new TextEncoder();
 
-/** One online user in the shard's schedule snapshot: enough to resume its verifies exactly. */
-export interface SnapshotEntry {
-  uid: string;
-  seq: number;
-  reportedAtMs: number;
-  trustUntilMs: number;
-  fromMs: number;
-  byMs: number;
-}
-
-export class PresenceTable {
+export class ShardTables {
   constructor(private readonly sql: SqlStorage) {}
 
   onlineUsers(): OnlineRow[] {
@@ -54,16 +65,10 @@ export class PresenceTable {
         uid: row.uid,
         seq: row.seq,
         platforms: row.platforms,
-        publishedAtMs: row.published_at_ms,
+        reportedAtMs: row.published_at_ms,
         ...(row.trust_until_ms === null || row.verify_from_ms === null || row.verify_by_ms === null
           ? {}
-          : {
-              plan: {
-                trustUntilMs: row.trust_until_ms,
-                verifyFromMs: row.verify_from_ms,
-                verifyByMs: row.verify_by_ms,
-              },
-            }),
+          : { plan: { fromMs: row.verify_from_ms, byMs: row.verify_by_ms, trustUntilMs: row.trust_until_ms } }),
       }));
   }
 
@@ -76,26 +81,19 @@ export class PresenceTable {
    * One row, whatever the columns: the plan rides along with the change it
    * comes from, and so does `fanoutAtMs` when watchers are to hear of it.
    */
-  markOnline(
-    uid: string,
-    seq: number,
-    platforms: number,
-    publishedAtMs: number,
-    plan: VerifyPlan,
-    fanoutAtMs: number | undefined,
-  ): void {
+  markOnline(user: OnlineUser, fanoutAtMs: number | undefined): void {
     this.sql.exec(
       `INSERT INTO online_users (uid, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms, fanout_at_ms)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
        ON CONFLICT (uid) DO UPDATE SET seq = ?2, platforms = ?3, published_at_ms = ?4,
          trust_until_ms = ?5, verify_from_ms = ?6, verify_by_ms = ?7, fanout_at_ms = ?8`,
-      uid,
-      seq,
-      platforms,
-      publishedAtMs,
-      plan.trustUntilMs,
-      plan.verifyFromMs,
-      plan.verifyByMs,
+      user.uid,
+      user.seq,
+      user.platforms,
+      user.reportedAtMs,
+      user.plan.trustUntilMs,
+      user.plan.fromMs,
+      user.plan.byMs,
       fanoutAtMs ?? null,
     );
   }
@@ -170,7 +168,8 @@ export class PresenceTable {
       bytes = 2;
     };
     for (const e of entries) {
-      const part = JSON.stringify([e.uid, e.seq, e.reportedAtMs, e.trustUntilMs, e.fromMs, e.byMs]);
+      const { trustUntilMs, fromMs, byMs } = e.plan;
+      const part = JSON.stringify([e.uid, e.seq, e.reportedAtMs, trustUntilMs, fromMs, byMs]);
       const size = utf8.encode(part).byteLength + 1;
       if (parts.length > 0 && bytes + size > SNAPSHOT_CHUNK_BYTES) flush();
       parts.push(part);
@@ -188,9 +187,7 @@ export class PresenceTable {
           uid,
           seq,
           reportedAtMs,
-          trustUntilMs,
-          fromMs,
-          byMs,
+          plan: { fromMs, byMs, trustUntilMs },
         }),
       ),
     );
