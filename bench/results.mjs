@@ -129,7 +129,7 @@ export function writeResults(results, file, command) {
   }
   if (results.crash) {
     sections.push(
-      `## Crash check\n\nUsers connect and ping every second. At t=0 the server goes down (kill -9 of wrangler and its workerd processes, or a clean stop), then starts again on the same persist dir, and the status route is polled every 250 ms. Their last ping was at most t=0, so nobody may read online after t = HEARTBEAT_TIMEOUT + 5 s (SPEC §5).\n\n${crashTable(results.crash)}`,
+      `## Crash check\n\nUsers connect and ping every second. At t=0 the server goes down (kill -9 of wrangler and its workerd processes, or a clean stop), then starts again on the same persist dir, and the status route is polled every 250 ms. Their last ping was at most t=0, so nobody may read online after t = HEARTBEAT_TIMEOUT + 5 s (docs/protocol.md#heartbeat).\n\n${crashTable(results.crash)}`,
     );
   }
   const markdown = `${sections.join("\n\n")}\n`;

@@ -1,4 +1,4 @@
-/** Every errCode the service answers with (SPEC §1, §5): the HTTP envelope's and the socket frames'. */
+/** Every errCode the service answers with (docs/api.md#errors, docs/protocol.md#refusals): the HTTP envelope's and the socket frames'. */
 export const ErrCode = {
   ok: 0,
   badRequest: 400,

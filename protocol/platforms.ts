@@ -1,4 +1,4 @@
-/** OpenIM's platform ids and their exact spelling (SPEC §4). */
+/** OpenIM's platform ids and their exact spelling (docs/api.md#post-userget_users_online_status). */
 export const PLATFORM_NAMES = {
   1: "IOS",
   2: "Android",

@@ -1,7 +1,7 @@
 import type { PlatformName } from "./platforms.js";
 
 /**
- * Presence subscriptions over the client's own socket (SPEC §5e): the JSON
+ * Presence subscriptions over the client's own socket (docs/protocol.md#presence-subscriptions): the JSON
  * text frames a client sends to watch other users, and the ones it gets back.
  */
 

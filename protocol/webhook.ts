@@ -1,6 +1,6 @@
 import type { PlatformId, PlatformName } from "./platforms.js";
 
-/** Why a platform went online or offline (SPEC §5d). */
+/** Why a platform went online or offline (docs/webhooks.md). */
 export type PresenceEventReason = "connect" | "close" | "kicked" | "logged_out" | "heartbeat_timeout" | "token_expired";
 
 /** One change of one platform of one user, as delivered to PRESENCE_WEBHOOK_URL. */
@@ -28,7 +28,7 @@ export interface PresenceEventBody {
 /** The request header that carries the signature: `t=<Unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`. */
 export const SIGNATURE_HEADER = "X-IM-Signature";
 
-/** Receivers refuse a signature older than this (SPEC §5d). */
+/** Receivers refuse a signature older than this (docs/webhooks.md). */
 export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
 
 const encoder = new TextEncoder();

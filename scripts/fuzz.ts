@@ -1,6 +1,6 @@
 // `npm run fuzz -- [--url http://localhost:8787] [--runs 3000] [--secret tuoyun]`
 // Sends generated hostile requests to a running worker (e.g. `npm run dev`) and
-// fails if any answer is a 5xx or not a SPEC envelope. Loopback targets only.
+// fails if any answer is a 5xx or not the JSON envelope (docs/api.md#errors). Loopback targets only.
 
 import { parseArgs } from "node:util";
 import fc from "fast-check";

@@ -13,7 +13,7 @@ import { type PresenceListener, Watchlist } from "./watchlist.js";
 export { CloseCode, ErrCode, PLATFORM_NAMES, Platform, type PlatformId, type PlatformName } from "../protocol/index.js";
 export type { PresenceListener, WatchedUser } from "./watchlist.js";
 
-/** The server refused a subscribe or unsubscribe frame (SPEC §5e); the socket stays open. */
+/** The server refused a subscribe or unsubscribe frame (docs/protocol.md#presence-subscriptions); the socket stays open. */
 export class PresenceFrameError extends Error {
   override readonly name = "PresenceFrameError";
 
@@ -170,7 +170,7 @@ export class ClientSession {
   }
 
   /**
-   * Watches users' presence over this session's socket (SPEC §5e). The
+   * Watches users' presence over this session's socket (docs/protocol.md#presence-subscriptions). The
    * listener hears each user's current state, then every change of it, at
    * most once per `seq` and never an older state after a newer one. After a
    * reconnect the session subscribes again by itself, and the listener hears

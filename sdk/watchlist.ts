@@ -11,7 +11,7 @@ export type { WatchedUser } from "../protocol/index.js";
 export type PresenceListener = (user: WatchedUser) => void;
 
 /**
- * The users a session watches and what it knows of each (SPEC §5e). It
+ * The users a session watches and what it knows of each (docs/protocol.md#presence-subscriptions). It
  * decides which frames go out and which entries reach the listeners; the
  * session only moves frames. Entries are kept per user by `seq`: one that is
  * not newer than the one already known is dropped, so a listener never sees

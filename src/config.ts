@@ -36,7 +36,7 @@ const VAR_DEFAULTS = {
   MAX_BODY_BYTES: "65536",
   MULTI_LOGIN_POLICY: "kick_same_platform",
   PRESENCE_SHARDS: "1",
-  /** Where presence events are POSTed (SPEC §5d); empty: no webhooks. */
+  /** Where presence events are POSTed (docs/webhooks.md); empty: no webhooks. */
   PRESENCE_WEBHOOK_URL: "",
   /** A platform that goes offline and comes back within this produces no events. */
   PRESENCE_WEBHOOK_GRACE: "0s",
@@ -208,7 +208,7 @@ const MIN_WEBHOOK_SECRET_LENGTH = 32;
 /**
  * The webhook destination and its signing secret, or undefined when webhooks
  * are off. With a URL set, a missing or short secret fails closed: every
- * AppServer call and socket handshake is a 500 naming it (SPEC §5d). Outside
+ * AppServer call and socket handshake is a 500 naming it (docs/webhooks.md). Outside
  * local dev the URL must be https.
  */
 export function requireWebhook(env: WorkerEnv): { url: string; secret: string } | undefined {

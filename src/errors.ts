@@ -1,7 +1,7 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ErrCode, type KnownErrCode } from "../protocol";
 
-/** A refusal the caller should see as-is, in the SPEC envelope. */
+/** A refusal the caller should see as-is, in the JSON envelope (docs/api.md#errors). */
 export class ApiError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
@@ -29,7 +29,7 @@ export class ApiError extends Error {
   static misconfigured(setting: string, problem = "is not set"): ApiError {
     return new ApiError(500, ErrCode.internal, `server misconfigured: ${setting} ${problem}`);
   }
-  /** Every 429 says when to come back, in seconds (SPEC's SDK section relies on it). */
+  /** Every 429 says when to come back, in seconds (the SDK waits that long: docs/sdk.md). */
   static rateLimited(what: string, retryAfterSeconds: number): ApiError {
     return new ApiError(429, ErrCode.rateLimited, `too many requests: ${what}`, {
       "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))),

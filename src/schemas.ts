@@ -2,7 +2,7 @@ import { z } from "zod";
 import { MAX_IDS_PER_FRAME, MAX_UIDS_PER_STATUS_QUERY, type PlatformId } from "../protocol";
 import { MAX_PLATFORM, MIN_PLATFORM } from "./platforms";
 
-/** Limits from SPEC §2–§4: one source for the validators, the docs and the tests. */
+/** Request limits (docs/api.md): one source for the validators, the docs and the tests. */
 export const LIMITS = {
   uidChars: 64,
   nameChars: 64,
@@ -167,7 +167,7 @@ const watchedIds = z
 export const subscribeFrame = z.object({ type: z.literal("subscribe"), userIDs: watchedIds });
 export const unsubscribeFrame = z.object({ type: z.literal("unsubscribe"), userIDs: watchedIds });
 
-/** A client's presence frame on its socket (SPEC §5e). */
+/** A client's presence frame on its socket (docs/protocol.md#presence-subscriptions). */
 export const clientPresenceFrame = z.discriminatedUnion("type", [subscribeFrame, unsubscribeFrame], {
   error: "type: must be subscribe or unsubscribe",
 });

@@ -114,7 +114,7 @@ export function targets(results) {
   list.push(...costTargets(results));
   for (const s of results.subs?.steady ?? []) {
     list.push({
-      target: `SPEC §5c with subscriptions (${s.users.toLocaleString("en")} users each watching ${s.each}): nothing added while nothing changes`,
+      target: `docs/presence.md#what-it-costs with subscriptions (${s.users.toLocaleString("en")} users each watching ${s.each}): nothing added while nothing changes`,
       measured: `${s.with.counts["UserSession.request.deliverPresence"] ?? 0} deliveries, ${s.with.presenceFrames} frames, ${s.with.counts["UserSession.rowsWritten"] ?? 0} user object rows; shard rows besides setAlarm ${rowsBesidesAlarms(s.without.counts)} without, ${rowsBesidesAlarms(s.with.counts)} with`,
       met: steadyAddsNothing(s),
     });
@@ -130,7 +130,7 @@ export function targets(results) {
 }
 
 /**
- * SPEC §5c at the default timeout. Marginal per added user: the requests, and
+ * docs/presence.md#what-it-costs at the default timeout. Marginal per added user: the requests, and
  * the rows besides the shard's setAlarm. The shard's alarms (a request and a
  * setAlarm row each) are its fixed cost: they grow with a small population but
  * never past one per verify window (its ceiling, stated in docs/presence.md),
@@ -146,7 +146,7 @@ function costTargets(results) {
     const large = results.subs?.steady?.find((s) => s.users >= 1_000);
     const amortized = large && billedOf(large.without.perUserHour);
     list.push({
-      target: `SPEC §5c: ≤ 150 billed requests and ≤ 2 rows per always-online user-hour, marginal, the shard's fixed cost apart (HEARTBEAT_TIMEOUT ${c.label})`,
+      target: `docs/presence.md#what-it-costs: ≤ 150 billed requests and ≤ 2 rows per always-online user-hour, marginal, the shard's fixed cost apart (HEARTBEAT_TIMEOUT ${c.label})`,
       measured: `${num(marginal.requests)} requests and ${num(ownRows)} rows per added user at ${c.users}→${2 * c.users} users, plus ${num(alarms)} shard alarms (a request and a setAlarm row each: fixed cost below its ceiling)${
         amortized
           ? `; at ${large.users.toLocaleString("en")} users, everything included: ${num(amortized.requests)} requests, ${num(amortized.rows)} rows`
@@ -158,7 +158,7 @@ function costTargets(results) {
     if (c.idle) {
       const operations = Object.values(c.idle.counts).reduce((sum, n) => sum + n, 0);
       list.push({
-        target: `SPEC §5c: nothing at all while nobody is online (HEARTBEAT_TIMEOUT ${c.label})`,
+        target: `docs/presence.md#what-it-costs: nothing at all while nobody is online (HEARTBEAT_TIMEOUT ${c.label})`,
         measured: `${operations} operations in ${c.idle.ms / 1000} s`,
         met: operations === 0,
       });
@@ -397,7 +397,7 @@ export function dollarTable(costs) {
 
 export function simulationTable(rows) {
   return [
-    "| users in the shard | simulated | alarms / hour | verifies / user-hour | largest batch | CPU per alarm p50 / p99 / max | shard memory per online user | pinging users read offline | silent users outside SPEC's bound |",
+    "| users in the shard | simulated | alarms / hour | verifies / user-hour | largest batch | CPU per alarm p50 / p99 / max | shard memory per online user | pinging users read offline | silent users outside the heartbeat bound |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows.map(
       (r) =>

@@ -1,4 +1,4 @@
-// The watching side of presence subscriptions (SPEC §5e), as a client holds it
+// The watching side of presence subscriptions (docs/protocol.md#presence-subscriptions), as a client holds it
 // on its own socket: subscribe frames, their snapshots, and the moment each
 // watched user's next entry arrives.
 import { performance } from "node:perf_hooks";

@@ -1,5 +1,5 @@
 // After a kill -9 (or a clean restart) that drops every socket and every
-// in-memory object, nobody may read online for longer than HEARTBEAT_TIMEOUT + 5 s (SPEC §5).
+// in-memory object, nobody may read online for longer than HEARTBEAT_TIMEOUT + 5 s (docs/protocol.md#heartbeat).
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mapLimit } from "../lib/measure.mjs";

@@ -208,7 +208,7 @@ async function steadyWindow(server, sessions, sessionsPinger, windowMs) {
 }
 
 /**
- * Steady state with subscriptions active (SPEC §5c): `users` online and pinging
+ * Steady state with subscriptions active (docs/presence.md#what-it-costs): `users` online and pinging
  * at HEARTBEAT_TIMEOUT 30 s, nothing changing, through a window without
  * subscriptions, then, on the same worker and sockets, each watching the
  * `each` users after it, through a second window as long.

@@ -1,4 +1,4 @@
-// How long a presence delta takes from the change to each subscriber (SPEC §5e),
+// How long a presence delta takes from the change to each subscriber (docs/protocol.md#presence-subscriptions),
 // on the bench's own (unmetered) worker: watchers on sockets of their own watch a
 // few users, who connect and close in turn.
 import { performance } from "node:perf_hooks";

@@ -15,7 +15,7 @@ export interface SimulationOptions {
   pingEveryMs: number;
   /** Virtual time simulated, after every user has connected at a random moment in the first ping period. */
   durationMs: number;
-  /** These many users stop pinging at a random moment; they must read offline within SPEC's bound. */
+  /** These many users stop pinging at a random moment; they must read offline within the heartbeat bound (docs/protocol.md#heartbeat). */
   silentUsers?: number;
   /** Each ping arrives up to this much after its nominal time (networks and timers are not exact). Default 200 ms. */
   pingJitterMs?: number;

@@ -1,7 +1,7 @@
 import { type PresenceEvent, type PresenceEventBody, SIGNATURE_HEADER, signWebhook } from "../../protocol";
 import { readSettings, requireWebhook, type WorkerEnv } from "../config";
 
-/** A receiver has this long to acknowledge a body with a 2xx (SPEC §5d). */
+/** A receiver has this long to acknowledge a body with a 2xx (docs/webhooks.md). */
 const ACK_TIMEOUT_MS = 10_000;
 /** Retries wait at most this long; with 12 of them a body is retried for about four and a half hours. */
 const MAX_RETRY_DELAY_S = 3_600;

@@ -23,7 +23,7 @@ export async function matchesAnySecret(given: string, accepted: readonly string[
 }
 
 /**
- * The AppServer secret is checked before any other field (SPEC §1), and
+ * The AppServer secret is checked before any other field (docs/api.md#errors), and
  * before any limit: a correct secret is always served. Only failures are
  * counted (per calling Worker zone or address); past the limit a failure
  * gets 429 with Retry-After instead of 401.

@@ -43,7 +43,7 @@ export const limitBody = createMiddleware<AppEnv>((c, next) =>
 
 /**
  * The body must be UTF-8 JSON whose top level is an object. Anything else is
- * a 400 before the secret is looked at (SPEC §1).
+ * a 400 before the secret is looked at (docs/api.md#errors).
  */
 export const jsonObjectBody = createMiddleware<AppEnv>(async (c, next) => {
   const contentType = c.req.header("Content-Type") ?? "";

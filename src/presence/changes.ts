@@ -30,7 +30,7 @@ export interface ChangeResult {
 
 /**
  * What a change of the user's live platforms means: the next stored state
- * (one row), and the webhook events it produces (SPEC §5d). Every platform
+ * (one row), and the webhook events it produces (docs/webhooks.md). Every platform
  * that changes takes the next `seq`, so `seq` only grows. With a grace, an
  * offline is held instead of sent; the platform coming back within it
  * cancels both events, and an expired hold is sent by flushHeld with a fresh

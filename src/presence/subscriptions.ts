@@ -1,5 +1,6 @@
 import { ErrCode, type ErrorFrame, MAX_WATCHED_PER_SOCKET, type PresenceFrame, type WatchedUser } from "../../protocol";
 import { getOrInsertComputed } from "../lib/maps";
+import { SerialQueue } from "../lib/serial-queue";
 import { clientPresenceFrame, describeIssues } from "../schemas";
 import type { WatchLists } from "../storage/watch-lists";
 import { callShards, settleShards } from "./shards";
@@ -36,7 +37,8 @@ export class Watching {
   private readonly sent = new Map<string, Map<string, WatchedUser>>();
   /** Per socket, the ids the frame in progress is changing, with the deliveries held for them meanwhile. */
   private readonly pending = new Map<string, Map<string, WatchedUser[]>>();
-  private frames: Promise<void> = Promise.resolve();
+  /** Frames that change subscriptions, and the clean-up after sockets end: one at a time. */
+  private readonly changes = new SerialQueue();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -61,15 +63,9 @@ export class Watching {
     if (!frame.success) return sendError(ws, describeIssues(frame.error));
     const key = readAttachment(ws).key;
     const { type, userIDs } = frame.data;
-    await this.oneAtATime(() =>
+    await this.changes.run(() =>
       type === "subscribe" ? this.subscribe(ws, key, userIDs) : this.unsubscribe(ws, key, userIDs),
     );
-  }
-
-  private oneAtATime(task: () => Promise<void>): Promise<void> {
-    const next = this.frames.then(task);
-    this.frames = next.catch(() => undefined);
-    return next;
   }
 
   private async subscribe(ws: WebSocket, key: string, ids: readonly string[]): Promise<void> {
@@ -170,7 +166,7 @@ export class Watching {
     // Runs at every settle, verifies included: with no socket gone, nothing is loaded or parsed.
     const open = new Set(this.openByKey().map(([key]) => key));
     if (this.lists.storedOwners().every((key) => open.has(key))) return Promise.resolve();
-    return this.oneAtATime(async () => {
+    return this.changes.run(async () => {
       const stillOpen = new Set(this.openByKey().map(([key]) => key));
       const unwatched = new Set<string>();
       for (const key of this.lists.storedOwners()) {

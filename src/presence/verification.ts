@@ -11,7 +11,7 @@ import type { VerifyPlan } from "../storage/shard-tables";
  * nothing changes; see docs/presence.md for the figures.
  */
 
-/** SPEC §5: a silent socket reads offline no later than HEARTBEAT_TIMEOUT + 5 s after its last frame. */
+/** A silent socket reads offline no later than HEARTBEAT_TIMEOUT + 5 s after its last frame (docs/protocol.md#heartbeat). */
 export const OFFLINE_GRACE_MS = 5_000;
 
 /**
@@ -52,7 +52,7 @@ export interface PresenceReport {
  * about when the deadline falls (the timeout is a multiple of P), so the
  * window opens a moment after it, to see that ping: a verify any earlier
  * would find only the ping before and come back a whole period sooner. It
- * closes early enough that the answer lands within SPEC's 5 s.
+ * closes early enough that the answer lands within those 5 s.
  */
 export interface VerifyTiming {
   /** The window opens this long after the deadline. */

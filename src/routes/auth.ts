@@ -9,7 +9,7 @@ import { ok } from "./answer";
 import { factory } from "./factory";
 import { appServerRequest } from "./guards";
 
-/** POST /auth/user_register (SPEC §2). */
+/** POST /auth/user_register (docs/api.md#post-authuser_register). */
 export const registerUser = factory.createHandlers(appServerRequest, validate("json", registerUserBody), async (c) => {
   const body = c.req.valid("json");
   // Sign first: a misconfigured key must not leave a user behind with no token.
@@ -30,7 +30,7 @@ export const registerUser = factory.createHandlers(appServerRequest, validate("j
   return ok(c, { data: { uid: body.uid, token: issued.token, expiredTime: issued.expiredTime } });
 });
 
-/** POST /auth/user_token (SPEC §3). */
+/** POST /auth/user_token (docs/api.md#post-authuser_token). */
 export const userToken = factory.createHandlers(appServerRequest, validate("json", userTokenBody), async (c) => {
   const { uid, platform } = c.req.valid("json");
   if (!(await userExists(c.env.DB, uid))) throw ApiError.notRegistered(uid);
@@ -38,7 +38,7 @@ export const userToken = factory.createHandlers(appServerRequest, validate("json
   return ok(c, { data: { uid, token: issued.token, expiredTime: issued.expiredTime } });
 });
 
-/** POST /auth/force_logout (SPEC §5b). */
+/** POST /auth/force_logout (docs/api.md#post-authforce_logout). */
 export const forceLogout = factory.createHandlers(appServerRequest, validate("json", forceLogoutBody), async (c) => {
   const { uid, platform } = c.req.valid("json");
   if (!(await userExists(c.env.DB, uid))) throw ApiError.notRegistered(uid);

@@ -14,7 +14,7 @@ function isWebSocketUpgrade(request: Request): boolean {
 }
 
 /**
- * GET / and /ws: the client SDK's WebSocket handshake (SPEC §5). The token is
+ * GET / and /ws: the client SDK's WebSocket handshake (docs/protocol.md#connecting). The token is
  * fully verified here (signature, expiry, uid/platform binding), so a bad one
  * never reaches a Durable Object; the user's object then checks invalidation
  * and accepts.

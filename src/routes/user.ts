@@ -7,7 +7,7 @@ import { ok } from "./answer";
 import { factory } from "./factory";
 import { appServerRequest } from "./guards";
 
-/** POST /user/get_users_online_status (SPEC §4). */
+/** POST /user/get_users_online_status (docs/api.md#post-userget_users_online_status). */
 export const onlineStatus = factory.createHandlers(appServerRequest, validate("json", onlineStatusBody), async (c) => {
   const { userIDList } = c.req.valid("json");
   const known = await readPresence(c.env, userIDList, readSettings(c.env).presenceShards);
@@ -21,7 +21,7 @@ export const onlineStatus = factory.createHandlers(appServerRequest, validate("j
         detailPlatformStatus: presence.platforms.map((p) => ({ platform: platformName(p), status: "online" as const })),
       };
     }
-    // lastSeen only for a user who has been online (SPEC §4).
+    // lastSeen only for a user who has been online (docs/api.md#post-userget_users_online_status).
     return presence
       ? { userID, status: "offline" as const, lastSeen: presence.lastSeenMs }
       : { userID, status: "offline" as const };

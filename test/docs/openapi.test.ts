@@ -275,7 +275,7 @@ describe("the webhooks section (OpenAPI 3.1)", () => {
   });
 });
 
-describe("the WebSocket part: presence subscription frames (SPEC §5e)", () => {
+describe("the WebSocket part: presence subscription frames (docs/protocol.md#presence-subscriptions)", () => {
   it("documents the client and server frames and their limits, and the frames a real socket gets match them", async () => {
     const doc = await fetchDocument();
     const { frames } = doc["x-websocket"];

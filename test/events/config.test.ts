@@ -21,7 +21,7 @@ async function refusals(settings: Record<string, string>) {
   return [appServer, handshake].map((a) => ({ status: a.status, errMsg: a.body.errMsg }));
 }
 
-describe("webhook settings fail closed (SPEC §5d)", () => {
+describe("webhook settings fail closed (docs/webhooks.md)", () => {
   it("refuses every AppServer call and handshake with 500 naming PRESENCE_WEBHOOK_SECRET when the URL is set without it", async () => {
     for (const answer of await refusals(URL_ONLY)) {
       expect(answer).toEqual({

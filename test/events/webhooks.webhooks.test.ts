@@ -13,7 +13,7 @@ const WEBHOOK_SECRET = env.PRESENCE_WEBHOOK_SECRET ?? "";
 
 afterEach(() => vi.restoreAllMocks());
 
-describe("presence webhooks: one event per platform that changed, with its reason (SPEC §5d)", () => {
+describe("presence webhooks: one event per platform that changed, with its reason (docs/webhooks.md)", () => {
   it("connect, close and heartbeat timeout, each with the platforms live after it, in seq order", async () => {
     const uid = freshUid();
     await register(uid);

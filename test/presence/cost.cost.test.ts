@@ -1,5 +1,5 @@
 // Runs the metered worker (bench/metering) with HEARTBEAT_TIMEOUT=2s: every billable
-// Durable Object operation is counted, so SPEC §5c's "cost by change" is checked exactly.
+// Durable Object operation is counted, so "cost by change" (docs/presence.md#what-it-costs) is checked exactly.
 import { evictDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { verifyTiming } from "../../src/presence/verification";
@@ -22,7 +22,7 @@ async function resetMeter(): Promise<void> {
   await SELF.fetch("http://im.test/__meter/reset", { method: "POST" });
 }
 
-describe("cost of presence (SPEC §5c)", () => {
+describe("cost of presence (docs/presence.md#what-it-costs)", () => {
   // First in the file: the shard then holds only this user, so any verify counted is this user's.
   it("a shard woken after an eviction resumes its users from their rows: the read that woke it is answered at once, with no verify, setAlarm or row", async () => {
     const uid = freshUid();
@@ -145,7 +145,7 @@ describe("cost of presence (SPEC §5c)", () => {
     });
   });
 
-  it("a subscription adds nothing while nothing changes: no delivery, no row, no alarm of its own (SPEC §5e)", async () => {
+  it("a subscription adds nothing while nothing changes: no delivery, no row, no alarm of its own (docs/protocol.md#presence-subscriptions)", async () => {
     const [onlineUser, offlineUser] = [freshUid("on"), freshUid("off")];
     const onlineSocket = await connect(onlineUser, (await register(onlineUser)).token, 1);
     await register(offlineUser);

@@ -214,7 +214,7 @@ describe("the shard's verify loop", () => {
     if (shardStub(gone).id.toString() !== shardStub(uid).id.toString()) await evictDurableObject(shardStub(gone));
 
     // The restarted shard resumes both from their rows: "gone" is verified at its own deadline,
-    // which finds no socket, and reads offline within SPEC's bound of its last frame (the connect).
+    // which finds no socket, and reads offline within the heartbeat bound (docs/protocol.md#heartbeat) of its last frame (the connect).
     expect(await onlinePlatforms(uid)).toEqual(["IOS"]);
     await expectPlatformsWithin(gone, [], goneConnectedAt + TIMEOUT_MS + OFFLINE_GRACE_MS - Date.now());
     expect(await onlinePlatforms(uid)).toEqual(["IOS"]);

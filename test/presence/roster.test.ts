@@ -234,7 +234,7 @@ describe("the shard's verify loop, simulated (default settings: 30 s timeout, cl
   // A few users: the shard hibernates between alarms and must resume its schedule, not verify everyone early.
   const sparse = simulateShard({ ...hour, users: 3, seed: 3 });
 
-  it("verifies an always-online user once per timeout: 120 an hour, well within 150 (SPEC §5c)", () => {
+  it("verifies an always-online user once per timeout: 120 an hour, well within 150 (docs/presence.md#what-it-costs)", () => {
     expect(sparse.restores).toBeGreaterThan(100);
     for (const result of [spread, inStep, sparse]) {
       expect(result.verifiesPerUserHour).toBeGreaterThan(110);
@@ -247,7 +247,7 @@ describe("the shard's verify loop, simulated (default settings: 30 s timeout, cl
     expect(spread.alarmsPerHour).toBeLessThanOrEqual(3_600_000 / (closesAfterMs - opensAfterMs) + 1);
   });
 
-  it("never reads a pinging user offline, and reads a silent one offline within SPEC's bound", () => {
+  it("never reads a pinging user offline, and reads a silent one offline within the heartbeat bound (docs/protocol.md#heartbeat)", () => {
     for (const result of [spread, inStep, sparse]) {
       expect(result.pingingReadOffline).toBe(0);
       expect(result.silentOutOfBounds).toBe(0);

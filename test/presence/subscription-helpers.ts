@@ -5,7 +5,7 @@ import { WatchLists } from "../../src/storage/watch-lists";
 import { connect, freshUid, register, type TestSocket, tokenFor } from "../helpers";
 import { sessionStub, shardStub } from "./helpers";
 
-/** A client socket that watches others (SPEC §5e), with every frame it received parsed. */
+/** A client socket that watches others (docs/protocol.md#presence-subscriptions), with every frame it received parsed. */
 export class WatchingSocket {
   /** Where the next read of `nextFrame` starts. */
   private cursor = 0;

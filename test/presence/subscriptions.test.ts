@@ -1,4 +1,4 @@
-// Presence subscriptions over the client's own socket (SPEC §5e), through real sockets.
+// Presence subscriptions over the client's own socket (docs/protocol.md#presence-subscriptions), through real sockets.
 // This project runs three presence shards, so watched users spread over several.
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";

@@ -7,7 +7,7 @@ import { type ApiAnswer, post, register, SECRET } from "../helpers";
 
 /**
  * Generated hostile input for every AppServer route. Whatever arrives, the
- * answer is a 2xx or 4xx SPEC envelope, and stored users only change when a
+ * answer is a 2xx or 4xx envelope (docs/api.md#errors), and stored users only change when a
  * request succeeded.
  */
 

@@ -87,7 +87,7 @@ describe("POST /user/get_users_online_status", () => {
   });
 });
 
-describe("lastSeen (SPEC §4)", () => {
+describe("lastSeen (docs/api.md#post-userget_users_online_status)", () => {
   it("is the moment an offline user's last session ended, absent for online and never-online users", async () => {
     const uid = freshUid("seen");
     const never = freshUid("never");
