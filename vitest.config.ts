@@ -97,7 +97,14 @@ export default defineConfig(async () => {
     },
   });
 
-  const suffixes = [...Object.keys(SPECIAL), "limits", "cost", "containment", ...Object.keys(WEBHOOK_PROJECTS)];
+  const suffixes = [
+    ...Object.keys(SPECIAL),
+    "limits",
+    "cost",
+    "containment",
+    "metrics",
+    ...Object.keys(WEBHOOK_PROJECTS),
+  ];
   return {
     test: {
       // The worker's one-line-per-request info logs would drown the report; errors still show.
@@ -135,6 +142,14 @@ export default defineConfig(async () => {
         project("containment", ["test/**/*.containment.test.ts"], IN_NODE, TEST_SECRETS, {
           main: "./bench/metering/worker.ts",
         }),
+        // The metered worker with its METRICS dataset stubbed by a recorder (test/metrics/worker.ts).
+        project(
+          "metrics",
+          ["test/**/*.metrics.test.ts"],
+          IN_NODE,
+          { ...TEST_SECRETS, HEARTBEAT_TIMEOUT: "2s" },
+          { main: "./test/metrics/worker.ts" },
+        ),
         ...Object.entries(WEBHOOK_PROJECTS).map(([suffix, settings]) =>
           project(
             suffix,

@@ -1,5 +1,6 @@
 import { type PresenceEvent, type PresenceEventBody, SIGNATURE_HEADER, signWebhook } from "../../protocol";
 import { readSettings, requireWebhook, type WorkerEnv } from "../config";
+import { recordMetric } from "../metrics";
 
 /** A receiver has this long to acknowledge a body with a 2xx (docs/webhooks.md). */
 const ACK_TIMEOUT_MS = 10_000;
@@ -27,6 +28,7 @@ export async function deliverPresenceEvents(batch: MessageBatch<PresenceEvent>, 
   const body = JSON.stringify({ events: batch.messages.map((message) => message.body) } satisfies PresenceEventBody);
   const signature = await signWebhook(body, webhook.secret, Math.floor(Date.now() / 1000));
   let failure: string | undefined;
+  const started = Date.now();
   try {
     const response = await fetch(webhook.url, {
       method: "POST",
@@ -39,6 +41,12 @@ export async function deliverPresenceEvents(batch: MessageBatch<PresenceEvent>, 
   } catch (error) {
     failure = error instanceof Error ? error.name : "fetch failed";
   }
+  recordMetric(env, {
+    kind: "webhook_delivery",
+    outcome: failure ?? "ok",
+    latencyMs: Date.now() - started,
+    values: [batch.messages.length, Math.max(...batch.messages.map((message) => message.attempts))],
+  });
   if (failure === undefined) {
     batch.ackAll();
     return;

@@ -3,6 +3,7 @@ import type { WatchedUser } from "../../protocol";
 import { readSettings } from "../config";
 import { FaultSwitch } from "../lib/faults";
 import { getOrInsertComputed } from "../lib/maps";
+import { recordMetric } from "../metrics";
 import { platformName } from "../platforms";
 import { ensureSchema, PRESENCE_SHARD_MIGRATIONS } from "../storage/schema";
 import { ShardTables } from "../storage/shard-tables";
@@ -155,21 +156,38 @@ export class PresenceShard extends DurableObject<Env> {
   // ---- the alarm: verifies, then deliveries ------------------------------------
 
   override async alarm(): Promise<void> {
+    const started = Date.now();
+    // How late the runtime ran this alarm: the verify lag an operator watches (docs/operations.md).
+    const lagMs = this.alarmAtMs === undefined ? 0 : Math.max(0, started - this.alarmAtMs);
     this.alarmAtMs = undefined;
-    const due = this.roster.takeDue(Date.now(), ALARM_CALLS.verifies);
-    await Promise.all(due.map((uid) => this.verify(uid)));
+    const due = this.roster.takeDue(started, ALARM_CALLS.verifies);
+    const answered = await Promise.all(due.map((uid) => this.verify(uid)));
     await this.deliver(ALARM_CALLS.total - due.length);
     await this.armAlarm();
     this.saveIfGoingIdle();
+    if (due.length > 0) {
+      // One point per alarm, not per verify: a metric must not cost more than what it measures.
+      const failed = answered.filter((ok) => !ok).length;
+      recordMetric(this.env, {
+        kind: "verify_batch",
+        outcome: failed ? "some_failed" : "ok",
+        details: [this.ctx.id.name ?? ""],
+        latencyMs: Date.now() - started,
+        values: [due.length, failed, lagMs, this.roster.size],
+      });
+    }
   }
 
-  private async verify(uid: string): Promise<void> {
+  /** Asks a user's object about its sockets; false when it did not answer. */
+  private async verify(uid: string): Promise<boolean> {
     try {
       this.apply(uid, await userSession(this.env, uid).verify(this.ctx.id.name ?? ""), "verify");
+      return true;
     } catch (error) {
       // The entry keeps its trust window; if no answer comes within it, the user reads offline.
       this.roster.retry(uid, Date.now() + VERIFY_RETRY_MS);
       console.error(JSON.stringify({ level: "error", event: "presence_verify_failed", error: String(error) }));
+      return false;
     }
   }
 

@@ -26,6 +26,8 @@ export interface SessionAttachment {
   frames?: FrameWindow;
   /** The connect's operationID, if it had one (cut to 64 characters): logged with the session's failures. */
   operationID?: string;
+  /** When the session ended, once its `close` metric was written (src/metrics.ts). */
+  endedAtMs?: number;
 }
 
 export function platformTag(platform: PlatformId): string {

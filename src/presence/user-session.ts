@@ -1,8 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
-import { CloseCode, ErrCode, type ErrorFrame, PING, type PlatformId, PONG, type WatchedUser } from "../../protocol";
+import {
+  CloseCode,
+  ErrCode,
+  type ErrorFrame,
+  PING,
+  PLATFORM_NAMES,
+  type PlatformId,
+  PONG,
+  type WatchedUser,
+} from "../../protocol";
 import { type LoginPolicy, readSettings, type Settings } from "../config";
 import { envelope, envelopeResponse } from "../errors";
 import { clipForLog } from "../log-fields";
+import { recordMetric } from "../metrics";
 import { LIMITS } from "../schemas";
 import { RevocationStore } from "../storage/revocations";
 import { ensureSchema, USER_SESSION_MIGRATIONS } from "../storage/schema";
@@ -193,7 +203,10 @@ export class UserSession extends DurableObject<Env> {
     const now = Date.now();
     const { frames, withinBudget } = countFrame(attachment.frames, now);
     ws.serializeAttachment({ ...attachment, lastMessageAtMs: now, frames });
-    if (!withinBudget) return closeFloodingSocket(ws, { ...attachment, uid: this.uid });
+    if (!withinBudget) {
+      this.recordSessionEnd(ws, "frame_budget", now);
+      return closeFloodingSocket(ws, { ...attachment, uid: this.uid });
+    }
     if (typeof message !== "string") return;
     if (message.trim().toLowerCase() === PING) return sendQuietly(ws, PONG);
     try {
@@ -273,8 +286,26 @@ export class UserSession extends DurableObject<Env> {
 
   /** Closes a socket and remembers why its platform may have gone offline. */
   private endSession(ws: WebSocket, code: number, text: string, ending: Ending): void {
+    this.recordSessionEnd(ws, ending.reason, ending.atMs);
     closeQuietly(ws, code, text);
     this.endings.set(readAttachment(ws).platform, ending);
+  }
+
+  /** One `close` metric per session, whoever ended it first (a close we send is answered by the client's). */
+  private recordSessionEnd(ws: WebSocket, reason: string, atMs: number): void {
+    const attachment = readAttachment(ws);
+    if (attachment.endedAtMs !== undefined) return;
+    try {
+      ws.serializeAttachment({ ...attachment, endedAtMs: atMs });
+    } catch {
+      // Already released by the runtime: this event is its last.
+    }
+    recordMetric(this.env, {
+      kind: "close",
+      outcome: reason,
+      details: [PLATFORM_NAMES[attachment.platform]],
+      latencyMs: Math.max(0, atMs - attachment.connectedAtMs),
+    });
   }
 
   /** The live platforms and when they can next change by themselves; reads only. */

@@ -1,5 +1,6 @@
-import { ErrCode } from "../../protocol";
+import { ErrCode, PLATFORM_NAMES } from "../../protocol";
 import { ApiError } from "../errors";
+import { recordMetric } from "../metrics";
 import { countHandshake } from "../middleware/abuse-limits";
 import { requireConfigured } from "../middleware/configured";
 import { validate } from "../middleware/validate";
@@ -30,21 +31,31 @@ export const connect = factory.createHandlers(
   validate("query", connectQuery),
   async (c) => {
     const { sendID, token, platformID } = c.req.valid("query");
+    const started = Date.now();
+    const record = (outcome: string) =>
+      recordMetric(c.env, {
+        kind: "connect",
+        outcome,
+        details: [PLATFORM_NAMES[platformID]],
+        latencyMs: Date.now() - started,
+      });
     let claims: ClientTokenClaims;
     try {
       claims = await verifyClientToken(c.env, token, { uid: sendID, platform: platformID });
+      // Counted per token, and only once its signature is good: neither a stranger nor a retired token
+      // can use up the allowance of the user's other tokens.
+      await countHandshake(c.env, claims.jti);
     } catch (error) {
-      if (error instanceof TokenError) throw new ApiError(401, error.errCode, error.message);
-      throw error;
+      const refusal = error instanceof TokenError ? new ApiError(401, error.errCode, error.message) : error;
+      record(refusal instanceof ApiError ? String(refusal.errCode) : "error");
+      throw refusal;
     }
-    // Counted per token, and only once its signature is good: neither a stranger nor a retired token
-    // can use up the allowance of the user's other tokens.
-    await countHandshake(c.env, claims.jti);
     const forwarded = new Request(c.req.url, {
       headers: { Upgrade: "websocket", [SESSION_CLAIMS_HEADER]: JSON.stringify(claims) },
     });
     const response = await userSession(c.env, sendID).fetch(forwarded);
     if (response.status !== 101) c.set("errCode", await errCodeOf(response));
+    record(response.status === 101 ? "ok" : String(c.get("errCode") ?? response.status));
     return response;
   },
 );

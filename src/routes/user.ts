@@ -1,4 +1,5 @@
 import { readSettings } from "../config";
+import { recordMetric } from "../metrics";
 import { validate } from "../middleware/validate";
 import { platformName } from "../platforms";
 import { readPresence } from "../presence/shards";
@@ -10,6 +11,7 @@ import { appServerRequest } from "./guards";
 /** POST /user/get_users_online_status (docs/api.md#post-userget_users_online_status). */
 export const onlineStatus = factory.createHandlers(appServerRequest, validate("json", onlineStatusBody), async (c) => {
   const { userIDList } = c.req.valid("json");
+  const started = Date.now();
   const known = await readPresence(c.env, userIDList, readSettings(c.env).presenceShards);
   // One entry per requested id, in request order, duplicates kept.
   const successResult = userIDList.map((userID) => {
@@ -25,6 +27,12 @@ export const onlineStatus = factory.createHandlers(appServerRequest, validate("j
     return presence
       ? { userID, status: "offline" as const, lastSeen: presence.lastSeenMs }
       : { userID, status: "offline" as const };
+  });
+  recordMetric(c.env, {
+    kind: "status_read",
+    outcome: "ok",
+    latencyMs: Date.now() - started,
+    values: [userIDList.length, successResult.filter((entry) => entry.status === "online").length],
   });
   return ok(c, { successResult });
 });
