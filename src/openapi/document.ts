@@ -10,6 +10,7 @@ import { ErrCode } from "../errors";
 import { PLATFORM_NAMES } from "../platforms";
 import { FRAME_BUDGET } from "../presence/frame-budget";
 import { CloseCode, PING, PONG } from "../presence/sockets";
+import { UPGRADE_REQUIRED_HEADERS } from "../routes/connect";
 import type { NamedSchema, OperationDoc, RouteEntry } from "../routes/route-entry";
 import { connectQuery, LIMITS, subscribeFrame, unsubscribeFrame } from "../schemas";
 import { ERROR_CODE_DOCS, type ErrorCodeDoc, errorCodeDoc } from "./error-codes";
@@ -28,7 +29,7 @@ export interface OpenApiParameter {
 
 export interface OpenApiResponse {
   description: string;
-  headers?: Record<string, { description: string; schema: Json }>;
+  headers?: Record<string, { description: string; required?: boolean; schema: Json }>;
   content?: { "application/json": { schema: Json } };
 }
 
@@ -123,6 +124,20 @@ const RETRY_AFTER_HEADER = {
   "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } },
 };
 
+const UPGRADE_REQUIRED_HEADER = {
+  Upgrade: {
+    description: "The protocol to upgrade to (RFC 9110 requires it on a 426).",
+    required: true,
+    schema: { const: UPGRADE_REQUIRED_HEADERS.Upgrade },
+  },
+};
+
+/** Headers some statuses always carry, whichever errCode they come with. */
+const HEADERS_BY_STATUS: Partial<Record<string, OpenApiResponse["headers"]>> = {
+  426: UPGRADE_REQUIRED_HEADER,
+  429: RETRY_AFTER_HEADER,
+};
+
 /** One response per HTTP status, listing the errCodes it can carry. */
 function errorResponses(byStatus: Record<number, ErrCode[]>): Record<string, OpenApiResponse> {
   return Object.fromEntries(
@@ -130,7 +145,7 @@ function errorResponses(byStatus: Record<number, ErrCode[]>): Record<string, Ope
       status,
       {
         description: codes.map((code) => `errCode ${code}: ${errorCodeDoc(code).meaning}`).join("\n\n"),
-        ...(status === "429" ? { headers: RETRY_AFTER_HEADER } : {}),
+        ...(HEADERS_BY_STATUS[status] ? { headers: HEADERS_BY_STATUS[status] } : {}),
         content: { "application/json": { schema: responseJsonSchema(errorEnvelopeSchema(codes)) } },
       },
     ]),

@@ -119,6 +119,22 @@ describe("GET /openapi.json", () => {
     }
   });
 
+  it("documents the Upgrade header a 426 carries, and a real 426 carries it", async () => {
+    const doc = await fetchDocument();
+    for (const path of ["/", "/ws"]) {
+      expect(doc.paths[path]!.get!.responses["426"]?.headers?.Upgrade, path).toMatchObject({
+        required: true,
+        schema: { const: "websocket" },
+      });
+      const refused = await SELF.fetch(`http://im.test${path}?sendID=a&token=b&platformID=1`);
+      expect(refused.status, path).toBe(426);
+      expect(refused.headers.get("Upgrade"), path).toBe("websocket");
+      expect(documentedCodes(doc.paths[path]!.get!, 426)).toContain(
+        (await refused.json<{ errCode: number }>()).errCode,
+      );
+    }
+  });
+
   it("shows every field limit of schemas.ts on the field it limits", async () => {
     const doc = await fetchDocument();
     const register = requestSchema(doc, "/auth/user_register");

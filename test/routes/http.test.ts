@@ -10,9 +10,11 @@ describe("HTTP surface", () => {
   });
 
   for (const path of ["/", "/ws"]) {
-    it(`answers GET ${path} without an upgrade with 426 and errCode 400`, async () => {
+    it(`answers GET ${path} without an upgrade with 426, Upgrade: websocket and errCode 400`, async () => {
       const response = await SELF.fetch(`http://im.test${path}?sendID=a&token=b&platformID=1`);
       expect(response.status).toBe(426);
+      // RFC 9110 §15.5.22: a 426 must say what to upgrade to.
+      expect(response.headers.get("Upgrade")).toBe("websocket");
       expect(await response.json()).toEqual({ errCode: 400, errMsg: "expected a WebSocket upgrade" });
     });
   }
