@@ -33,6 +33,13 @@ export interface OpenApiResponse {
   content?: { "application/json": { schema: Json } };
 }
 
+/** A response shared by many operations, written once under components.responses. */
+export interface OpenApiRef {
+  $ref: string;
+}
+
+export type OpenApiResponseOrRef = OpenApiResponse | OpenApiRef;
+
 export interface OpenApiOperation {
   operationId: string;
   tags: string[];
@@ -40,8 +47,10 @@ export interface OpenApiOperation {
   description: string;
   parameters?: OpenApiParameter[];
   requestBody?: { required: boolean; content: { "application/json": { schema: Json } } };
-  responses: Record<string, OpenApiResponse>;
+  responses: Record<string, OpenApiResponseOrRef>;
 }
+
+type OperationMethod = "get" | "head" | "post";
 
 export interface CloseCodeDoc {
   code: number;
@@ -54,9 +63,9 @@ export interface OpenApiDocument {
   info: { title: string; version: string; summary: string; description: string };
   servers: { url: string }[];
   tags: { name: string; description: string }[];
-  paths: Record<string, { get?: OpenApiOperation; post?: OpenApiOperation }>;
+  paths: Record<string, Partial<Record<OperationMethod, OpenApiOperation>>>;
   webhooks: Record<string, { post: OpenApiOperation }>;
-  components: { schemas: Record<string, Json> };
+  components: { schemas: Record<string, Json>; responses: Record<string, OpenApiResponse> };
   "x-error-codes": ErrorCodeDoc[];
   "x-limits": Record<string, number>;
   "x-platforms": Record<number, string>;
@@ -120,6 +129,14 @@ function ref(name: string): Json {
   return { $ref: `#/components/schemas/${name}` };
 }
 
+/** The response itself, or the one under components.responses that it refers to. */
+export function resolveResponse(doc: OpenApiDocument, response: OpenApiResponseOrRef): OpenApiResponse {
+  if (!("$ref" in response)) return response;
+  const target = doc.components.responses[response.$ref.split("/").pop() ?? ""];
+  if (!target) throw new Error(`unresolved response ${response.$ref}`);
+  return target;
+}
+
 const RETRY_AFTER_HEADER = {
   "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } },
 };
@@ -138,24 +155,43 @@ const HEADERS_BY_STATUS: Partial<Record<string, OpenApiResponse["headers"]>> = {
   429: RETRY_AFTER_HEADER,
 };
 
+function errorResponse(status: string, codes: ErrCode[]): OpenApiResponse {
+  return {
+    description: codes.map((code) => `errCode ${code}: ${errorCodeDoc(code).meaning}`).join("\n\n"),
+    ...(HEADERS_BY_STATUS[status] ? { headers: HEADERS_BY_STATUS[status] } : {}),
+    content: { "application/json": { schema: responseJsonSchema(errorEnvelopeSchema(codes)) } },
+  };
+}
+
 /** One response per HTTP status, listing the errCodes it can carry. */
 function errorResponses(byStatus: Record<number, ErrCode[]>): Record<string, OpenApiResponse> {
-  return Object.fromEntries(
-    Object.entries(byStatus).map(([status, codes]) => [
-      status,
-      {
-        description: codes.map((code) => `errCode ${code}: ${errorCodeDoc(code).meaning}`).join("\n\n"),
-        ...(HEADERS_BY_STATUS[status] ? { headers: HEADERS_BY_STATUS[status] } : {}),
-        content: { "application/json": { schema: responseJsonSchema(errorEnvelopeSchema(codes)) } },
-      },
-    ]),
-  );
+  return Object.fromEntries(Object.entries(byStatus).map(([status, codes]) => [status, errorResponse(status, codes)]));
 }
+
+/**
+ * The 405 of a path the table lists, to a method it does not take. OpenAPI has no place for
+ * a path's other methods, so every operation refers to this one response.
+ */
+function methodNotAllowedResponse(): OpenApiResponse {
+  const response = errorResponse("405", [ErrCode.methodNotAllowed]);
+  return {
+    ...response,
+    description: `${response.description}\n\nAnswered to the methods this path does not list; the operation's own method never gets it.`,
+    headers: {
+      Allow: {
+        description: "The methods this path takes, comma-separated (a path that takes GET also takes HEAD).",
+        required: true,
+        schema: { type: "string", examples: ["POST", "GET, HEAD"] },
+      },
+    },
+  };
+}
+
+const METHOD_NOT_ALLOWED: OpenApiRef = { $ref: "#/components/responses/MethodNotAllowed" };
 
 const COMMON_APPSERVER_ERRORS: Record<number, ErrCode[]> = {
   400: [ErrCode.badRequest],
   401: [ErrCode.notAuthorized],
-  405: [ErrCode.methodNotAllowed],
   413: [ErrCode.tooLarge],
   415: [ErrCode.badRequest],
   429: [ErrCode.rateLimited],
@@ -276,10 +312,40 @@ export interface DocumentOptions {
   routes: readonly RouteEntry[];
 }
 
-function operation(doc: OperationDoc, path: string, settings: Settings): OpenApiOperation {
-  if (doc.kind === "appServer") return appServerOperation(doc);
-  if (doc.kind === "websocket") return connectOperation(doc.operationId, path, settings);
-  return plainOperation(doc);
+function headOperation(
+  doc: Extract<OperationDoc, { kind: "plain" }>,
+  operationId: string,
+  path: string,
+): OpenApiOperation {
+  return {
+    operationId,
+    tags: [doc.tag],
+    summary: `${doc.summary} (HEAD)`,
+    description: `The answer of \`GET ${path}\`, status and headers, without its body.`,
+    responses: { 200: { description: "Success, without a body." } },
+  };
+}
+
+function ownOperations(doc: OperationDoc, route: RouteEntry["route"], settings: Settings) {
+  const method = route.method.toLowerCase() as OperationMethod;
+  const operations: [OperationMethod, OpenApiOperation][] = [];
+  if (doc.kind === "appServer") operations.push([method, appServerOperation(doc)]);
+  else if (doc.kind === "websocket") operations.push([method, connectOperation(doc.operationId, route.path, settings)]);
+  else {
+    operations.push([method, plainOperation(doc)]);
+    if (doc.head) operations.push(["head", headOperation(doc, doc.head.operationId, route.path)]);
+  }
+  return operations;
+}
+
+/** The operations of one table entry, each with the 405 its path gives other methods, whatever its kind. */
+function operations(doc: OperationDoc, route: RouteEntry["route"], settings: Settings) {
+  return Object.fromEntries(
+    ownOperations(doc, route, settings).map(([method, op]) => [
+      method,
+      { ...op, responses: { ...op.responses, 405: METHOD_NOT_ALLOWED } },
+    ]),
+  );
 }
 
 /** The document's paths, and the request and answer schemas they refer to, from the route table. */
@@ -289,8 +355,7 @@ function pathsOf(routes: readonly RouteEntry[], settings: Settings) {
   const named = (entry: NamedSchema, json: Json) => (schemas[entry.name] ??= json);
   for (const { route, doc } of routes) {
     if (!doc) continue;
-    const method = route.method.toLowerCase() as "get" | "post";
-    paths[route.path] = { ...paths[route.path], [method]: operation(doc, route.path, settings) };
+    paths[route.path] = { ...paths[route.path], ...operations(doc, route, settings) };
     if (doc.kind === "appServer") named(doc.request, withFieldNotes(requestJsonSchema(doc.request.schema)));
     if (doc.kind !== "websocket") named(doc.answer, responseJsonSchema(doc.answer.schema));
   }
@@ -311,6 +376,7 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
         "",
         "- The `secret` is checked first: a request with a missing or wrong secret gets 401 whatever else is wrong, except a body that is not a JSON object (400).",
         '- Unknown fields are ignored. Types are strict (`"platform": "1"` is a 400) and `null` is never a value.',
+        `- A path not listed here answers 404 (errCode ${ErrCode.notFound}) whatever the method; a listed path answers the methods it does not list with 405 and an \`Allow\` header (the MethodNotAllowed response).`,
         "- Lengths in characters count Unicode code points (`minLength`/`maxLength`); `x-maxBytes` counts UTF-8 bytes. `x-rules` lists each check with the wording a 400 uses.",
         `- Bodies larger than ${settings.maxBodyBytes} bytes get 413. Tokens live ${settings.tokenTtlSeconds} s.`,
         "",
@@ -335,6 +401,7 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
         PresenceFrame: responseJsonSchema(presenceFrameSchema),
         ErrorFrame: responseJsonSchema(errorFrameSchema),
       },
+      responses: { MethodNotAllowed: methodNotAllowedResponse() },
     },
     "x-error-codes": ERROR_CODE_DOCS,
     "x-limits": { ...LIMITS, maxBodyBytes: settings.maxBodyBytes },

@@ -25,7 +25,16 @@ export type OperationDoc =
       errors: Partial<Record<number, ErrCode[]>>;
     }
   | { kind: "websocket"; operationId: string }
-  | { kind: "plain"; operationId: string; tag: string; summary: string; description: string; answer: NamedSchema };
+  | {
+      kind: "plain";
+      operationId: string;
+      tag: string;
+      summary: string;
+      description: string;
+      answer: NamedSchema;
+      /** Also document HEAD (the app answers it with the GET handler, without the body); its operationId. */
+      head?: { operationId: string };
+    };
 
 export interface RouteEntry {
   route: RouteDeclaration;

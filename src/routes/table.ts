@@ -44,7 +44,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
       description: "Older tokens stay valid; only a kick or a force_logout invalidates them.",
       request: { name: "UserTokenRequest", schema: userTokenBody },
       answer: TOKEN_ANSWER,
-      errors: { 404: [ErrCode.notFound, ErrCode.notRegistered] },
+      errors: { 404: [ErrCode.notRegistered] },
     },
   },
   {
@@ -57,7 +57,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
       description: `Closes the user's sessions on that platform with ${CloseCode.loggedOut} and invalidates every token of (uid, platform) issued up to the call (handshakes with them get 401/702). Tokens issued later work.`,
       request: { name: "ForceLogoutRequest", schema: forceLogoutBody },
       answer: EMPTY_ANSWER,
-      errors: { 404: [ErrCode.notFound, ErrCode.notRegistered] },
+      errors: { 404: [ErrCode.notRegistered] },
     },
   },
   {
@@ -86,6 +86,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
       summary: "Liveness",
       description: "Answers 200 with the success envelope. Needs no secret and touches no storage.",
       answer: EMPTY_ANSWER,
+      head: { operationId: "healthHead" },
     },
   },
   { route: Route.openApi, handlers: openApiJson(() => ROUTE_TABLE) },

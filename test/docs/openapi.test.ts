@@ -1,7 +1,12 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ErrCode } from "../../src/errors";
-import type { OpenApiDocument, OpenApiOperation } from "../../src/openapi/document";
+import {
+  type OpenApiDocument,
+  type OpenApiOperation,
+  type OpenApiResponse,
+  resolveResponse,
+} from "../../src/openapi/document";
 import {
   errorEnvelopeSchema,
   errorFrameSchema,
@@ -41,9 +46,14 @@ function property(schema: Json, name: string): Json {
   return (schema.properties as Record<string, Json>)[name]!;
 }
 
+function documentedResponse(doc: OpenApiDocument, op: OpenApiOperation, status: number): OpenApiResponse | undefined {
+  const response = op.responses[String(status)];
+  return response && resolveResponse(doc, response);
+}
+
 /** The errCodes a documented answer may carry, from its schema. */
-function documentedCodes(op: OpenApiOperation, status: number): number[] {
-  const schema = op.responses[String(status)]?.content?.["application/json"].schema as Json | undefined;
+function documentedCodes(doc: OpenApiDocument, op: OpenApiOperation, status: number): number[] {
+  const schema = documentedResponse(doc, op, status)?.content?.["application/json"].schema as Json | undefined;
   const errCode = (schema?.properties as Record<string, Json> | undefined)?.errCode;
   if (!errCode) return [];
   if (Array.isArray(errCode.enum)) return errCode.enum as number[];
@@ -93,17 +103,45 @@ describe("GET /openapi.json", () => {
     expect(listed.sort()).toEqual(Object.values(ErrCode).sort());
     const inRoutes = new Set(
       operations(doc).flatMap(([, op]) =>
-        Object.keys(op.responses).flatMap((status) => documentedCodes(op, Number(status))),
+        Object.keys(op.responses).flatMap((status) => documentedCodes(doc, op, Number(status))),
       ),
     );
-    for (const code of Object.values(ErrCode).filter((c) => c !== ErrCode.ok)) {
+    // 404 is the answer for paths that are not operations, so no operation lists it: the description does.
+    for (const code of Object.values(ErrCode).filter((c) => c !== ErrCode.ok && c !== ErrCode.notFound)) {
       expect(inRoutes.has(code), `errCode ${code} appears in a route's answers`).toBe(true);
     }
+    expect(inRoutes.has(ErrCode.notFound)).toBe(false);
+    expect(doc.info.description).toContain("A path not listed here answers 404 (errCode 404)");
+  });
+
+  it("gives every operation the MethodNotAllowed 405, with its Allow header, and the app's 405s match it", async () => {
+    const doc = await fetchDocument();
+    const notAllowed = doc.components.responses.MethodNotAllowed;
+    expect(notAllowed?.headers?.Allow).toMatchObject({ required: true, schema: { type: "string" } });
+    for (const [path, op] of operations(doc)) {
+      expect(op.responses["405"], `${op.operationId} at ${path}`).toEqual({
+        $ref: "#/components/responses/MethodNotAllowed",
+      });
+    }
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      const response = await SELF.fetch(`http://im.test${path}`, { method: "PATCH" });
+      expect(response.status, path).toBe(405);
+      const allowed = response.headers.get("Allow")?.split(", ") ?? [];
+      expect(allowed, path).toEqual(expect.arrayContaining(Object.keys(methods).map((m) => m.toUpperCase())));
+      const body = await response.json();
+      expect(documentedCodes(doc, Object.values(methods)[0]!, 405), path).toContain((body as Json).errCode);
+    }
+  });
+
+  it("answers an unknown path with the 404 the description names", async () => {
+    const response = await SELF.fetch("http://im.test/auth/nope", { method: "POST" });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ errCode: ErrCode.notFound });
   });
 
   it("shows the token codes 701–705 on the handshake's 401 and the close codes 4001–4004 and 1008", async () => {
     const doc = await fetchDocument();
-    expect(documentedCodes(doc.paths["/ws"]!.get!, 401).sort()).toEqual([701, 702, 703, 704, 705]);
+    expect(documentedCodes(doc, doc.paths["/ws"]!.get!, 401).sort()).toEqual([701, 702, 703, 704, 705]);
     expect(doc["x-websocket"].closeCodes.map((c) => c.code)).toEqual([4001, 4002, 4003, 4004, 1008]);
     expect(doc["x-websocket"].heartbeat).toMatchObject({ send: "ping", answer: "pong", timeoutSeconds: 30 });
     for (const code of [4001, 4002, 4003, 4004, 1008]) expect(doc.paths["/"]!.get!.description).toContain(String(code));
@@ -114,22 +152,24 @@ describe("GET /openapi.json", () => {
     const limited = operations(doc).filter(([, op]) => !op.tags.includes("Operations"));
     expect(limited.length).toBe(6);
     for (const [path, op] of limited) {
-      expect(documentedCodes(op, 429), path).toEqual([429]);
-      expect(op.responses["429"]?.headers?.["Retry-After"], path).toMatchObject({ schema: { type: "integer" } });
+      expect(documentedCodes(doc, op, 429), path).toEqual([429]);
+      expect(documentedResponse(doc, op, 429)?.headers?.["Retry-After"], path).toMatchObject({
+        schema: { type: "integer" },
+      });
     }
   });
 
   it("documents the Upgrade header a 426 carries, and a real 426 carries it", async () => {
     const doc = await fetchDocument();
     for (const path of ["/", "/ws"]) {
-      expect(doc.paths[path]!.get!.responses["426"]?.headers?.Upgrade, path).toMatchObject({
+      expect(documentedResponse(doc, doc.paths[path]!.get!, 426)?.headers?.Upgrade, path).toMatchObject({
         required: true,
         schema: { const: "websocket" },
       });
       const refused = await SELF.fetch(`http://im.test${path}?sendID=a&token=b&platformID=1`);
       expect(refused.status, path).toBe(426);
       expect(refused.headers.get("Upgrade"), path).toBe("websocket");
-      expect(documentedCodes(doc.paths[path]!.get!, 426)).toContain(
+      expect(documentedCodes(doc, doc.paths[path]!.get!, 426)).toContain(
         (await refused.json<{ errCode: number }>()).errCode,
       );
     }
@@ -213,14 +253,16 @@ describe("GET /openapi.json", () => {
 
     const again = await post("/auth/user_register", { ...REGISTER_BASE, uid });
     const registerOp = doc.paths["/auth/user_register"]!.post!;
-    expect(documentedCodes(registerOp, again.status)).toContain(again.body.errCode);
+    expect(documentedCodes(doc, registerOp, again.status)).toContain(again.body.errCode);
     expect(errorEnvelopeSchema([ErrCode.alreadyRegistered]).safeParse(again.body).success).toBe(true);
 
     const unknown = await post("/auth/user_token", { secret: SECRET, platform: 1, uid: freshUid() });
-    expect(documentedCodes(doc.paths["/auth/user_token"]!.post!, unknown.status)).toContain(unknown.body.errCode);
+    expect(documentedCodes(doc, doc.paths["/auth/user_token"]!.post!, unknown.status)).toContain(unknown.body.errCode);
 
     const badSecret = await post("/auth/force_logout", { secret: "wrong", platform: 1, uid });
-    expect(documentedCodes(doc.paths["/auth/force_logout"]!.post!, badSecret.status)).toContain(badSecret.body.errCode);
+    expect(documentedCodes(doc, doc.paths["/auth/force_logout"]!.post!, badSecret.status)).toContain(
+      badSecret.body.errCode,
+    );
   });
 
   it("has a description for every request field and every $ref resolves", async () => {
@@ -230,11 +272,11 @@ describe("GET /openapi.json", () => {
         expect(p.description, `${name}.${field}`).toBeTypeOf("string");
       }
     }
-    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/([^"]+)"/g)].map((match) => match[1]!);
     expect(refs.length).toBeGreaterThan(0);
     for (const ref of refs) {
-      const name = ref.split("/").pop()!.replace(/"$/, "");
-      expect(doc.components.schemas[name], ref).toBeDefined();
+      const target = ref.split("/").reduce<unknown>((node, key) => (node as Json | undefined)?.[key], doc);
+      expect(target, ref).toBeDefined();
     }
   });
 });

@@ -55,7 +55,7 @@ describe("methods and nesting", () => {
       ["/auth/user_register", "GET", "POST"],
       ["/user/get_users_online_status", "PUT", "POST"],
       ["/auth/force_logout", "DELETE", "POST"],
-      ["/ws", "POST", "GET"],
+      ["/ws", "POST", "GET, HEAD"],
     ] as const) {
       const response = await SELF.fetch(`http://im.test${path}`, { method });
       expect(response.status, `${method} ${path}`).toBe(405);
