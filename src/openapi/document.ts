@@ -30,7 +30,7 @@ export interface OpenApiParameter {
 export interface OpenApiResponse {
   description: string;
   headers?: Record<string, { description: string; required?: boolean; schema: Json }>;
-  content?: { "application/json": { schema: Json } };
+  content?: Partial<Record<"application/json" | "text/html", { schema: Json }>>;
 }
 
 /** A response shared by many operations, written once under components.responses. */
@@ -218,7 +218,15 @@ function plainOperation(doc: Extract<OperationDoc, { kind: "plain" }>): OpenApiO
     tags: [doc.tag],
     summary: doc.summary,
     description: doc.description,
-    responses: { 200: { description: "Success.", content: { "application/json": { schema: ref(doc.answer.name) } } } },
+    responses: {
+      200: {
+        description: "Success.",
+        content:
+          "name" in doc.answer
+            ? { "application/json": { schema: ref(doc.answer.name) } }
+            : { "text/html": { schema: { type: "string" } } },
+      },
+    },
   };
 }
 
@@ -357,7 +365,7 @@ function pathsOf(routes: readonly RouteEntry[], settings: Settings) {
     if (!doc) continue;
     paths[route.path] = { ...paths[route.path], ...operations(doc, route, settings) };
     if (doc.kind === "appServer") named(doc.request, withFieldNotes(requestJsonSchema(doc.request.schema)));
-    if (doc.kind !== "websocket") named(doc.answer, responseJsonSchema(doc.answer.schema));
+    if (doc.kind !== "websocket" && "name" in doc.answer) named(doc.answer, responseJsonSchema(doc.answer.schema));
   }
   return { paths, schemas };
 }
@@ -388,6 +396,7 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
       { name: "AppServer", description: "Called by your backend with the shared secret." },
       { name: "Client sessions", description: "WebSocket sessions held by client SDKs, one per platform." },
       { name: "Operations", description: "For load balancers and monitors." },
+      { name: "Documentation", description: "This document, as JSON and as a page." },
       { name: "Webhooks", description: "What the worker sends to your AppServer." },
     ],
     paths,

@@ -47,6 +47,13 @@ export const onlineStatusAnswerSchema = successEnvelopeSchema.extend({
     .meta({ description: "one entry per requested uid, in request order, duplicates kept" }),
 });
 
+/** GET /openapi.json: an OpenAPI 3.1 document; the OpenAPI specification defines the rest of its shape. */
+export const openApiDocumentSchema = z.looseObject({
+  openapi: z.literal("3.1.0"),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.looseObject({})),
+});
+
 /** force_logout's answer, and /healthz's: the success envelope alone. */
 export const emptyAnswerSchema = successEnvelopeSchema;
 

@@ -12,6 +12,9 @@ export interface NamedSchema {
   schema: z.ZodType;
 }
 
+/** A JSON answer, whose schema goes under components.schemas; or an HTML page. */
+export type PlainAnswer = NamedSchema | { mediaType: "text/html" };
+
 /** How the OpenAPI document presents a route. */
 export type OperationDoc =
   | {
@@ -31,7 +34,7 @@ export type OperationDoc =
       tag: string;
       summary: string;
       description: string;
-      answer: NamedSchema;
+      answer: PlainAnswer;
       /** Also document HEAD (the app answers it with the GET handler, without the body); its operationId. */
       head?: { operationId: string };
     };

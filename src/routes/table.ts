@@ -1,6 +1,11 @@
 import { CloseCode, Route } from "../../protocol";
 import { ErrCode } from "../errors";
-import { emptyAnswerSchema, onlineStatusAnswerSchema, tokenAnswerSchema } from "../openapi/responses";
+import {
+  emptyAnswerSchema,
+  onlineStatusAnswerSchema,
+  openApiDocumentSchema,
+  tokenAnswerSchema,
+} from "../openapi/responses";
 import { forceLogoutBody, onlineStatusBody, registerUserBody, userTokenBody } from "../schemas";
 import { forceLogout, registerUser, userToken } from "./auth";
 import { connect } from "./connect";
@@ -89,8 +94,31 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
       head: { operationId: "healthHead" },
     },
   },
-  { route: Route.openApi, handlers: openApiJson(() => ROUTE_TABLE) },
-  { route: Route.docs, handlers: docsPage(() => ROUTE_TABLE) },
+  {
+    route: Route.openApi,
+    handlers: openApiJson(() => ROUTE_TABLE),
+    doc: {
+      kind: "plain",
+      operationId: "openApiDocument",
+      tag: "Documentation",
+      summary: "This document (OpenAPI 3.1)",
+      description:
+        "Built from the route table and the request schemas the routes validate with. `servers` names the origin it was fetched from.",
+      answer: { name: "OpenApiDocument", schema: openApiDocumentSchema },
+    },
+  },
+  {
+    route: Route.docs,
+    handlers: docsPage(() => ROUTE_TABLE),
+    doc: {
+      kind: "plain",
+      operationId: "docsPage",
+      tag: "Documentation",
+      summary: "This document as a page",
+      description: "Rendered on the server from the same document; the page runs no scripts and loads nothing.",
+      answer: { mediaType: "text/html" },
+    },
+  },
   { route: Route.consolePage, handlers: consolePage, enabled: consoleEnabled },
   { route: Route.consoleScript, handlers: consoleScript, enabled: consoleEnabled },
   { route: Route.consoleWebhook, handlers: consoleWebhook, enabled: consoleEnabled },

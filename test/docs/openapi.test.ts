@@ -11,6 +11,7 @@ import {
   errorEnvelopeSchema,
   errorFrameSchema,
   onlineStatusAnswerSchema,
+  openApiDocumentSchema,
   presenceFrameSchema,
   tokenAnswerSchema,
 } from "../../src/openapi/responses";
@@ -53,7 +54,7 @@ function documentedResponse(doc: OpenApiDocument, op: OpenApiOperation, status: 
 
 /** The errCodes a documented answer may carry, from its schema. */
 function documentedCodes(doc: OpenApiDocument, op: OpenApiOperation, status: number): number[] {
-  const schema = documentedResponse(doc, op, status)?.content?.["application/json"].schema as Json | undefined;
+  const schema = documentedResponse(doc, op, status)?.content?.["application/json"]?.schema as Json | undefined;
   const errCode = (schema?.properties as Record<string, Json> | undefined)?.errCode;
   if (!errCode) return [];
   if (Array.isArray(errCode.enum)) return errCode.enum as number[];
@@ -91,6 +92,21 @@ describe("GET /openapi.json", () => {
         "Upgrade",
       ]);
     }
+  });
+
+  it("documents itself and its page, and the answers match", async () => {
+    const doc = await fetchDocument();
+    const self = doc.paths["/openapi.json"]?.get;
+    expect(self?.responses["200"]).toMatchObject({
+      content: { "application/json": { schema: { $ref: "#/components/schemas/OpenApiDocument" } } },
+    });
+    expect(openApiDocumentSchema.safeParse(doc).success).toBe(true);
+    expect(doc.paths["/docs"]?.get?.responses["200"]).toMatchObject({
+      content: { "text/html": { schema: { type: "string" } } },
+    });
+    expect((await SELF.fetch("http://im.test/docs")).headers.get("Content-Type")).toMatch(/^text\/html/);
+    for (const op of [self, doc.paths["/docs"]?.get]) expect(op?.tags).toEqual(["Documentation"]);
+    expect(doc.tags.map((tag) => tag.name)).toContain("Documentation");
   });
 
   it("names the server it was fetched from", async () => {
@@ -149,7 +165,9 @@ describe("GET /openapi.json", () => {
 
   it("lists a 429 with Retry-After on the handshake and on every AppServer route", async () => {
     const doc = await fetchDocument();
-    const limited = operations(doc).filter(([, op]) => !op.tags.includes("Operations"));
+    const limited = operations(doc).filter(
+      ([, op]) => op.tags.includes("AppServer") || op.tags.includes("Client sessions"),
+    );
     expect(limited.length).toBe(6);
     for (const [path, op] of limited) {
       expect(documentedCodes(doc, op, 429), path).toEqual([429]);

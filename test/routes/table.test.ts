@@ -30,11 +30,11 @@ describe("the route table", () => {
     expect([...pages].sort()).toEqual([
       "GET /console",
       "GET /console/app.js",
-      "GET /docs",
-      "GET /openapi.json",
       "POST /console/events",
       "POST /console/webhook",
     ]);
+    expect(documented).toContain("GET /openapi.json");
+    expect(documented).toContain("GET /docs");
   });
 
   it("declares every route of the shared protocol module, once", () => {
