@@ -40,11 +40,24 @@ export interface OpenApiRef {
 
 export type OpenApiResponseOrRef = OpenApiResponse | OpenApiRef;
 
+/** Scheme name → scopes; `{}` alone means no credential outside the request itself. */
+export type SecurityRequirement = Record<string, string[]>;
+
+/** Where an AppServer operation's secret travels, which no OpenAPI security scheme can say (docs/api.md). */
+export interface BodySecret {
+  in: "body";
+  field: string;
+  description: string;
+}
+
 export interface OpenApiOperation {
   operationId: string;
   tags: string[];
   summary: string;
   description: string;
+  /** Required, so that every kind of operation states what it asks of the caller. */
+  security: SecurityRequirement[];
+  "x-body-secret"?: BodySecret;
   parameters?: OpenApiParameter[];
   requestBody?: { required: boolean; content: { "application/json": { schema: Json } } };
   responses: Record<string, OpenApiResponseOrRef>;
@@ -65,7 +78,11 @@ export interface OpenApiDocument {
   tags: { name: string; description: string }[];
   paths: Record<string, Partial<Record<OperationMethod, OpenApiOperation>>>;
   webhooks: Record<string, { post: OpenApiOperation }>;
-  components: { schemas: Record<string, Json>; responses: Record<string, OpenApiResponse> };
+  components: {
+    schemas: Record<string, Json>;
+    responses: Record<string, OpenApiResponse>;
+    securitySchemes: Record<string, Json>;
+  };
   "x-error-codes": ErrorCodeDoc[];
   "x-limits": Record<string, number>;
   "x-platforms": Record<number, string>;
@@ -189,6 +206,28 @@ function methodNotAllowedResponse(): OpenApiResponse {
 
 const METHOD_NOT_ALLOWED: OpenApiRef = { $ref: "#/components/responses/MethodNotAllowed" };
 
+/** No credential in a header, query or cookie: public routes, and the AppServer routes, whose secret is in the body. */
+const NO_SCHEME: SecurityRequirement[] = [{}];
+
+const APPSERVER_SECRET: BodySecret = {
+  in: "body",
+  field: "secret",
+  description:
+    "The AppServer secret (IM_SECRET, or IM_SECRET_PREVIOUS during a rotation) travels in the JSON body's `secret` field, a required property of the request schema. " +
+    "OpenAPI security schemes can only name a header, a query parameter or a cookie, so `security` is empty rather than naming a place the worker never reads. " +
+    "A missing or wrong secret is a 401, checked before any other field.",
+};
+
+const CLIENT_TOKEN_SCHEME = "ClientToken";
+
+const CLIENT_TOKEN: Json = {
+  type: "apiKey",
+  in: "query",
+  name: "token",
+  description:
+    "A token from user_register or user_token, valid only with the sendID and platformID it was issued for (the same query). Checked before the upgrade: 401 with errCode 701–705.",
+};
+
 const COMMON_APPSERVER_ERRORS: Record<number, ErrCode[]> = {
   400: [ErrCode.badRequest],
   401: [ErrCode.notAuthorized],
@@ -204,6 +243,8 @@ function appServerOperation(doc: Extract<OperationDoc, { kind: "appServer" }>): 
     tags: ["AppServer"],
     summary: doc.summary,
     description: doc.description,
+    security: NO_SCHEME,
+    "x-body-secret": APPSERVER_SECRET,
     requestBody: { required: true, content: { "application/json": { schema: ref(doc.request.name) } } },
     responses: {
       200: { description: "Success.", content: { "application/json": { schema: ref(doc.answer.name) } } },
@@ -218,6 +259,7 @@ function plainOperation(doc: Extract<OperationDoc, { kind: "plain" }>): OpenApiO
     tags: [doc.tag],
     summary: doc.summary,
     description: doc.description,
+    security: NO_SCHEME,
     responses: {
       200: {
         description: "Success.",
@@ -265,6 +307,7 @@ function connectOperation(operationId: string, path: string, settings: Settings)
         (name) => `- **${CloseCode[name]}**: ${CLOSE_CODE_MEANINGS[name]}`,
       ),
     ].join("\n"),
+    security: [{ [CLIENT_TOKEN_SCHEME]: [] }],
     parameters: connectParameters(),
     responses: {
       101: { description: "Switching Protocols: the session is open." },
@@ -292,6 +335,8 @@ function presenceWebhookOperation(settings: Settings): OpenApiOperation {
     operationId: "presenceEvents",
     tags: ["Webhooks"],
     summary: "Presence events, POSTed to PRESENCE_WEBHOOK_URL",
+    // The worker sends no credential: the receiver checks the signature header below, which no scheme type describes.
+    security: NO_SCHEME,
     description: [
       `Sent when PRESENCE_WEBHOOK_URL is set (${state}). Each change of a user's live platforms makes one event per platform that changed; a body carries at most 100.`,
       "",
@@ -329,6 +374,7 @@ function headOperation(
     operationId,
     tags: [doc.tag],
     summary: `${doc.summary} (HEAD)`,
+    security: NO_SCHEME,
     description: `The answer of \`GET ${path}\`, status and headers, without its body.`,
     responses: { 200: { description: "Success, without a body." } },
   };
@@ -383,6 +429,7 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
         'Every HTTP answer is JSON: `{"errCode": int, "errMsg": string, …}`; success is `errCode` 0 with an empty `errMsg`.',
         "",
         "- The `secret` is checked first: a request with a missing or wrong secret gets 401 whatever else is wrong, except a body that is not a JSON object (400).",
+        "- Security: an AppServer route's secret is a field of its JSON body (`x-body-secret`), which no OpenAPI security scheme can name, so its `security` is `[{}]`. The WebSocket handshake declares `ClientToken`, the query's `token`. Every other route is public.",
         '- Unknown fields are ignored. Types are strict (`"platform": "1"` is a 400) and `null` is never a value.',
         `- A path not listed here answers 404 (errCode ${ErrCode.notFound}) whatever the method; a listed path answers the methods it does not list with 405 and an \`Allow\` header (the MethodNotAllowed response).`,
         "- Lengths in characters count Unicode code points (`minLength`/`maxLength`); `x-maxBytes` counts UTF-8 bytes. `x-rules` lists each check with the wording a 400 uses.",
@@ -393,7 +440,10 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
     },
     servers: [{ url: serverUrl }],
     tags: [
-      { name: "AppServer", description: "Called by your backend with the shared secret." },
+      {
+        name: "AppServer",
+        description: "Called by your backend with the shared secret, in the body's `secret` field.",
+      },
       { name: "Client sessions", description: "WebSocket sessions held by client SDKs, one per platform." },
       { name: "Operations", description: "For load balancers and monitors." },
       { name: "Documentation", description: "This document, as JSON and as a page." },
@@ -411,6 +461,7 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
         ErrorFrame: responseJsonSchema(errorFrameSchema),
       },
       responses: { MethodNotAllowed: methodNotAllowedResponse() },
+      securitySchemes: { [CLIENT_TOKEN_SCHEME]: CLIENT_TOKEN },
     },
     "x-error-codes": ERROR_CODE_DOCS,
     "x-limits": { ...LIMITS, maxBodyBytes: settings.maxBodyBytes },

@@ -16,6 +16,7 @@ import {
   tokenAnswerSchema,
 } from "../../src/openapi/responses";
 import { PLATFORM_NAMES } from "../../src/platforms";
+import { ROUTE_TABLE } from "../../src/routes/table";
 import { LIMITS } from "../../src/schemas";
 import { freshUid, post, SECRET } from "../helpers";
 import { online, WatchingSocket } from "../presence/subscription-helpers";
@@ -107,6 +108,44 @@ describe("GET /openapi.json", () => {
     expect((await SELF.fetch("http://im.test/docs")).headers.get("Content-Type")).toMatch(/^text\/html/);
     for (const op of [self, doc.paths["/docs"]?.get]) expect(op?.tags).toEqual(["Documentation"]);
     expect(doc.tags.map((tag) => tag.name)).toContain("Documentation");
+  });
+
+  it("says what every operation asks of its caller: the body secret, the client token, or nothing", async () => {
+    const doc = await fetchDocument();
+    const webhooks = Object.values(doc.webhooks).map((item): [string, OpenApiOperation] => ["(webhook)", item.post]);
+    for (const [path, op] of [...operations(doc), ...webhooks]) {
+      const where = `${op.operationId} at ${path}`;
+      if (op.tags.includes("AppServer")) {
+        // The secret is a body field: no scheme can name it, so none is claimed; the extension says where it is.
+        expect(op.security, where).toEqual([{}]);
+        expect(op["x-body-secret"], where).toMatchObject({ in: "body", field: "secret" });
+        const request = requestSchema(doc, path);
+        expect(request.required, where).toContain("secret");
+        expect(property(request, "secret"), where).toMatchObject({ type: "string" });
+      } else if (op.tags.includes("Client sessions")) {
+        expect(op.security, where).toEqual([{ ClientToken: [] }]);
+        expect(op.parameters?.find((p) => p.name === "token")).toMatchObject({ in: "query", required: true });
+      } else {
+        expect(op.security, where).toEqual([{}]);
+        expect(op["x-body-secret"], where).toBeUndefined();
+      }
+    }
+    expect(doc.components.securitySchemes.ClientToken).toMatchObject({ type: "apiKey", in: "query", name: "token" });
+  });
+
+  // A route added to ROUTE_TABLE as "appServer" is checked here as soon as it exists.
+  it("gives every AppServer route of the table the body secret, the 401 and the 405, with nothing in its entry", async () => {
+    const doc = await fetchDocument();
+    const appServer = ROUTE_TABLE.filter((entry) => entry.doc?.kind === "appServer");
+    expect(appServer.length).toBeGreaterThanOrEqual(4);
+    for (const { route } of appServer) {
+      const op = doc.paths[route.path]?.[route.method.toLowerCase() as "post"];
+      expect(op, route.path).toBeDefined();
+      expect(op!.security, route.path).toEqual([{}]);
+      expect(op!["x-body-secret"]?.field, route.path).toBe("secret");
+      expect(documentedCodes(doc, op!, 401), route.path).toEqual([ErrCode.notAuthorized]);
+      expect(op!.responses["405"], route.path).toEqual({ $ref: "#/components/responses/MethodNotAllowed" });
+    }
   });
 
   it("names the server it was fetched from", async () => {
