@@ -90,7 +90,10 @@ export interface OpenApiDocument {
     paths: string[];
     heartbeat: { send: string; answer: string; timeoutSeconds: number };
     closeCodes: CloseCodeDoc[];
-    /** Presence subscriptions (SPEC §5e): JSON text frames, each a schema in components. */
+    /**
+     * Presence subscriptions (docs/protocol.md#presence-subscriptions): JSON text frames, each
+     * schema written here, not under components, where nothing in OpenAPI could refer to it.
+     */
     frames: {
       description: string;
       client: Record<"subscribe" | "unsubscribe", Json>;
@@ -163,6 +166,16 @@ const UPGRADE_REQUIRED_HEADER = {
     description: "The protocol to upgrade to (RFC 9110 requires it on a 426).",
     required: true,
     schema: { const: UPGRADE_REQUIRED_HEADERS.Upgrade },
+  },
+};
+
+const SWITCHING_PROTOCOLS_HEADERS = {
+  Upgrade: { description: "The protocol now spoken.", required: true, schema: { const: "websocket" } },
+  Connection: { description: "Says the connection was upgraded.", required: true, schema: { const: "Upgrade" } },
+  "Sec-WebSocket-Accept": {
+    description: "The client's Sec-WebSocket-Key, hashed as RFC 6455 §4.2.2 says; WebSocket clients check it.",
+    required: true,
+    schema: { type: "string" },
   },
 };
 
@@ -310,7 +323,11 @@ function connectOperation(operationId: string, path: string, settings: Settings)
     security: [{ [CLIENT_TOKEN_SCHEME]: [] }],
     parameters: connectParameters(),
     responses: {
-      101: { description: "Switching Protocols: the session is open." },
+      101: {
+        description:
+          "Switching Protocols: the session is open. The handshake is RFC 6455's; the Workers runtime writes these headers.",
+        headers: SWITCHING_PROTOCOLS_HEADERS,
+      },
       ...errorResponses({
         400: [ErrCode.badRequest],
         401: [
@@ -455,10 +472,6 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
       schemas: {
         ...schemas,
         PresenceEventBody: responseJsonSchema(presenceEventBodySchema),
-        SubscribeFrame: requestJsonSchema(subscribeFrame),
-        UnsubscribeFrame: requestJsonSchema(unsubscribeFrame),
-        PresenceFrame: responseJsonSchema(presenceFrameSchema),
-        ErrorFrame: responseJsonSchema(errorFrameSchema),
       },
       responses: { MethodNotAllowed: methodNotAllowedResponse() },
       securitySchemes: { [CLIENT_TOKEN_SCHEME]: CLIENT_TOKEN },
@@ -481,8 +494,8 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
           "A bad frame or one over a limit: an `error` frame; the socket stays open. Subscriptions end with the socket: resubscribe after a reconnect.",
           "Each frame counts against the frame budget (see close code tooManyFrames).",
         ].join(" "),
-        client: { subscribe: ref("SubscribeFrame"), unsubscribe: ref("UnsubscribeFrame") },
-        server: { presence: ref("PresenceFrame"), error: ref("ErrorFrame") },
+        client: { subscribe: requestJsonSchema(subscribeFrame), unsubscribe: requestJsonSchema(unsubscribeFrame) },
+        server: { presence: responseJsonSchema(presenceFrameSchema), error: responseJsonSchema(errorFrameSchema) },
         limits: { idsPerFrame: MAX_IDS_PER_FRAME, watchedPerSocket: MAX_WATCHED_PER_SOCKET },
       },
     },

@@ -322,6 +322,42 @@ describe("GET /openapi.json", () => {
     );
   });
 
+  it("uses every component it declares, from the parts of the document OpenAPI tools read", async () => {
+    const doc = await fetchDocument();
+    // Tools follow $refs in paths, webhooks and components, never inside x- extensions.
+    const withoutExtensions = (node: unknown): unknown =>
+      Array.isArray(node)
+        ? node.map(withoutExtensions)
+        : typeof node === "object" && node !== null
+          ? Object.fromEntries(
+              Object.entries(node)
+                .filter(([key]) => !key.startsWith("x-"))
+                .map(([key, value]) => [key, withoutExtensions(value)]),
+            )
+          : node;
+    const read = JSON.stringify(withoutExtensions({ paths: doc.paths, webhooks: doc.webhooks, c: doc.components }));
+    for (const [kind, entries] of Object.entries({
+      schemas: doc.components.schemas,
+      responses: doc.components.responses,
+    })) {
+      for (const name of Object.keys(entries)) {
+        expect(read, `components/${kind}/${name}`).toContain(`"#/components/${kind}/${name}"`);
+      }
+    }
+    for (const name of Object.keys(doc.components.securitySchemes)) {
+      expect(read, `securitySchemes/${name}`).toContain(`{"${name}":[]}`);
+    }
+  });
+
+  it("documents the 101 that opens a session with the headers of RFC 6455's handshake", async () => {
+    const doc = await fetchDocument();
+    for (const path of ["/", "/ws"]) {
+      const opened = documentedResponse(doc, doc.paths[path]!.get!, 101);
+      expect(Object.keys(opened?.headers ?? {}), path).toEqual(["Upgrade", "Connection", "Sec-WebSocket-Accept"]);
+      expect(opened?.headers?.Upgrade?.schema, path).toEqual({ const: "websocket" });
+    }
+  });
+
   it("has a description for every request field and every $ref resolves", async () => {
     const doc = await fetchDocument();
     for (const [name, schema] of Object.entries(doc.components.schemas).filter(([n]) => n.endsWith("Request"))) {
@@ -396,12 +432,10 @@ describe("the WebSocket part: presence subscription frames (SPEC §5e)", () => {
     const doc = await fetchDocument();
     const { frames } = doc["x-websocket"];
     expect(frames.limits).toEqual({ idsPerFrame: 200, watchedPerSocket: 3000 });
-    const subscribe = doc.components.schemas.SubscribeFrame as {
-      properties: { userIDs: { maxItems: number; minItems: number } };
-    };
+    const subscribe = frames.client.subscribe as { properties: { userIDs: { maxItems: number; minItems: number } } };
     expect(subscribe.properties.userIDs).toMatchObject({ minItems: 1, maxItems: 200 });
-    for (const name of ["SubscribeFrame", "UnsubscribeFrame", "PresenceFrame", "ErrorFrame"]) {
-      expect(doc.components.schemas[name], name).toBeDefined();
+    for (const schema of [frames.client.unsubscribe, frames.server.presence, frames.server.error]) {
+      expect(schema).toMatchObject({ type: "object", required: expect.arrayContaining(["type"]) });
     }
 
     const watcher = await WatchingSocket.open();
