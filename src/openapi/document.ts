@@ -391,8 +391,8 @@ function headOperation(
     operationId,
     tags: [doc.tag],
     summary: `${doc.summary} (HEAD)`,
-    security: NO_SCHEME,
     description: `The answer of \`GET ${path}\`, status and headers, without its body.`,
+    security: NO_SCHEME,
     responses: { 200: { description: "Success, without a body." } },
   };
 }
@@ -443,7 +443,7 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
       version: "1.0.0",
       summary: "OpenIM v1 compatible identity and presence: AppServer routes and client WebSocket sessions.",
       description: [
-        'Every HTTP answer is JSON: `{"errCode": int, "errMsg": string, …}`; success is `errCode` 0 with an empty `errMsg`.',
+        'Every answer is a JSON envelope, `{"errCode": int, "errMsg": string, …}`, except this document and its page (/openapi.json, /docs); success is `errCode` 0 with an empty `errMsg`.',
         "",
         "- The `secret` is checked first: a request with a missing or wrong secret gets 401 whatever else is wrong, except a body that is not a JSON object (400).",
         "- Security: an AppServer route's secret is a field of its JSON body (`x-body-secret`), which no OpenAPI security scheme can name, so its `security` is `[{}]`. The WebSocket handshake declares `ClientToken`, the query's `token`. Every other route is public.",
