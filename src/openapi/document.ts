@@ -170,8 +170,16 @@ const UPGRADE_REQUIRED_HEADER = {
 };
 
 const SWITCHING_PROTOCOLS_HEADERS = {
-  Upgrade: { description: "The protocol now spoken.", required: true, schema: { const: "websocket" } },
-  Connection: { description: "Says the connection was upgraded.", required: true, schema: { const: "Upgrade" } },
+  Upgrade: {
+    description: "The protocol now spoken.",
+    required: true,
+    schema: { const: UPGRADE_REQUIRED_HEADERS.Upgrade },
+  },
+  Connection: {
+    description: "Says the connection was upgraded.",
+    required: true,
+    schema: { const: UPGRADE_REQUIRED_HEADERS.Connection },
+  },
   "Sec-WebSocket-Accept": {
     description: "The client's Sec-WebSocket-Key, hashed as RFC 6455 §4.2.2 says; WebSocket clients check it.",
     required: true,
