@@ -39,7 +39,8 @@ for (const entry of ROUTE_TABLE) {
   else methodsByPath.set(entry.route.path, { methods: [entry.route.method], entry });
 }
 for (const [path, { methods, entry }] of methodsByPath) {
-  const allowed = methods.join(", ");
+  // Hono answers HEAD with the GET handler (and no body), so a path that takes GET takes HEAD too (RFC 9110 §9.3.2).
+  const allowed = (methods.includes("GET") ? [...methods, "HEAD"] : methods).join(", ");
   app.all(path, unlessEnabled(entry), (c) => {
     c.set("errCode", ErrCode.methodNotAllowed);
     c.header("Allow", allowed);

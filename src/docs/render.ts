@@ -1,4 +1,4 @@
-import type { OpenApiDocument, OpenApiOperation } from "../openapi/document";
+import { type OpenApiDocument, type OpenApiOperation, resolveResponse } from "../openapi/document";
 import { escapeHtml as e, renderProse } from "./html";
 
 type Json = Record<string, unknown>;
@@ -86,9 +86,12 @@ function requestFields(doc: OpenApiDocument, op: OpenApiOperation): string {
   );
 }
 
-function responseTable(op: OpenApiOperation): string {
+function responseTable(doc: OpenApiDocument, op: OpenApiOperation): string {
   const rows = Object.entries(op.responses)
-    .map(([status, response]) => `<tr><td>${e(status)}</td><td>${renderProse(response.description)}</td></tr>`)
+    .map(
+      ([status, response]) =>
+        `<tr><td>${e(status)}</td><td>${renderProse(resolveResponse(doc, response).description)}</td></tr>`,
+    )
     .join("");
   return `<table><thead><tr><th>HTTP</th><th>meaning</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
@@ -98,7 +101,7 @@ function operationSection(doc: OpenApiDocument, path: string, method: string, op
 <h3><span class="method">${e(method)}</span><code>${e(path)}</code> — ${e(op.summary)}</h3>
 ${renderProse(op.description)}
 <h4>Request</h4>${requestFields(doc, op)}
-<h4>Answers</h4>${responseTable(op)}
+<h4>Answers</h4>${responseTable(doc, op)}
 </section>`;
 }
 

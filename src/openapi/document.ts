@@ -13,6 +13,7 @@ import {
 } from "../../protocol";
 import type { Settings } from "../config";
 import { FRAME_BUDGET } from "../presence/frame-budget";
+import { UPGRADE_REQUIRED_HEADERS } from "../routes/connect";
 import type { NamedSchema, OperationDoc, RouteEntry } from "../routes/route-entry";
 import { connectQuery, LIMITS, subscribeFrame, unsubscribeFrame } from "../schemas";
 import { ERROR_CODE_DOCS, type ErrorCodeDoc, errorCodeDoc } from "./error-codes";
@@ -31,8 +32,25 @@ export interface OpenApiParameter {
 
 export interface OpenApiResponse {
   description: string;
-  headers?: Record<string, { description: string; schema: Json }>;
-  content?: { "application/json": { schema: Json } };
+  headers?: Record<string, { description: string; required?: boolean; schema: Json }>;
+  content?: Partial<Record<"application/json" | "text/html", { schema: Json }>>;
+}
+
+/** A response shared by many operations, written once under components.responses. */
+export interface OpenApiRef {
+  $ref: string;
+}
+
+export type OpenApiResponseOrRef = OpenApiResponse | OpenApiRef;
+
+/** Scheme name → scopes; `{}` alone means no credential outside the request itself. */
+export type SecurityRequirement = Record<string, string[]>;
+
+/** Where an AppServer operation's secret travels, which no OpenAPI security scheme can say (docs/api.md). */
+export interface BodySecret {
+  in: "body";
+  field: string;
+  description: string;
 }
 
 export interface OpenApiOperation {
@@ -40,10 +58,15 @@ export interface OpenApiOperation {
   tags: string[];
   summary: string;
   description: string;
+  /** Required, so that every kind of operation states what it asks of the caller. */
+  security: SecurityRequirement[];
+  "x-body-secret"?: BodySecret;
   parameters?: OpenApiParameter[];
   requestBody?: { required: boolean; content: { "application/json": { schema: Json } } };
-  responses: Record<string, OpenApiResponse>;
+  responses: Record<string, OpenApiResponseOrRef>;
 }
+
+type OperationMethod = "get" | "head" | "post";
 
 export interface CloseCodeDoc {
   code: number;
@@ -56,9 +79,13 @@ export interface OpenApiDocument {
   info: { title: string; version: string; summary: string; description: string };
   servers: { url: string }[];
   tags: { name: string; description: string }[];
-  paths: Record<string, { get?: OpenApiOperation; post?: OpenApiOperation }>;
+  paths: Record<string, Partial<Record<OperationMethod, OpenApiOperation>>>;
   webhooks: Record<string, { post: OpenApiOperation }>;
-  components: { schemas: Record<string, Json> };
+  components: {
+    schemas: Record<string, Json>;
+    responses: Record<string, OpenApiResponse>;
+    securitySchemes: Record<string, Json>;
+  };
   "x-error-codes": ErrorCodeDoc[];
   "x-limits": Record<string, number>;
   "x-platforms": Record<number, string>;
@@ -66,7 +93,10 @@ export interface OpenApiDocument {
     paths: string[];
     heartbeat: { send: string; answer: string; timeoutSeconds: number };
     closeCodes: CloseCodeDoc[];
-    /** Presence subscriptions (SPEC §5e): JSON text frames, each a schema in components. */
+    /**
+     * Presence subscriptions (docs/protocol.md#presence-subscriptions): JSON text frames, each
+     * schema written here, not under components, where nothing in OpenAPI could refer to it.
+     */
     frames: {
       description: string;
       client: Record<"subscribe" | "unsubscribe", Json>;
@@ -122,28 +152,109 @@ function ref(name: string): Json {
   return { $ref: `#/components/schemas/${name}` };
 }
 
+/** The response itself, or the one under components.responses that it refers to. */
+export function resolveResponse(doc: OpenApiDocument, response: OpenApiResponseOrRef): OpenApiResponse {
+  if (!("$ref" in response)) return response;
+  const target = doc.components.responses[response.$ref.split("/").pop() ?? ""];
+  if (!target) throw new Error(`unresolved response ${response.$ref}`);
+  return target;
+}
+
 const RETRY_AFTER_HEADER = {
   "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } },
 };
 
+const UPGRADE_REQUIRED_HEADER = {
+  Upgrade: {
+    description: "The protocol to upgrade to (RFC 9110 requires it on a 426).",
+    required: true,
+    schema: { const: UPGRADE_REQUIRED_HEADERS.Upgrade },
+  },
+};
+
+const SWITCHING_PROTOCOLS_HEADERS = {
+  Upgrade: {
+    description: "The protocol now spoken.",
+    required: true,
+    schema: { const: UPGRADE_REQUIRED_HEADERS.Upgrade },
+  },
+  Connection: {
+    description: "Says the connection was upgraded.",
+    required: true,
+    schema: { const: UPGRADE_REQUIRED_HEADERS.Connection },
+  },
+  "Sec-WebSocket-Accept": {
+    description: "The client's Sec-WebSocket-Key, hashed as RFC 6455 §4.2.2 says; WebSocket clients check it.",
+    required: true,
+    schema: { type: "string" },
+  },
+};
+
+/** Headers some statuses always carry, whichever errCode they come with. */
+const HEADERS_BY_STATUS: Partial<Record<string, OpenApiResponse["headers"]>> = {
+  426: UPGRADE_REQUIRED_HEADER,
+  429: RETRY_AFTER_HEADER,
+};
+
+function errorResponse(status: string, codes: KnownErrCode[]): OpenApiResponse {
+  return {
+    description: codes.map((code) => `errCode ${code}: ${errorCodeDoc(code).meaning}`).join("\n\n"),
+    ...(HEADERS_BY_STATUS[status] ? { headers: HEADERS_BY_STATUS[status] } : {}),
+    content: { "application/json": { schema: responseJsonSchema(errorEnvelopeSchema(codes)) } },
+  };
+}
+
 /** One response per HTTP status, listing the errCodes it can carry. */
 function errorResponses(byStatus: Record<number, KnownErrCode[]>): Record<string, OpenApiResponse> {
-  return Object.fromEntries(
-    Object.entries(byStatus).map(([status, codes]) => [
-      status,
-      {
-        description: codes.map((code) => `errCode ${code}: ${errorCodeDoc(code).meaning}`).join("\n\n"),
-        ...(status === "429" ? { headers: RETRY_AFTER_HEADER } : {}),
-        content: { "application/json": { schema: responseJsonSchema(errorEnvelopeSchema(codes)) } },
-      },
-    ]),
-  );
+  return Object.fromEntries(Object.entries(byStatus).map(([status, codes]) => [status, errorResponse(status, codes)]));
 }
+
+/**
+ * The 405 of a path the table lists, to a method it does not take. OpenAPI has no place for
+ * a path's other methods, so every operation refers to this one response.
+ */
+function methodNotAllowedResponse(): OpenApiResponse {
+  const response = errorResponse("405", [ErrCode.methodNotAllowed]);
+  return {
+    ...response,
+    description: `${response.description}\n\nAnswered to the methods this path does not list; the operation's own method never gets it.`,
+    headers: {
+      Allow: {
+        description: "The methods this path takes, comma-separated (a path that takes GET also takes HEAD).",
+        required: true,
+        schema: { type: "string", examples: ["POST", "GET, HEAD"] },
+      },
+    },
+  };
+}
+
+const METHOD_NOT_ALLOWED: OpenApiRef = { $ref: "#/components/responses/MethodNotAllowed" };
+
+/** No credential in a header, query or cookie: public routes, and the AppServer routes, whose secret is in the body. */
+const NO_SCHEME: SecurityRequirement[] = [{}];
+
+const APPSERVER_SECRET: BodySecret = {
+  in: "body",
+  field: "secret",
+  description:
+    "The AppServer secret (IM_SECRET, or IM_SECRET_PREVIOUS during a rotation) travels in the JSON body's `secret` field, a required property of the request schema. " +
+    "OpenAPI security schemes can only name a header, a query parameter or a cookie, so `security` is empty rather than naming a place the worker never reads. " +
+    "A missing or wrong secret is a 401, checked before any other field.",
+};
+
+const CLIENT_TOKEN_SCHEME = "ClientToken";
+
+const CLIENT_TOKEN: Json = {
+  type: "apiKey",
+  in: "query",
+  name: "token",
+  description:
+    "A token from user_register or user_token, valid only with the sendID and platformID it was issued for (the same query). Checked before the upgrade: 401 with errCode 701–705.",
+};
 
 const COMMON_APPSERVER_ERRORS: Record<number, KnownErrCode[]> = {
   400: [ErrCode.badRequest],
   401: [ErrCode.notAuthorized],
-  405: [ErrCode.methodNotAllowed],
   413: [ErrCode.tooLarge],
   415: [ErrCode.badRequest],
   429: [ErrCode.rateLimited],
@@ -156,6 +267,8 @@ function appServerOperation(doc: Extract<OperationDoc, { kind: "appServer" }>): 
     tags: ["AppServer"],
     summary: doc.summary,
     description: doc.description,
+    security: NO_SCHEME,
+    "x-body-secret": APPSERVER_SECRET,
     requestBody: { required: true, content: { "application/json": { schema: ref(doc.request.name) } } },
     responses: {
       200: { description: "Success.", content: { "application/json": { schema: ref(doc.answer.name) } } },
@@ -170,7 +283,16 @@ function plainOperation(doc: Extract<OperationDoc, { kind: "plain" }>): OpenApiO
     tags: [doc.tag],
     summary: doc.summary,
     description: doc.description,
-    responses: { 200: { description: "Success.", content: { "application/json": { schema: ref(doc.answer.name) } } } },
+    security: NO_SCHEME,
+    responses: {
+      200: {
+        description: "Success.",
+        content:
+          "name" in doc.answer
+            ? { "application/json": { schema: ref(doc.answer.name) } }
+            : { "text/html": { schema: { type: "string" } } },
+      },
+    },
   };
 }
 
@@ -209,9 +331,14 @@ function connectOperation(operationId: string, path: string, settings: Settings)
         (name) => `- **${CloseCode[name]}**: ${CLOSE_CODE_MEANINGS[name]}`,
       ),
     ].join("\n"),
+    security: [{ [CLIENT_TOKEN_SCHEME]: [] }],
     parameters: connectParameters(),
     responses: {
-      101: { description: "Switching Protocols: the session is open." },
+      101: {
+        description:
+          "Switching Protocols: the session is open. The handshake is RFC 6455's; the Workers runtime writes these headers.",
+        headers: SWITCHING_PROTOCOLS_HEADERS,
+      },
       ...errorResponses({
         400: [ErrCode.badRequest],
         401: [
@@ -229,13 +356,15 @@ function connectOperation(operationId: string, path: string, settings: Settings)
   };
 }
 
-/** What the worker POSTs to PRESENCE_WEBHOOK_URL (SPEC §5d), as an OpenAPI 3.1 webhook. */
+/** What the worker POSTs to PRESENCE_WEBHOOK_URL (docs/webhooks.md), as an OpenAPI 3.1 webhook. */
 function presenceWebhookOperation(settings: Settings): OpenApiOperation {
   const state = settings.webhooks.url === undefined ? "off on this deployment" : "on on this deployment";
   return {
     operationId: "presenceEvents",
     tags: ["Webhooks"],
     summary: "Presence events, POSTed to PRESENCE_WEBHOOK_URL",
+    // The worker sends no credential: the receiver checks the signature header below, which no scheme type describes.
+    security: NO_SCHEME,
     description: [
       `Sent when PRESENCE_WEBHOOK_URL is set (${state}). Each change of a user's live platforms makes one event per platform that changed; a body carries at most 100.`,
       "",
@@ -264,10 +393,41 @@ export interface DocumentOptions {
   routes: readonly RouteEntry[];
 }
 
-function operation(doc: OperationDoc, path: string, settings: Settings): OpenApiOperation {
-  if (doc.kind === "appServer") return appServerOperation(doc);
-  if (doc.kind === "websocket") return connectOperation(doc.operationId, path, settings);
-  return plainOperation(doc);
+function headOperation(
+  doc: Extract<OperationDoc, { kind: "plain" }>,
+  operationId: string,
+  path: string,
+): OpenApiOperation {
+  return {
+    operationId,
+    tags: [doc.tag],
+    summary: `${doc.summary} (HEAD)`,
+    description: `The answer of \`GET ${path}\`, status and headers, without its body.`,
+    security: NO_SCHEME,
+    responses: { 200: { description: "Success, without a body." } },
+  };
+}
+
+function ownOperations(doc: OperationDoc, route: RouteEntry["route"], settings: Settings) {
+  const method = route.method.toLowerCase() as OperationMethod;
+  const operations: [OperationMethod, OpenApiOperation][] = [];
+  if (doc.kind === "appServer") operations.push([method, appServerOperation(doc)]);
+  else if (doc.kind === "websocket") operations.push([method, connectOperation(doc.operationId, route.path, settings)]);
+  else {
+    operations.push([method, plainOperation(doc)]);
+    if (doc.head) operations.push(["head", headOperation(doc, doc.head.operationId, route.path)]);
+  }
+  return operations;
+}
+
+/** The operations of one table entry, each with the 405 its path gives other methods, whatever its kind. */
+function operations(doc: OperationDoc, route: RouteEntry["route"], settings: Settings) {
+  return Object.fromEntries(
+    ownOperations(doc, route, settings).map(([method, op]) => [
+      method,
+      { ...op, responses: { ...op.responses, 405: METHOD_NOT_ALLOWED } },
+    ]),
+  );
 }
 
 /** The document's paths, and the request and answer schemas they refer to, from the route table. */
@@ -277,10 +437,9 @@ function pathsOf(routes: readonly RouteEntry[], settings: Settings) {
   const named = (entry: NamedSchema, json: Json) => (schemas[entry.name] ??= json);
   for (const { route, doc } of routes) {
     if (!doc) continue;
-    const method = route.method.toLowerCase() as "get" | "post";
-    paths[route.path] = { ...paths[route.path], [method]: operation(doc, route.path, settings) };
+    paths[route.path] = { ...paths[route.path], ...operations(doc, route, settings) };
     if (doc.kind === "appServer") named(doc.request, withFieldNotes(requestJsonSchema(doc.request.schema)));
-    if (doc.kind !== "websocket") named(doc.answer, responseJsonSchema(doc.answer.schema));
+    if (doc.kind !== "websocket" && "name" in doc.answer) named(doc.answer, responseJsonSchema(doc.answer.schema));
   }
   return { paths, schemas };
 }
@@ -295,10 +454,12 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
       version: "1.0.0",
       summary: "OpenIM v1 compatible identity and presence: AppServer routes and client WebSocket sessions.",
       description: [
-        'Every HTTP answer is JSON: `{"errCode": int, "errMsg": string, …}`; success is `errCode` 0 with an empty `errMsg`.',
+        'Every answer is a JSON envelope, `{"errCode": int, "errMsg": string, …}`, except this document and its page (/openapi.json, /docs); success is `errCode` 0 with an empty `errMsg`.',
         "",
         "- The `secret` is checked first: a request with a missing or wrong secret gets 401 whatever else is wrong, except a body that is not a JSON object (400).",
+        "- Security: an AppServer route's secret is a field of its JSON body (`x-body-secret`), which no OpenAPI security scheme can name, so its `security` is `[{}]`. The WebSocket handshake declares `ClientToken`, the query's `token`. Every other route is public.",
         '- Unknown fields are ignored. Types are strict (`"platform": "1"` is a 400) and `null` is never a value.',
+        `- A path not listed here answers 404 (errCode ${ErrCode.notFound}) whatever the method; a listed path answers the methods it does not list with 405 and an \`Allow\` header (the MethodNotAllowed response).`,
         "- Lengths in characters count Unicode code points (`minLength`/`maxLength`); `x-maxBytes` counts UTF-8 bytes. `x-rules` lists each check with the wording a 400 uses.",
         `- Bodies larger than ${settings.maxBodyBytes} bytes get 413. Tokens live ${settings.tokenTtlSeconds} s.`,
         "",
@@ -307,9 +468,13 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
     },
     servers: [{ url: serverUrl }],
     tags: [
-      { name: "AppServer", description: "Called by your backend with the shared secret." },
+      {
+        name: "AppServer",
+        description: "Called by your backend with the shared secret, in the body's `secret` field.",
+      },
       { name: "Client sessions", description: "WebSocket sessions held by client SDKs, one per platform." },
       { name: "Operations", description: "For load balancers and monitors." },
+      { name: "Documentation", description: "This document, as JSON and as a page." },
       { name: "Webhooks", description: "What the worker sends to your AppServer." },
     ],
     paths,
@@ -318,11 +483,9 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
       schemas: {
         ...schemas,
         PresenceEventBody: responseJsonSchema(presenceEventBodySchema),
-        SubscribeFrame: requestJsonSchema(subscribeFrame),
-        UnsubscribeFrame: requestJsonSchema(unsubscribeFrame),
-        PresenceFrame: responseJsonSchema(presenceFrameSchema),
-        ErrorFrame: responseJsonSchema(errorFrameSchema),
       },
+      responses: { MethodNotAllowed: methodNotAllowedResponse() },
+      securitySchemes: { [CLIENT_TOKEN_SCHEME]: CLIENT_TOKEN },
     },
     "x-error-codes": ERROR_CODE_DOCS,
     "x-limits": { ...LIMITS, maxBodyBytes: settings.maxBodyBytes },
@@ -342,8 +505,8 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
           "A bad frame or one over a limit: an `error` frame; the socket stays open. Subscriptions end with the socket: resubscribe after a reconnect.",
           "Each frame counts against the frame budget (see close code tooManyFrames).",
         ].join(" "),
-        client: { subscribe: ref("SubscribeFrame"), unsubscribe: ref("UnsubscribeFrame") },
-        server: { presence: ref("PresenceFrame"), error: ref("ErrorFrame") },
+        client: { subscribe: requestJsonSchema(subscribeFrame), unsubscribe: requestJsonSchema(unsubscribeFrame) },
+        server: { presence: responseJsonSchema(presenceFrameSchema), error: responseJsonSchema(errorFrameSchema) },
         limits: { idsPerFrame: MAX_IDS_PER_FRAME, watchedPerSocket: MAX_WATCHED_PER_SOCKET },
       },
     },

@@ -20,10 +20,10 @@ const MEANINGS: Record<keyof typeof ErrCode, Omit<ErrorCodeDoc, "code">> = {
       "415 when Content-Type is not application/json; 426 for a GET on / or /ws without a WebSocket upgrade.",
   },
   notAuthorized: { statuses: [401], meaning: "The secret is missing, empty or wrong. Checked before any other field." },
-  notFound: { statuses: [404], meaning: "No such route." },
+  notFound: { statuses: [404], meaning: "No such route: a path the OpenAPI document does not list, with any method." },
   methodNotAllowed: {
     statuses: [405],
-    meaning: "A known path with the wrong method; the Allow header names the right one.",
+    meaning: "A known path with the wrong method; the Allow header lists the methods it takes.",
   },
   tooLarge: { statuses: [413], meaning: "The body is larger than MAX_BODY_BYTES (default 64 KiB)." },
   rateLimited: {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ErrCode, type KnownErrCode, PLATFORM_NAMES } from "../../protocol";
 
-/** Answer shapes from SPEC §1–§5b, for the document and for tests that check real answers against it. */
+/** Answer shapes of docs/api.md and docs/protocol.md, for the document and for tests that check real answers against it. */
 
 const platformName = z.enum(Object.values(PLATFORM_NAMES) as [string, ...string[]]);
 
@@ -41,12 +41,19 @@ export const onlineStatusAnswerSchema = successEnvelopeSchema.extend({
     .meta({ description: "one entry per requested uid, in request order, duplicates kept" }),
 });
 
+/** GET /openapi.json: an OpenAPI 3.1 document; the OpenAPI specification defines the rest of its shape. */
+export const openApiDocumentSchema = z.looseObject({
+  openapi: z.literal("3.1.0"),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.looseObject({})),
+});
+
 /** force_logout's answer, and /healthz's: the success envelope alone. */
 export const emptyAnswerSchema = successEnvelopeSchema;
 
 const presenceReason = z.enum(["connect", "close", "kicked", "logged_out", "heartbeat_timeout", "token_expired"]);
 
-/** One presence event (SPEC §5d), as the webhook body carries it. */
+/** One presence event (docs/webhooks.md#events), as the webhook body carries it. */
 export const presenceEventSchema = z.object({
   id: z.string().meta({ description: "unique, and the same on every retry: deduplicate on it" }),
   type: z.enum(["online", "offline"]),
@@ -66,7 +73,7 @@ export const presenceEventBodySchema = z.object({
   events: z.array(presenceEventSchema).min(1).max(100),
 });
 
-/** A watched user's state in a `presence` frame (SPEC §5e). */
+/** A watched user's state in a `presence` frame (docs/protocol.md#presence-subscriptions). */
 export const watchedUserSchema = z.discriminatedUnion("status", [
   z.object({
     userID: z.string(),

@@ -14,6 +14,9 @@ function isWebSocketUpgrade(request: Request): boolean {
   return request.headers.get("Upgrade")?.toLowerCase() === "websocket";
 }
 
+/** RFC 9110 §15.5.22: a 426 names the protocol to upgrade to, and Connection says Upgrade is hop-by-hop (§7.8). */
+export const UPGRADE_REQUIRED_HEADERS = { Upgrade: "websocket", Connection: "Upgrade" } as const;
+
 /**
  * GET / and /ws: the client SDK's WebSocket handshake (docs/protocol.md#connecting). The token is
  * fully verified here (signature, expiry, uid/platform binding), so a bad one
@@ -23,7 +26,9 @@ function isWebSocketUpgrade(request: Request): boolean {
 export const connect = factory.createHandlers(
   requireConfigured,
   async (c, next) => {
-    if (!isWebSocketUpgrade(c.req.raw)) throw new ApiError(426, ErrCode.badRequest, "expected a WebSocket upgrade");
+    if (!isWebSocketUpgrade(c.req.raw)) {
+      throw new ApiError(426, ErrCode.badRequest, "expected a WebSocket upgrade", UPGRADE_REQUIRED_HEADERS);
+    }
     const operationID = c.req.query("operationID");
     if (operationID) c.set("operationID", operationID);
     await next();

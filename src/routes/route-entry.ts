@@ -11,6 +11,9 @@ export interface NamedSchema {
   schema: z.ZodType;
 }
 
+/** A JSON answer, whose schema goes under components.schemas; or an HTML page. */
+export type PlainAnswer = NamedSchema | { mediaType: "text/html" };
+
 /** How the OpenAPI document presents a route. */
 export type OperationDoc =
   | {
@@ -24,7 +27,16 @@ export type OperationDoc =
       errors: Partial<Record<number, KnownErrCode[]>>;
     }
   | { kind: "websocket"; operationId: string }
-  | { kind: "plain"; operationId: string; tag: string; summary: string; description: string; answer: NamedSchema };
+  | {
+      kind: "plain";
+      operationId: string;
+      tag: string;
+      summary: string;
+      description: string;
+      answer: PlainAnswer;
+      /** Also document HEAD (the app answers it with the GET handler, without the body); its operationId. */
+      head?: { operationId: string };
+    };
 
 export interface RouteEntry {
   route: RouteDeclaration;

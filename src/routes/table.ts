@@ -1,5 +1,10 @@
 import { CloseCode, ErrCode, Route } from "../../protocol";
-import { emptyAnswerSchema, onlineStatusAnswerSchema, tokenAnswerSchema } from "../openapi/responses";
+import {
+  emptyAnswerSchema,
+  onlineStatusAnswerSchema,
+  openApiDocumentSchema,
+  tokenAnswerSchema,
+} from "../openapi/responses";
 import { forceLogoutBody, onlineStatusBody, registerUserBody, userTokenBody } from "../schemas";
 import { forceLogout, registerUser, userToken } from "./auth";
 import { connect } from "./connect";
@@ -43,7 +48,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
       description: "Older tokens stay valid; only a kick or a force_logout invalidates them.",
       request: { name: "UserTokenRequest", schema: userTokenBody },
       answer: TOKEN_ANSWER,
-      errors: { 404: [ErrCode.notFound, ErrCode.notRegistered] },
+      errors: { 404: [ErrCode.notRegistered] },
     },
   },
   {
@@ -56,7 +61,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
       description: `Closes the user's sessions on that platform with ${CloseCode.loggedOut} and invalidates every token of (uid, platform) issued up to the call (handshakes with them get 401/702). Tokens issued later work.`,
       request: { name: "ForceLogoutRequest", schema: forceLogoutBody },
       answer: EMPTY_ANSWER,
-      errors: { 404: [ErrCode.notFound, ErrCode.notRegistered] },
+      errors: { 404: [ErrCode.notRegistered] },
     },
   },
   {
@@ -85,10 +90,34 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
       summary: "Liveness",
       description: "Answers 200 with the success envelope. Needs no secret and touches no storage.",
       answer: EMPTY_ANSWER,
+      head: { operationId: "healthHead" },
     },
   },
-  { route: Route.openApi, handlers: openApiJson(() => ROUTE_TABLE) },
-  { route: Route.docs, handlers: docsPage(() => ROUTE_TABLE) },
+  {
+    route: Route.openApi,
+    handlers: openApiJson(() => ROUTE_TABLE),
+    doc: {
+      kind: "plain",
+      operationId: "openApiDocument",
+      tag: "Documentation",
+      summary: "This document (OpenAPI 3.1)",
+      description:
+        "Built from the route table and the request schemas the routes validate with. `servers` names the origin it was fetched from.",
+      answer: { name: "OpenApiDocument", schema: openApiDocumentSchema },
+    },
+  },
+  {
+    route: Route.docs,
+    handlers: docsPage(() => ROUTE_TABLE),
+    doc: {
+      kind: "plain",
+      operationId: "docsPage",
+      tag: "Documentation",
+      summary: "This document as a page",
+      description: "Rendered on the server from the same document; the page runs no scripts and loads nothing.",
+      answer: { mediaType: "text/html" },
+    },
+  },
   { route: Route.consolePage, handlers: consolePage, enabled: consoleEnabled },
   { route: Route.consoleScript, handlers: consoleScript, enabled: consoleEnabled },
   { route: Route.consoleWebhook, handlers: consoleWebhook, enabled: consoleEnabled },

@@ -1,14 +1,21 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ErrCode, PLATFORM_NAMES } from "../../protocol";
-import type { OpenApiDocument, OpenApiOperation } from "../../src/openapi/document";
+import {
+  type OpenApiDocument,
+  type OpenApiOperation,
+  type OpenApiResponse,
+  resolveResponse,
+} from "../../src/openapi/document";
 import {
   errorEnvelopeSchema,
   errorFrameSchema,
   onlineStatusAnswerSchema,
+  openApiDocumentSchema,
   presenceFrameSchema,
   tokenAnswerSchema,
 } from "../../src/openapi/responses";
+import { ROUTE_TABLE } from "../../src/routes/table";
 import { LIMITS } from "../../src/schemas";
 import { freshUid, post, SECRET } from "../helpers";
 import { online, WatchingSocket } from "../presence/subscription-helpers";
@@ -40,9 +47,14 @@ function property(schema: Json, name: string): Json {
   return (schema.properties as Record<string, Json>)[name]!;
 }
 
+function documentedResponse(doc: OpenApiDocument, op: OpenApiOperation, status: number): OpenApiResponse | undefined {
+  const response = op.responses[String(status)];
+  return response && resolveResponse(doc, response);
+}
+
 /** The errCodes a documented answer may carry, from its schema. */
-function documentedCodes(op: OpenApiOperation, status: number): number[] {
-  const schema = op.responses[String(status)]?.content?.["application/json"].schema as Json | undefined;
+function documentedCodes(doc: OpenApiDocument, op: OpenApiOperation, status: number): number[] {
+  const schema = documentedResponse(doc, op, status)?.content?.["application/json"]?.schema as Json | undefined;
   const errCode = (schema?.properties as Record<string, Json> | undefined)?.errCode;
   if (!errCode) return [];
   if (Array.isArray(errCode.enum)) return errCode.enum as number[];
@@ -82,6 +94,59 @@ describe("GET /openapi.json", () => {
     }
   });
 
+  it("documents itself and its page, and the answers match", async () => {
+    const doc = await fetchDocument();
+    const self = doc.paths["/openapi.json"]?.get;
+    expect(self?.responses["200"]).toMatchObject({
+      content: { "application/json": { schema: { $ref: "#/components/schemas/OpenApiDocument" } } },
+    });
+    expect(openApiDocumentSchema.safeParse(doc).success).toBe(true);
+    expect(doc.paths["/docs"]?.get?.responses["200"]).toMatchObject({
+      content: { "text/html": { schema: { type: "string" } } },
+    });
+    expect((await SELF.fetch("http://im.test/docs")).headers.get("Content-Type")).toMatch(/^text\/html/);
+    for (const op of [self, doc.paths["/docs"]?.get]) expect(op?.tags).toEqual(["Documentation"]);
+    expect(doc.tags.map((tag) => tag.name)).toContain("Documentation");
+  });
+
+  it("says what every operation asks of its caller: the body secret, the client token, or nothing", async () => {
+    const doc = await fetchDocument();
+    const webhooks = Object.values(doc.webhooks).map((item): [string, OpenApiOperation] => ["(webhook)", item.post]);
+    for (const [path, op] of [...operations(doc), ...webhooks]) {
+      const where = `${op.operationId} at ${path}`;
+      if (op.tags.includes("AppServer")) {
+        // The secret is a body field: no scheme can name it, so none is claimed; the extension says where it is.
+        expect(op.security, where).toEqual([{}]);
+        expect(op["x-body-secret"], where).toMatchObject({ in: "body", field: "secret" });
+        const request = requestSchema(doc, path);
+        expect(request.required, where).toContain("secret");
+        expect(property(request, "secret"), where).toMatchObject({ type: "string" });
+      } else if (op.tags.includes("Client sessions")) {
+        expect(op.security, where).toEqual([{ ClientToken: [] }]);
+        expect(op.parameters?.find((p) => p.name === "token")).toMatchObject({ in: "query", required: true });
+      } else {
+        expect(op.security, where).toEqual([{}]);
+        expect(op["x-body-secret"], where).toBeUndefined();
+      }
+    }
+    expect(doc.components.securitySchemes.ClientToken).toMatchObject({ type: "apiKey", in: "query", name: "token" });
+  });
+
+  // A route added to ROUTE_TABLE as "appServer" is checked here as soon as it exists.
+  it("gives every AppServer route of the table the body secret, the 401 and the 405, with nothing in its entry", async () => {
+    const doc = await fetchDocument();
+    const appServer = ROUTE_TABLE.filter((entry) => entry.doc?.kind === "appServer");
+    expect(appServer.length).toBeGreaterThanOrEqual(4);
+    for (const { route } of appServer) {
+      const op = doc.paths[route.path]?.[route.method.toLowerCase() as "post"];
+      expect(op, route.path).toBeDefined();
+      expect(op!.security, route.path).toEqual([{}]);
+      expect(op!["x-body-secret"]?.field, route.path).toBe("secret");
+      expect(documentedCodes(doc, op!, 401), route.path).toEqual([ErrCode.notAuthorized]);
+      expect(op!.responses["405"], route.path).toEqual({ $ref: "#/components/responses/MethodNotAllowed" });
+    }
+  });
+
   it("names the server it was fetched from", async () => {
     expect((await fetchDocument()).servers).toEqual([{ url: "http://im.test" }]);
   });
@@ -92,17 +157,45 @@ describe("GET /openapi.json", () => {
     expect(listed.sort()).toEqual(Object.values(ErrCode).sort());
     const inRoutes = new Set(
       operations(doc).flatMap(([, op]) =>
-        Object.keys(op.responses).flatMap((status) => documentedCodes(op, Number(status))),
+        Object.keys(op.responses).flatMap((status) => documentedCodes(doc, op, Number(status))),
       ),
     );
-    for (const code of Object.values(ErrCode).filter((c) => c !== ErrCode.ok)) {
+    // 404 is the answer for paths that are not operations, so no operation lists it: the description does.
+    for (const code of Object.values(ErrCode).filter((c) => c !== ErrCode.ok && c !== ErrCode.notFound)) {
       expect(inRoutes.has(code), `errCode ${code} appears in a route's answers`).toBe(true);
     }
+    expect(inRoutes.has(ErrCode.notFound)).toBe(false);
+    expect(doc.info.description).toContain("A path not listed here answers 404 (errCode 404)");
+  });
+
+  it("gives every operation the MethodNotAllowed 405, with its Allow header, and the app's 405s match it", async () => {
+    const doc = await fetchDocument();
+    const notAllowed = doc.components.responses.MethodNotAllowed;
+    expect(notAllowed?.headers?.Allow).toMatchObject({ required: true, schema: { type: "string" } });
+    for (const [path, op] of operations(doc)) {
+      expect(op.responses["405"], `${op.operationId} at ${path}`).toEqual({
+        $ref: "#/components/responses/MethodNotAllowed",
+      });
+    }
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      const response = await SELF.fetch(`http://im.test${path}`, { method: "PATCH" });
+      expect(response.status, path).toBe(405);
+      const allowed = response.headers.get("Allow")?.split(", ") ?? [];
+      expect(allowed, path).toEqual(expect.arrayContaining(Object.keys(methods).map((m) => m.toUpperCase())));
+      const body = await response.json();
+      expect(documentedCodes(doc, Object.values(methods)[0]!, 405), path).toContain((body as Json).errCode);
+    }
+  });
+
+  it("answers an unknown path with the 404 the description names", async () => {
+    const response = await SELF.fetch("http://im.test/auth/nope", { method: "POST" });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ errCode: ErrCode.notFound });
   });
 
   it("shows the token codes 701–705 on the handshake's 401 and the close codes 4001–4004 and 1008", async () => {
     const doc = await fetchDocument();
-    expect(documentedCodes(doc.paths["/ws"]!.get!, 401).sort()).toEqual([701, 702, 703, 704, 705]);
+    expect(documentedCodes(doc, doc.paths["/ws"]!.get!, 401).sort()).toEqual([701, 702, 703, 704, 705]);
     expect(doc["x-websocket"].closeCodes.map((c) => c.code)).toEqual([4001, 4002, 4003, 4004, 1008]);
     expect(doc["x-websocket"].heartbeat).toMatchObject({ send: "ping", answer: "pong", timeoutSeconds: 30 });
     for (const code of [4001, 4002, 4003, 4004, 1008]) expect(doc.paths["/"]!.get!.description).toContain(String(code));
@@ -110,11 +203,31 @@ describe("GET /openapi.json", () => {
 
   it("lists a 429 with Retry-After on the handshake and on every AppServer route", async () => {
     const doc = await fetchDocument();
-    const limited = operations(doc).filter(([, op]) => !op.tags.includes("Operations"));
+    const limited = operations(doc).filter(
+      ([, op]) => op.tags.includes("AppServer") || op.tags.includes("Client sessions"),
+    );
     expect(limited.length).toBe(6);
     for (const [path, op] of limited) {
-      expect(documentedCodes(op, 429), path).toEqual([429]);
-      expect(op.responses["429"]?.headers?.["Retry-After"], path).toMatchObject({ schema: { type: "integer" } });
+      expect(documentedCodes(doc, op, 429), path).toEqual([429]);
+      expect(documentedResponse(doc, op, 429)?.headers?.["Retry-After"], path).toMatchObject({
+        schema: { type: "integer" },
+      });
+    }
+  });
+
+  it("documents the Upgrade header a 426 carries, and a real 426 carries it", async () => {
+    const doc = await fetchDocument();
+    for (const path of ["/", "/ws"]) {
+      expect(documentedResponse(doc, doc.paths[path]!.get!, 426)?.headers?.Upgrade, path).toMatchObject({
+        required: true,
+        schema: { const: "websocket" },
+      });
+      const refused = await SELF.fetch(`http://im.test${path}?sendID=a&token=b&platformID=1`);
+      expect(refused.status, path).toBe(426);
+      expect(refused.headers.get("Upgrade"), path).toBe("websocket");
+      expect(documentedCodes(doc, doc.paths[path]!.get!, 426)).toContain(
+        (await refused.json<{ errCode: number }>()).errCode,
+      );
     }
   });
 
@@ -196,14 +309,52 @@ describe("GET /openapi.json", () => {
 
     const again = await post("/auth/user_register", { ...REGISTER_BASE, uid });
     const registerOp = doc.paths["/auth/user_register"]!.post!;
-    expect(documentedCodes(registerOp, again.status)).toContain(again.body.errCode);
+    expect(documentedCodes(doc, registerOp, again.status)).toContain(again.body.errCode);
     expect(errorEnvelopeSchema([ErrCode.alreadyRegistered]).safeParse(again.body).success).toBe(true);
 
     const unknown = await post("/auth/user_token", { secret: SECRET, platform: 1, uid: freshUid() });
-    expect(documentedCodes(doc.paths["/auth/user_token"]!.post!, unknown.status)).toContain(unknown.body.errCode);
+    expect(documentedCodes(doc, doc.paths["/auth/user_token"]!.post!, unknown.status)).toContain(unknown.body.errCode);
 
     const badSecret = await post("/auth/force_logout", { secret: "wrong", platform: 1, uid });
-    expect(documentedCodes(doc.paths["/auth/force_logout"]!.post!, badSecret.status)).toContain(badSecret.body.errCode);
+    expect(documentedCodes(doc, doc.paths["/auth/force_logout"]!.post!, badSecret.status)).toContain(
+      badSecret.body.errCode,
+    );
+  });
+
+  it("uses every component it declares, from the parts of the document OpenAPI tools read", async () => {
+    const doc = await fetchDocument();
+    // Tools follow $refs in paths, webhooks and components, never inside x- extensions.
+    const withoutExtensions = (node: unknown): unknown =>
+      Array.isArray(node)
+        ? node.map(withoutExtensions)
+        : typeof node === "object" && node !== null
+          ? Object.fromEntries(
+              Object.entries(node)
+                .filter(([key]) => !key.startsWith("x-"))
+                .map(([key, value]) => [key, withoutExtensions(value)]),
+            )
+          : node;
+    const read = JSON.stringify(withoutExtensions({ paths: doc.paths, webhooks: doc.webhooks, c: doc.components }));
+    for (const [kind, entries] of Object.entries({
+      schemas: doc.components.schemas,
+      responses: doc.components.responses,
+    })) {
+      for (const name of Object.keys(entries)) {
+        expect(read, `components/${kind}/${name}`).toContain(`"#/components/${kind}/${name}"`);
+      }
+    }
+    for (const name of Object.keys(doc.components.securitySchemes)) {
+      expect(read, `securitySchemes/${name}`).toContain(`{"${name}":[]}`);
+    }
+  });
+
+  it("documents the 101 that opens a session with the headers of RFC 6455's handshake", async () => {
+    const doc = await fetchDocument();
+    for (const path of ["/", "/ws"]) {
+      const opened = documentedResponse(doc, doc.paths[path]!.get!, 101);
+      expect(Object.keys(opened?.headers ?? {}), path).toEqual(["Upgrade", "Connection", "Sec-WebSocket-Accept"]);
+      expect(opened?.headers?.Upgrade?.schema, path).toEqual({ const: "websocket" });
+    }
   });
 
   it("has a description for every request field and every $ref resolves", async () => {
@@ -213,11 +364,11 @@ describe("GET /openapi.json", () => {
         expect(p.description, `${name}.${field}`).toBeTypeOf("string");
       }
     }
-    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/([^"]+)"/g)].map((match) => match[1]!);
     expect(refs.length).toBeGreaterThan(0);
     for (const ref of refs) {
-      const name = ref.split("/").pop()!.replace(/"$/, "");
-      expect(doc.components.schemas[name], ref).toBeDefined();
+      const target = ref.split("/").reduce<unknown>((node, key) => (node as Json | undefined)?.[key], doc);
+      expect(target, ref).toBeDefined();
     }
   });
 });
@@ -280,12 +431,10 @@ describe("the WebSocket part: presence subscription frames (docs/protocol.md#pre
     const doc = await fetchDocument();
     const { frames } = doc["x-websocket"];
     expect(frames.limits).toEqual({ idsPerFrame: 200, watchedPerSocket: 3000 });
-    const subscribe = doc.components.schemas.SubscribeFrame as {
-      properties: { userIDs: { maxItems: number; minItems: number } };
-    };
+    const subscribe = frames.client.subscribe as { properties: { userIDs: { maxItems: number; minItems: number } } };
     expect(subscribe.properties.userIDs).toMatchObject({ minItems: 1, maxItems: 200 });
-    for (const name of ["SubscribeFrame", "UnsubscribeFrame", "PresenceFrame", "ErrorFrame"]) {
-      expect(doc.components.schemas[name], name).toBeDefined();
+    for (const schema of [frames.client.unsubscribe, frames.server.presence, frames.server.error]) {
+      expect(schema).toMatchObject({ type: "object", required: expect.arrayContaining(["type"]) });
     }
 
     const watcher = await WatchingSocket.open();

@@ -10,9 +10,11 @@ describe("HTTP surface", () => {
   });
 
   for (const path of ["/", "/ws"]) {
-    it(`answers GET ${path} without an upgrade with 426 and errCode 400`, async () => {
+    it(`answers GET ${path} without an upgrade with 426, Upgrade: websocket and errCode 400`, async () => {
       const response = await SELF.fetch(`http://im.test${path}?sendID=a&token=b&platformID=1`);
       expect(response.status).toBe(426);
+      // RFC 9110 §15.5.22: a 426 must say what to upgrade to.
+      expect(response.headers.get("Upgrade")).toBe("websocket");
       expect(await response.json()).toEqual({ errCode: 400, errMsg: "expected a WebSocket upgrade" });
     });
   }
@@ -53,7 +55,7 @@ describe("methods and nesting", () => {
       ["/auth/user_register", "GET", "POST"],
       ["/user/get_users_online_status", "PUT", "POST"],
       ["/auth/force_logout", "DELETE", "POST"],
-      ["/ws", "POST", "GET"],
+      ["/ws", "POST", "GET, HEAD"],
     ] as const) {
       const response = await SELF.fetch(`http://im.test${path}`, { method });
       expect(response.status, `${method} ${path}`).toBe(405);
