@@ -8,6 +8,13 @@ export const Route = {
   userToken: { method: "POST", path: "/auth/user_token" },
   forceLogout: { method: "POST", path: "/auth/force_logout" },
   onlineStatus: { method: "POST", path: "/user/get_users_online_status" },
+  getUserInfo: { method: "POST", path: "/user/get_user_info" },
+  updateUserInfo: { method: "POST", path: "/user/update_user_info" },
+  accountCheck: { method: "POST", path: "/manager/account_check" },
+  getAllUsersUid: { method: "POST", path: "/manager/get_all_users_uid" },
+  deleteUser: { method: "POST", path: "/manager/delete_user" },
+  banUser: { method: "POST", path: "/manager/ban_user" },
+  getUserSessions: { method: "POST", path: "/manager/get_user_sessions" },
   /** The client's WebSocket, at OpenIM's root path and at /ws. */
   connect: { method: "GET", path: "/" },
   connectWs: { method: "GET", path: "/ws" },
@@ -23,4 +30,15 @@ export const Route = {
 } as const;
 
 export type RouteName = keyof typeof Route;
-export type AppServerRouteName = "registerUser" | "userToken" | "forceLogout" | "onlineStatus";
+export type AppServerRouteName =
+  | "registerUser"
+  | "userToken"
+  | "forceLogout"
+  | "onlineStatus"
+  | "getUserInfo"
+  | "updateUserInfo"
+  | "accountCheck"
+  | "getAllUsersUid"
+  | "deleteUser"
+  | "banUser"
+  | "getUserSessions";

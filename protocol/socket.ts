@@ -8,6 +8,10 @@ export const CloseCode = {
   loggedOut: 4002,
   heartbeatTimeout: 4003,
   tokenExpired: 4004,
+  /** The account was deleted (docs/api.md#post-managerdelete_user): do not reconnect. */
+  accountDeleted: 4005,
+  /** The user is banned (docs/api.md#post-managerban_user): the close reason says until when; reconnect after that. */
+  banned: 4006,
   /** Policy violation (a standard code): the socket sent more frames than its budget allows. */
   tooManyFrames: 1008,
 } as const;

@@ -1,7 +1,15 @@
 import type { PlatformId, PlatformName } from "./platforms.js";
 
 /** Why a platform went online or offline (docs/webhooks.md). */
-export type PresenceEventReason = "connect" | "close" | "kicked" | "logged_out" | "heartbeat_timeout" | "token_expired";
+export type PresenceEventReason =
+  | "connect"
+  | "close"
+  | "kicked"
+  | "logged_out"
+  | "heartbeat_timeout"
+  | "token_expired"
+  | "deleted"
+  | "banned";
 
 /** One change of one platform of one user, as delivered to PRESENCE_WEBHOOK_URL. */
 export interface PresenceEvent {

@@ -26,6 +26,16 @@ export class ApiError extends Error {
   static notRegistered(uid: string): ApiError {
     return new ApiError(404, ErrCode.notRegistered, `uid ${JSON.stringify(uid)} is not registered`);
   }
+  static banned(untilSeconds: number): ApiError {
+    return new ApiError(
+      403,
+      ErrCode.banned,
+      `the user is banned until ${new Date(untilSeconds * 1000).toISOString()} (${untilSeconds})`,
+    );
+  }
+  static noSuchSession(connID: string): ApiError {
+    return new ApiError(404, ErrCode.noSuchSession, `no open session ${JSON.stringify(connID)} on that platform`);
+  }
   static misconfigured(setting: string, problem = "is not set"): ApiError {
     return new ApiError(500, ErrCode.internal, `server misconfigured: ${setting} ${problem}`);
   }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_IDS_PER_FRAME, MAX_UIDS_PER_STATUS_QUERY, type PlatformId } from "../protocol";
+import { decodeCursor } from "./lib/cursor";
 import { MAX_PLATFORM, MIN_PLATFORM } from "./platforms";
 
 /** Request limits (docs/api.md): one source for the validators, the docs and the tests. */
@@ -13,6 +14,14 @@ export const LIMITS = {
   exChars: 1024,
   operationIdChars: 64,
   userIdListLength: MAX_UIDS_PER_STATUS_QUERY,
+  /** get_user_info */
+  userInfoListLength: 200,
+  /** account_check and delete_user */
+  manageListLength: 100,
+  /** get_all_users_uid's page, at most and by default */
+  pageLimit: 1000,
+  banReasonChars: 128,
+  connIdChars: 64,
 } as const;
 
 const utf8 = new TextEncoder();
@@ -114,28 +123,90 @@ const gender = z
   .min(0, "must be 0 (unknown), 1 (male) or 2 (female)")
   .max(2, "must be 0 (unknown), 1 (male) or 2 (female)");
 
+const PROFILE_FIELD_NAMES = ["name", "icon", "gender", "mobile", "birth", "email", "ex"] as const;
+
 /** Fields every AppServer request may carry. The secret itself is checked before the schema runs. */
 const appServerRequest = {
   secret: string(),
   operationID: chars(0, LIMITS.operationIdChars).optional(),
 };
 
-export const registerUserBody = z.object({
-  ...appServerRequest,
-  platform,
-  uid: registeredUid,
-  name: chars(0, LIMITS.nameChars),
+/** A user's profile fields and their rules (docs/api.md#post-authuser_register), each optional. */
+const profileFields = {
+  name: chars(0, LIMITS.nameChars).optional(),
   icon: maxBytes(LIMITS.iconBytes).optional(),
   gender: gender.optional(),
   mobile: chars(0, LIMITS.mobileChars).optional(),
   birth: chars(0, LIMITS.birthChars).optional(),
   email: chars(0, LIMITS.emailChars).optional(),
   ex: chars(0, LIMITS.exChars).optional(),
+};
+
+export const registerUserBody = z.object({
+  ...appServerRequest,
+  platform,
+  uid: registeredUid,
+  ...profileFields,
+  name: chars(0, LIMITS.nameChars),
 });
 
 export const userTokenBody = z.object({ ...appServerRequest, platform, uid: anyUid });
 
-export const forceLogoutBody = userTokenBody;
+export const forceLogoutBody = userTokenBody.extend({
+  /** One session only (docs/api.md#post-authforce_logout): its connID from get_user_sessions. */
+  connID: chars(1, LIMITS.connIdChars).optional(),
+});
+
+/** A list of uids (lookups, like a status list's) of 1 to `max` entries. */
+function uidList(max: number) {
+  return z
+    .array(anyUid, { error: typeError("an array of uids") })
+    .min(1, "must name at least one uid")
+    .max(max, `at most ${max} uids`);
+}
+
+export const getUserInfoBody = z.object({ ...appServerRequest, uidList: uidList(LIMITS.userInfoListLength) });
+
+export const updateUserInfoBody = z
+  .object({ ...appServerRequest, uid: anyUid, ...profileFields })
+  .refine((body) => PROFILE_FIELD_NAMES.some((field) => body[field] !== undefined), {
+    error: `at least one of ${PROFILE_FIELD_NAMES.join(", ")} must be given`,
+  });
+
+export const accountCheckBody = z.object({ ...appServerRequest, userIDList: uidList(LIMITS.manageListLength) });
+
+export const getAllUsersUidBody = z.object({
+  ...appServerRequest,
+  cursor: string()
+    .transform((cursor, ctx) => {
+      const after = decodeCursor(cursor);
+      if (after === undefined) ctx.addIssue({ code: "custom", message: "must be a nextCursor from an earlier answer" });
+      return after ?? z.NEVER;
+    })
+    .optional(),
+  limit: z
+    .int({ error: typeError("an integer") })
+    .min(1, `must be 1–${LIMITS.pageLimit}`)
+    .max(LIMITS.pageLimit, `must be 1–${LIMITS.pageLimit}`)
+    .optional(),
+});
+
+export const deleteUserBody = z.object({ ...appServerRequest, deleteUidList: uidList(LIMITS.manageListLength) });
+
+/** Unix seconds up to the last second of year 9999: any later has no date to name. */
+const MAX_UNIX_SECONDS = 253_402_300_799;
+
+export const banUserBody = z.object({
+  ...appServerRequest,
+  uid: anyUid,
+  until: z
+    .int({ error: typeError("an integer") })
+    .min(0, "must be Unix seconds, 0 or in the past to lift the ban")
+    .max(MAX_UNIX_SECONDS, `must be at most ${MAX_UNIX_SECONDS} (year 9999)`),
+  reason: chars(0, LIMITS.banReasonChars).optional(),
+});
+
+export const getUserSessionsBody = z.object({ ...appServerRequest, uid: anyUid });
 
 export const onlineStatusBody = z.object({
   ...appServerRequest,

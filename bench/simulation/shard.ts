@@ -88,9 +88,10 @@ export function simulateShard(options: SimulationOptions): SimulationResult {
   /** What the user's object answers at t: live while its last ping is younger than the timeout. */
   const report = (i: number, t: number): PresenceReport => {
     const deadline = lastPing(i, t) + timeout;
-    if (t < deadline) return { seq: seqs[i]!, reportedAtMs: t, platforms: [1], heartbeatDeadlineMs: deadline };
+    if (t < deadline)
+      return { epoch: 0, seq: seqs[i]!, reportedAtMs: t, platforms: [1], heartbeatDeadlineMs: deadline };
     if (seqs[i] === 1) seqs[i] = 2; // went offline: one change
-    return { seq: seqs[i]!, reportedAtMs: t, platforms: [], lastSeenMs: t };
+    return { epoch: 0, seq: seqs[i]!, reportedAtMs: t, platforms: [], lastSeenMs: t };
   };
 
   const result: SimulationResult = {
@@ -177,6 +178,7 @@ export function rosterOf(users: number, heartbeatTimeoutMs: number): OnlineRoste
   for (let i = 0; i < users; i++) {
     const uid = String(1_000_000_000_000_000_000n + BigInt(i));
     const report: PresenceReport = {
+      epoch: 0,
       seq: 1,
       reportedAtMs: i,
       platforms: [1, 5],

@@ -25,16 +25,17 @@ export class ShardProbe extends DurableObject<ProbeEnv> {
     const timing = verifyTiming(30_000);
     for (let i = 0; i < n; i++) {
       // A connect's publish at the default timeout, and the plan the shard writes with it.
-      const report = { seq: 1, reportedAtMs: 1_764_300_000_000 + i, platforms: [1 as const] };
+      const report = { epoch: 0, seq: 1, reportedAtMs: 1_764_300_000_000 + i, platforms: [1 as const] };
       const plan = planVerification({ ...report, heartbeatDeadlineMs: report.reportedAtMs + 30_000 }, timing);
       if (!plan) throw new Error("a publish of a live platform has a verify plan");
       table.markOnline(
-        { uid: probeUid(i), seq: report.seq, platforms: 0b10, reportedAtMs: report.reportedAtMs, plan },
+        { uid: probeUid(i), epoch: 0, seq: report.seq, platforms: 0b10, reportedAtMs: report.reportedAtMs, plan },
         undefined,
       );
     }
     const online = this.ctx.storage.sql.databaseSize;
-    for (let i = 0; i < n; i++) table.markOffline(probeUid(n + i), 2, 1_764_300_000_123 + i, undefined);
+    for (let i = 0; i < n; i++)
+      table.markOffline(probeUid(n + i), { epoch: 0, seq: 2 }, 1_764_300_000_123 + i, undefined);
     return { empty, online, offline: this.ctx.storage.sql.databaseSize };
   }
 }

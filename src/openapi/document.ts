@@ -123,7 +123,14 @@ export const FIELD_NOTES: Record<string, string> = {
   birth: "Birth date, free text.",
   email: "Email address.",
   ex: "Free-form extra data.",
-  userIDList: `The uids to look up (at most ${LIMITS.userIdListLength}); duplicates are answered twice.`,
+  userIDList: "The uids to look up; duplicates are answered twice.",
+  uidList: `The uids whose profiles to read (at most ${LIMITS.userInfoListLength}); each is answered once.`,
+  deleteUidList: `The uids to erase (at most ${LIMITS.manageListLength}).`,
+  cursor: "nextCursor from the previous page's answer; leave out for the first page.",
+  limit: `Uids per page, 1–${LIMITS.pageLimit}; default ${LIMITS.pageLimit}.`,
+  until: "When the ban ends, Unix seconds; 0 or a past time lifts the ban now.",
+  reason: "Why, for your records and the user's support; kept with the ban.",
+  connID: "One session only: its connID from get_user_sessions. Its platform must be the `platform` given.",
   sendID: "The connecting user's uid (OpenIM's name for it).",
   token: "A token from user_register or user_token for this uid and platform.",
   platformID: `The platform this session is on: ${PLATFORM_LIST}.`,
@@ -136,6 +143,9 @@ const CLOSE_CODE_MEANINGS: Record<keyof typeof CloseCode, string> = {
     "Logged out by the AppServer (force_logout). Every older token of this platform is invalidated. Do not reconnect.",
   heartbeatTimeout: "Nothing (not even a ping) arrived within HEARTBEAT_TIMEOUT. Reconnect.",
   tokenExpired: "The session's token expired while connected. Get a fresh token, then reconnect.",
+  accountDeleted: "The account was deleted (delete_user). Do not reconnect: every token it had is refused for good.",
+  banned:
+    "The user was banned (ban_user). The close reason says until when, as `banned until <Unix seconds>`; reconnect only after that.",
   tooManyFrames: `Too many frames: more than ${FRAME_BUDGET.frames} in ${FRAME_BUDGET.windowMs / 1000} s other than the exact \`ping\` (which is never limited). Reconnect with backoff, and send fewer frames.`,
 };
 
@@ -347,6 +357,7 @@ function connectOperation(operationId: string, path: string, settings: Settings)
           ErrCode.tokenMalformed,
           ErrCode.tokenNotActiveYet,
           ErrCode.tokenUnknown,
+          ErrCode.tokenUserBanned,
         ],
         426: [ErrCode.badRequest],
         429: [ErrCode.rateLimited],

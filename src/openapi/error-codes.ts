@@ -39,7 +39,18 @@ const MEANINGS: Record<keyof typeof ErrCode, Omit<ErrorCodeDoc, "code">> = {
     statuses: [409],
     meaning: "user_register: the uid is already registered; the stored profile is unchanged.",
   },
-  notRegistered: { statuses: [404], meaning: "user_token, force_logout: the uid is not registered." },
+  notRegistered: {
+    statuses: [404],
+    meaning: "user_token, force_logout and every user or manager route that names one uid: the uid is not registered.",
+  },
+  banned: {
+    statuses: [403],
+    meaning: "user_token: the user is banned; errMsg says until when (ban_user). The ban ends by itself then.",
+  },
+  noSuchSession: {
+    statuses: [404],
+    meaning: "force_logout with a connID: the user has no open session with that connID on that platform.",
+  },
   tokenExpired: {
     statuses: [401],
     meaning: "WebSocket handshake: the token has expired. Get a fresh one from the AppServer.",
@@ -47,7 +58,7 @@ const MEANINGS: Record<keyof typeof ErrCode, Omit<ErrorCodeDoc, "code">> = {
   tokenInvalidated: {
     statuses: [401],
     meaning:
-      "WebSocket handshake: the token was invalidated by a same-platform kick or a force_logout. Also the text frame sent before close 4001.",
+      "WebSocket handshake: the token was invalidated by a same-platform kick, a force_logout, or the deletion of its user. Also the text frame sent before close 4001.",
   },
   tokenMalformed: { statuses: [401], meaning: "WebSocket handshake: the token is not a well-formed token." },
   tokenNotActiveYet: { statuses: [401], meaning: "WebSocket handshake: the token is not valid yet (clock skew)." },
@@ -55,6 +66,10 @@ const MEANINGS: Record<keyof typeof ErrCode, Omit<ErrorCodeDoc, "code">> = {
     statuses: [401],
     meaning:
       "WebSocket handshake: any other token failure: bad signature, another uid (sendID) or another platform (platformID).",
+  },
+  tokenUserBanned: {
+    statuses: [401],
+    meaning: "WebSocket handshake: the user is banned (ban_user) until the time errMsg names.",
   },
 };
 

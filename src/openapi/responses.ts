@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ErrCode, type KnownErrCode, PLATFORM_NAMES } from "../../protocol";
+import { ErrCode, type KnownErrCode, PLATFORM_NAMES, type PresenceEventReason } from "../../protocol";
 
 /** Answer shapes of docs/api.md and docs/protocol.md, for the document and for tests that check real answers against it. */
 
@@ -51,7 +51,67 @@ export const openApiDocumentSchema = z.looseObject({
 /** force_logout's answer, and /healthz's: the success envelope alone. */
 export const emptyAnswerSchema = successEnvelopeSchema;
 
-const presenceReason = z.enum(["connect", "close", "kicked", "logged_out", "heartbeat_timeout", "token_expired"]);
+export const userInfoSchema = z.object({
+  uid: z.string(),
+  name: z.string(),
+  icon: z.string(),
+  gender: z.int().meta({ description: "0 unknown, 1 male, 2 female" }),
+  mobile: z.string(),
+  birth: z.string(),
+  email: z.string(),
+  ex: z.string(),
+  createTime: z.int().meta({ description: "when the user registered, Unix seconds" }),
+  bannedUntil: z.int().optional().meta({ description: "while a ban is in force: when it ends, Unix seconds" }),
+});
+
+export const userInfoAnswerSchema = successEnvelopeSchema.extend({
+  data: z.array(userInfoSchema).meta({
+    description: "one entry per registered uid asked, in request order, each once; unknown uids are left out",
+  }),
+});
+
+export const accountCheckAnswerSchema = successEnvelopeSchema.extend({
+  result: z
+    .array(z.object({ userID: z.string(), accountStatus: z.enum(["registered", "unregistered"]) }))
+    .meta({ description: "one entry per requested id, in request order, duplicates kept" }),
+});
+
+export const allUsersUidAnswerSchema = successEnvelopeSchema.extend({
+  uidList: z.array(z.string()).meta({ description: "registered uids in ascending code-point order" }),
+  nextCursor: z
+    .string()
+    .optional()
+    .meta({ description: "pass as `cursor` for the next page; absent on the last page" }),
+});
+
+export const deleteUserAnswerSchema = successEnvelopeSchema.extend({
+  failedUidList: z
+    .array(z.string())
+    .meta({ description: "the uids that were not registered (nothing was done for them)" }),
+});
+
+export const userSessionsAnswerSchema = successEnvelopeSchema.extend({
+  data: z.array(
+    z.object({
+      connID: z.string().meta({ description: "this session's id: force_logout takes it to end this session only" }),
+      platformID: z.int().min(1).max(7),
+      platform: platformName,
+      connectedAt: z.int().meta({ description: "Unix milliseconds" }),
+      lastActiveAt: z.int().meta({ description: "its last frame, pings included, Unix milliseconds" }),
+    }),
+  ),
+});
+
+const presenceReason = z.enum([
+  "connect",
+  "close",
+  "kicked",
+  "logged_out",
+  "heartbeat_timeout",
+  "token_expired",
+  "deleted",
+  "banned",
+] satisfies PresenceEventReason[]);
 
 /** One presence event (docs/webhooks.md#events), as the webhook body carries it. */
 export const presenceEventSchema = z.object({
@@ -62,7 +122,7 @@ export const presenceEventSchema = z.object({
   platform: platformName,
   reason: presenceReason.meta({
     description:
-      "connect for online; close, kicked, logged_out, heartbeat_timeout or token_expired for offline. A same-platform kick leaves the platform online and sends nothing.",
+      "connect for online; close, kicked, logged_out, heartbeat_timeout, token_expired, deleted (delete_user) or banned (ban_user) for offline. A same-platform kick leaves the platform online and sends nothing.",
   }),
   platforms: z.array(platformName).meta({ description: "the user's live platforms right after this change" }),
   seq: z.int().meta({ description: "per user, strictly increasing across all of that user's events" }),

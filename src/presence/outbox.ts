@@ -65,11 +65,14 @@ export class Outbox {
     });
   }
 
-  /** Hands the unsent events to the queue, 100 per batch; the ones sent leave the outbox in one write. */
-  handOver(): Promise<void> {
+  /**
+   * Hands the unsent events to the queue, 100 per batch; the ones sent leave
+   * the outbox in one write. Answers whether none is left unsent.
+   */
+  handOver(): Promise<boolean> {
     return this.handOvers.run(async () => {
       const { outbox } = this.store.read();
-      if (outbox.length === 0) return;
+      if (outbox.length === 0) return true;
       const sent = new Set<string>();
       let failure: unknown;
       for (let start = 0; start < outbox.length && failure === undefined; start += QUEUE_BATCH_MAX) {
@@ -86,9 +89,13 @@ export class Outbox {
         const now = this.store.read();
         this.store.write({ ...now, outbox: now.outbox.filter((event) => !sent.has(event.id)) });
       }
-      if (failure === undefined) return this.handOverBackoff.succeeded();
+      if (failure === undefined) {
+        this.handOverBackoff.succeeded();
+        return true;
+      }
       logSendFailed("presence_events_send_failed", failure);
       await this.armAlarm(this.handOverBackoff.failed(Date.now()));
+      return false;
     });
   }
 

@@ -7,14 +7,24 @@ import { VerifySchedule } from "./verify-schedule";
 /** Catch-up verifies after a wake are at most this far apart (and all within one verify window). */
 const RESTORE_STEP_MS = 5;
 
-export interface LivePlatforms {
-  uid: string;
+/** Which report of a user something comes from: its incarnation, then its seq. */
+export interface Version {
+  epoch: number;
   seq: number;
+}
+
+export interface LivePlatforms extends Version {
+  uid: string;
   platforms: PlatformId[];
 }
 
 /** What a shard knows of a user: online with its platforms, or offline (since lastSeen, if it has been online). */
-export type UserPresence = LivePlatforms | { uid: string; seq: number; lastSeenMs?: number };
+export type UserPresence = LivePlatforms | (Version & { uid: string; lastSeenMs?: number });
+
+/** Whether `a` comes after `b`: a later incarnation, then a higher seq. */
+export function isLaterVersion(a: Version, b: Version): boolean {
+  return a.epoch > b.epoch || (a.epoch === b.epoch && a.seq > b.seq);
+}
 
 /** What applying a report means: the table write it needs, and the user's new state if watchers must hear of it. */
 export interface AppliedReport {
@@ -25,7 +35,7 @@ export interface AppliedReport {
 /** What a report means for the shard's tables; `undefined` when they stay as they are. */
 export type RosterWrite =
   | { kind: "online"; user: OnlineUser }
-  | { kind: "offline"; seq: number; lastSeenMs: number | undefined }
+  | { kind: "offline"; version: Version; lastSeenMs: number | undefined }
   | { kind: "forget" };
 
 /**
@@ -47,7 +57,7 @@ export class OnlineRoster {
     return this.online.size;
   }
 
-  /** Whether the user is held as online; if not, `apply` needs the seq its table stored. */
+  /** Whether the user is held as online; if not, `apply` needs the version its table stored. */
   has(uid: string): boolean {
     return this.online.has(uid);
   }
@@ -130,22 +140,18 @@ export class OnlineRoster {
   }
 
   /**
-   * Applies a report unless a newer one is already here. `storedSeq` is the
-   * seq the tables hold for a user not in memory (an offline one). Returns the
+   * Applies a report unless a newer one is already here. `stored` is the
+   * version the tables hold for a user not in memory (an offline one). Returns the
    * table write it needs: a change always; a publish from the user's object
    * also refreshes the online row (a new socket may have brought an earlier
    * deadline, which a snapshot taken before must not override); a verify's
    * answer that changes nothing needs none, so steady state writes nothing.
    */
-  apply(
-    uid: string,
-    report: PresenceReport,
-    storedSeq: number | undefined,
-    origin: "publish" | "verify",
-  ): AppliedReport {
+  apply(uid: string, report: PresenceReport, stored: Version | undefined, origin: "publish" | "verify"): AppliedReport {
     const known = this.online.get(uid);
-    const knownSeq = known?.seq ?? storedSeq ?? 0;
-    if (report.seq < knownSeq || (report.seq === knownSeq && known && report.reportedAtMs < known.reportedAtMs)) {
+    const knownVersion = known ?? stored ?? { epoch: 0, seq: 0 };
+    const sameVersion = report.epoch === knownVersion.epoch && report.seq === knownVersion.seq;
+    if (isLaterVersion(knownVersion, report) || (sameVersion && known && report.reportedAtMs < known.reportedAtMs)) {
       return {};
     }
     this.unsaved = true;
@@ -153,6 +159,7 @@ export class OnlineRoster {
     const plan = planVerification(report, this.timing);
     const user: OnlineUser | undefined = plan && {
       uid,
+      epoch: report.epoch,
       seq: report.seq,
       platforms,
       reportedAtMs: report.reportedAtMs,
@@ -160,8 +167,9 @@ export class OnlineRoster {
     };
     let write: RosterWrite | undefined;
     if (report.movedAway) write = { kind: "forget" };
-    else if (report.seq > knownSeq || (origin === "publish" && user)) {
-      write = user ? { kind: "online", user } : { kind: "offline", seq: report.seq, lastSeenMs: report.lastSeenMs };
+    else if (!sameVersion || (origin === "publish" && user)) {
+      const version = { epoch: report.epoch, seq: report.seq };
+      write = user ? { kind: "online", user } : { kind: "offline", version, lastSeenMs: report.lastSeenMs };
     }
 
     if (user) this.track(user);
@@ -169,13 +177,15 @@ export class OnlineRoster {
       this.online.delete(uid);
       this.schedule.delete(uid);
     }
-    // What watchers see: the user's platforms, or that it went offline. A seq alone is no change.
+    // What watchers see: the user's platforms, or that it went offline. A seq alone is no change,
+    // but a new incarnation is: its watchers must leave the old one's seq behind.
     const before = known?.platforms ?? 0;
     const after = report.movedAway ? before : platforms;
-    if (after === before) return { write };
+    if (after === before && report.epoch === knownVersion.epoch) return { write };
+    const version = { epoch: report.epoch, seq: report.seq };
     const changed: UserPresence = after
-      ? { uid, seq: report.seq, platforms: platformsOfMask(after) }
-      : { uid, seq: report.seq, ...(report.lastSeenMs === undefined ? {} : { lastSeenMs: report.lastSeenMs }) };
+      ? { uid, ...version, platforms: platformsOfMask(after) }
+      : { uid, ...version, ...(report.lastSeenMs === undefined ? {} : { lastSeenMs: report.lastSeenMs }) };
     return { write, changed };
   }
 
@@ -185,7 +195,7 @@ export class OnlineRoster {
     for (const uid of new Set(uids)) {
       const user = this.online.get(uid);
       if (user && nowMs < user.plan.trustUntilMs)
-        live.push({ uid, seq: user.seq, platforms: platformsOfMask(user.platforms) });
+        live.push({ uid, epoch: user.epoch, seq: user.seq, platforms: platformsOfMask(user.platforms) });
     }
     return live;
   }
@@ -204,6 +214,18 @@ export class OnlineRoster {
     if (!user) return;
     const plan: VerifyPlan = { ...user.plan, fromMs: atMs, byMs: atMs };
     this.track({ ...user, plan });
+    this.unsaved = true;
+  }
+
+  /** The incarnation a user is held as, if online. */
+  epochOf(uid: string): number | undefined {
+    return this.online.get(uid)?.epoch;
+  }
+
+  /** Drops a user (deleted): nothing of it stays in memory. */
+  forget(uid: string): void {
+    this.online.delete(uid);
+    this.schedule.delete(uid);
     this.unsaved = true;
   }
 

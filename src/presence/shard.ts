@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import type { WatchedUser } from "../../protocol";
 import { readSettings } from "../config";
 import { FaultSwitch } from "../lib/faults";
 import { getOrInsertComputed } from "../lib/maps";
@@ -8,6 +7,7 @@ import { platformName } from "../platforms";
 import { ensureSchema, PRESENCE_SHARD_MIGRATIONS } from "../storage/schema";
 import { ShardTables } from "../storage/shard-tables";
 import { WatchLists } from "../storage/watch-lists";
+import { isNewer, type ShardEntry, unknownEntry } from "./entries";
 import { OnlineRoster, type RosterWrite, type UserPresence } from "./roster";
 import { userSession } from "./user-sessions";
 import { ALARM_CALLS, OFFLINE_GRACE_MS, type PresenceReport, verifyTiming } from "./verification";
@@ -24,15 +24,17 @@ const INLINE_DELIVERIES = 50;
 /** A delivery to a watcher's object that failed is tried this many times more. */
 const DELIVERY_RETRIES = 2;
 
-/** A watched user's state as a watcher's socket gets it (docs/protocol.md#presence-subscriptions). */
-function toWatchedUser(presence: UserPresence): WatchedUser {
+/** A watched user's state as its watchers get it (docs/protocol.md#presence-subscriptions). */
+function toEntry(presence: UserPresence): ShardEntry {
+  const { uid: userID, epoch, seq } = presence;
   return "platforms" in presence
-    ? { userID: presence.uid, status: "online", platforms: presence.platforms.map(platformName), seq: presence.seq }
+    ? { userID, status: "online", platforms: presence.platforms.map(platformName), seq, epoch }
     : {
-        userID: presence.uid,
+        userID,
         status: "offline",
         ...(presence.lastSeenMs === undefined ? {} : { lastSeen: presence.lastSeenMs }),
-        seq: presence.seq,
+        seq,
+        epoch,
       };
 }
 
@@ -54,14 +56,14 @@ export class PresenceShard extends DurableObject<Env> {
   /** The alarm as last set, so setAlarm (a billed row) runs only when it has to move earlier. */
   private alarmAtMs?: number;
   /** Changes still to deliver, per watching user: the newest state of each watched user it follows. */
-  private readonly toDeliver = new Map<string, Map<string, WatchedUser>>();
+  private readonly toDeliver = new Map<string, Map<string, ShardEntry>>();
   private readonly deliveryFailures = new Map<string, number>();
   /** Delivery calls under way (inline from a publish, or from the alarm). */
   private deliveriesInFlight = 0;
   /** fanout_state says a fan-out is under way: set with the first change watchers must hear of, cleared when all are told. */
   private fanoutMarked = false;
   /** Test-only failure injection (test/presence/containment.test.ts); nothing in the worker arms it. */
-  readonly faults = new FaultSwitch<"watch" | "unwatch" | "abortBeforeDelivery">();
+  readonly faults = new FaultSwitch<"watch" | "unwatch" | "erase" | "abortBeforeDelivery">();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -105,7 +107,7 @@ export class PresenceShard extends DurableObject<Env> {
     this.fanoutMarked = true;
     const uids = this.table.fannedOutSince(since);
     for (const presence of this.read(uids)) {
-      const entry = toWatchedUser(presence);
+      const entry = toEntry(presence);
       for (const watcher of this.watchers.ownersOf(presence.uid)) this.queue(watcher, [entry]);
     }
     this.endFanoutIfDone();
@@ -126,18 +128,40 @@ export class PresenceShard extends DurableObject<Env> {
    * they are registered (one row for the watcher), and their state now is the
    * snapshot it sends. Later changes reach it through `deliverPresence`.
    */
-  watch(watcherUid: string, uids: string[]): WatchedUser[] {
+  watch(watcherUid: string, uids: string[]): ShardEntry[] {
     this.faults.trip("watch");
     this.watchers.add(watcherUid, uids);
-    const known = new Map(this.read(uids).map((presence) => [presence.uid, toWatchedUser(presence)]));
+    const known = new Map(this.read(uids).map((presence) => [presence.uid, toEntry(presence)]));
     // A user never online (or unknown) is offline, with no lastSeen, at seq 0.
-    return uids.map((uid) => known.get(uid) ?? { userID: uid, status: "offline", seq: 0 });
+    return uids.map((uid) => known.get(uid) ?? unknownEntry(uid));
   }
 
   /** The watcher's sockets no longer watch these users. */
   unwatch(watcherUid: string, uids: string[]): void {
     this.faults.trip("unwatch");
     this.watchers.remove(watcherUid, uids);
+  }
+
+  /**
+   * Deleted users (docs/api.md#post-managerdelete_user): everything this shard
+   * stored of each (online row, lastSeen, memory) goes, and its watchers get
+   * the entry of a user nobody knows, at seq 0: a reset. State of a newer
+   * incarnation (the uid registered again since) is left alone, so a late or
+   * repeated call is harmless.
+   */
+  async erase(deletions: { uid: string; epoch: number }[]): Promise<void> {
+    this.faults.trip("erase");
+    for (const { uid, epoch } of deletions) {
+      const held = this.roster.epochOf(uid) ?? this.table.offlineVersion(uid)?.epoch;
+      if (held === undefined || held >= epoch) continue;
+      this.roster.forget(uid);
+      this.table.erase(uid);
+      const watchers = this.watchers.ownersOf(uid);
+      if (watchers.length > 0) this.markFanout();
+      for (const watcher of watchers) this.queue(watcher, [unknownEntry(uid, epoch)]);
+    }
+    this.ctx.waitUntil(this.deliver(INLINE_DELIVERIES).then(() => this.armAlarm()));
+    await this.armAlarm();
   }
 
   // ---- from the worker -------------------------------------------------------
@@ -237,23 +261,20 @@ export class PresenceShard extends DurableObject<Env> {
   }
 
   /** Adds entries for a watcher, keeping the newest per watched user. */
-  private queue(watcher: string, entries: readonly WatchedUser[]): void {
-    const pending = getOrInsertComputed(this.toDeliver, watcher, () => new Map<string, WatchedUser>());
-    for (const entry of entries) {
-      const queued = pending.get(entry.userID);
-      if (!queued || queued.seq < entry.seq) pending.set(entry.userID, entry);
-    }
+  private queue(watcher: string, entries: readonly ShardEntry[]): void {
+    const pending = getOrInsertComputed(this.toDeliver, watcher, () => new Map<string, ShardEntry>());
+    for (const entry of entries) if (isNewer(entry, pending.get(entry.userID))) pending.set(entry.userID, entry);
   }
 
   private apply(uid: string, report: PresenceReport, origin: "publish" | "verify"): void {
-    const storedSeq = this.roster.has(uid) ? undefined : this.table.offlineSeq(uid);
-    const { write, changed } = this.roster.apply(uid, report, storedSeq, origin);
+    const stored = this.roster.has(uid) ? undefined : this.table.offlineVersion(uid);
+    const { write, changed } = this.roster.apply(uid, report, stored, origin);
     const watchers = changed ? this.watchers.ownersOf(uid) : [];
     // Written in the same step as the change it marks, so a restart finds both or neither.
     const fanoutAtMs = watchers.length > 0 ? this.markFanout() : undefined;
     this.write(uid, write, fanoutAtMs);
     if (!changed) return;
-    const entry = toWatchedUser(changed);
+    const entry = toEntry(changed);
     for (const watcher of watchers) this.queue(watcher, [entry]);
   }
 
@@ -269,7 +290,7 @@ export class PresenceShard extends DurableObject<Env> {
 
   private write(uid: string, change: RosterWrite | undefined, fanoutAtMs: number | undefined): void {
     if (change?.kind === "online") this.table.markOnline(change.user, fanoutAtMs);
-    else if (change?.kind === "offline") this.table.markOffline(uid, change.seq, change.lastSeenMs, fanoutAtMs);
+    else if (change?.kind === "offline") this.table.markOffline(uid, change.version, change.lastSeenMs, fanoutAtMs);
     else if (change?.kind === "forget") this.table.forget(uid);
   }
 

@@ -1,8 +1,9 @@
-import { ErrCode, type ErrorFrame, MAX_WATCHED_PER_SOCKET, type PresenceFrame, type WatchedUser } from "../../protocol";
+import { ErrCode, type ErrorFrame, MAX_WATCHED_PER_SOCKET, type PresenceFrame } from "../../protocol";
 import { getOrInsertComputed } from "../lib/maps";
 import { SerialQueue } from "../lib/serial-queue";
 import { clientPresenceFrame, describeIssues } from "../schemas";
 import type { WatchLists } from "../storage/watch-lists";
+import { forClient, isNewer, type ShardEntry, unknownEntry } from "./entries";
 import { callShards, settleShards } from "./shards";
 import { openSockets, readAttachment, sendQuietly } from "./sockets";
 
@@ -34,9 +35,9 @@ export class FrameFailure extends Error {
  */
 export class Watching {
   /** Per socket, the newest entry sent for each watched user: nothing older goes out after it. */
-  private readonly sent = new Map<string, Map<string, WatchedUser>>();
+  private readonly sent = new Map<string, Map<string, ShardEntry>>();
   /** Per socket, the ids the frame in progress is changing, with the deliveries held for them meanwhile. */
-  private readonly pending = new Map<string, Map<string, WatchedUser[]>>();
+  private readonly pending = new Map<string, Map<string, ShardEntry[]>>();
   /** Frames that change subscriptions, and the clean-up after sockets end: one at a time. */
   private readonly changes = new SerialQueue();
 
@@ -77,7 +78,7 @@ export class Watching {
     }
     // Changes that arrive before the snapshot is out wait for it, so nothing older follows something newer.
     const held = this.hold(key, requested);
-    let snapshot: Map<string, WatchedUser>;
+    let snapshot: Map<string, ShardEntry>;
     try {
       snapshot = await this.watchAtShards(requested);
       this.lists.add(key, fresh);
@@ -96,10 +97,8 @@ export class Watching {
     this.pending.delete(key);
     const sent = this.sentTo(key);
     // An overlapping subscribe may have sent a newer entry meanwhile: the snapshot never goes back in time.
-    const users = requested.map((id) =>
-      newer(snapshot.get(id) ?? { userID: id, status: "offline", seq: 0 }, sent.get(id)),
-    );
-    send(ws, { type: "presence", users });
+    const users = requested.map((id) => newer(snapshot.get(id) ?? unknownEntry(id), sent.get(id)));
+    send(ws, { type: "presence", users: users.map(forClient) });
     for (const user of users) sent.set(user.userID, user);
     this.sendChanges(ws, key, [...held.values()].flat());
   }
@@ -135,9 +134,9 @@ export class Watching {
    * user, as one frame per socket. Returns the users no socket here watches
    * any more, so the shard stops delivering them.
    */
-  deliver(changes: readonly WatchedUser[]): string[] {
+  deliver(changes: readonly ShardEntry[]): string[] {
     const sockets = new Map(this.openByKey());
-    const perSocket = new Map<WebSocket, { key: string; list: WatchedUser[] }>();
+    const perSocket = new Map<WebSocket, { key: string; list: ShardEntry[] }>();
     const stale: string[] = [];
     for (const change of changes) {
       const id = change.userID;
@@ -179,27 +178,42 @@ export class Watching {
     });
   }
 
+  /**
+   * Ends every subscription of every socket (the user was deleted): the shards
+   * are told first, and the lists go only once they were. Throws if a shard
+   * did not answer, leaving everything as it was for a retry.
+   */
+  forgetAll(): Promise<void> {
+    return this.changes.run(async () => {
+      const owners = this.lists.storedOwners();
+      const watched = new Set(owners.flatMap((key) => this.lists.idsOf(key)));
+      await callShards(this.env, watched, this.shardCount, (shard, members) => shard.unwatch(this.uid(), members));
+      for (const key of owners) this.lists.drop(key);
+      this.sent.clear();
+      this.pending.clear();
+    });
+  }
+
   /** Marks ids of a socket as changing; returns where their deliveries wait. */
-  private hold(key: string, ids: readonly string[]): Map<string, WatchedUser[]> {
-    const held = new Map(ids.map((id) => [id, [] as WatchedUser[]]));
+  private hold(key: string, ids: readonly string[]): Map<string, ShardEntry[]> {
+    const held = new Map(ids.map((id) => [id, [] as ShardEntry[]]));
     this.pending.set(key, held);
     return held;
   }
 
-  private sendChanges(ws: WebSocket, key: string, changes: readonly WatchedUser[]): void {
+  private sendChanges(ws: WebSocket, key: string, changes: readonly ShardEntry[]): void {
     const sent = this.sentTo(key);
     // One entry per user, its newest, and only if newer than what the socket already has.
-    const fresh = new Map<string, WatchedUser>();
+    const fresh = new Map<string, ShardEntry>();
     for (const change of changes) {
-      const known = fresh.get(change.userID) ?? sent.get(change.userID);
-      if (!known || change.seq > known.seq) fresh.set(change.userID, change);
+      if (isNewer(change, fresh.get(change.userID) ?? sent.get(change.userID))) fresh.set(change.userID, change);
     }
     if (fresh.size === 0) return;
     for (const change of fresh.values()) sent.set(change.userID, change);
-    send(ws, { type: "presence", users: [...fresh.values()] });
+    send(ws, { type: "presence", users: [...fresh.values()].map(forClient) });
   }
 
-  private sentTo(key: string): Map<string, WatchedUser> {
+  private sentTo(key: string): Map<string, ShardEntry> {
     return getOrInsertComputed(this.sent, key, () => new Map());
   }
 
@@ -208,7 +222,7 @@ export class Watching {
   }
 
   /** Registers this user as a watcher at each shard concerned; their answers are the snapshot. */
-  private async watchAtShards(ids: readonly string[]): Promise<Map<string, WatchedUser>> {
+  private async watchAtShards(ids: readonly string[]): Promise<Map<string, ShardEntry>> {
     const answers = await callShards(this.env, ids, this.shardCount, (shard, members) =>
       shard.watch(this.uid(), members),
     );
@@ -231,8 +245,8 @@ function logUndoFailed(frame: "subscribe" | "unsubscribe", error: unknown): void
   console.error(JSON.stringify({ level: "error", event: "presence_frame_undo_failed", frame, error: String(error) }));
 }
 
-function newer(entry: WatchedUser, other: WatchedUser | undefined): WatchedUser {
-  return other && other.seq > entry.seq ? other : entry;
+function newer(entry: ShardEntry, other: ShardEntry | undefined): ShardEntry {
+  return other && isNewer(other, entry) ? other : entry;
 }
 
 function send(ws: WebSocket, frame: PresenceFrame | ErrorFrame): void {

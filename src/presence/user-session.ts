@@ -6,20 +6,22 @@ import {
   PING,
   PLATFORM_NAMES,
   type PlatformId,
+  type PlatformName,
   PONG,
-  type WatchedUser,
 } from "../../protocol";
 import { type LoginPolicy, readSettings, type Settings } from "../config";
 import { envelope, envelopeResponse } from "../errors";
 import { clipForLog } from "../log-fields";
 import { recordMetric } from "../metrics";
 import { LIMITS } from "../schemas";
+import { AccountStore } from "../storage/account";
 import { RevocationStore } from "../storage/revocations";
 import { ensureSchema, USER_SESSION_MIGRATIONS } from "../storage/schema";
 import { type StoredPresence, UserPresenceStore } from "../storage/user-presence";
 import { WatchLists } from "../storage/watch-lists";
 import type { ClientTokenClaims } from "../tokens";
 import { applyChange, type Ending, flushHeld, nextHeldDue } from "./changes";
+import type { ShardEntry } from "./entries";
 import { closeFloodingSocket, countFrame } from "./frame-budget";
 import { Outbox } from "./outbox";
 import { presenceShardName } from "./shards";
@@ -42,6 +44,15 @@ export const SESSION_CLAIMS_HEADER = "x-im-session-claims";
 const KICKED_FRAME = JSON.stringify(
   envelope(ErrCode.tokenInvalidated, "kicked: a newer session opened on this platform"),
 );
+
+/** One open session, as get_user_sessions answers it (docs/api.md#post-managerget_user_sessions). */
+export interface SessionInfo {
+  connID: string;
+  platformID: PlatformId;
+  platform: PlatformName;
+  connectedAt: number;
+  lastActiveAt: number;
+}
 
 /** The user's presence after an event: what the shard is told, and whether it changed. */
 interface Recorded {
@@ -67,6 +78,8 @@ interface Recorded {
 export class UserSession extends DurableObject<Env> {
   private readonly settings: Settings;
   private readonly revocations: RevocationStore;
+  /** The incarnation's start and a ban (src/storage/account.ts). */
+  private readonly account: AccountStore;
   private readonly presence: UserPresenceStore;
   /** The users this user's sockets watch (docs/protocol.md#presence-subscriptions). */
   private readonly watching: Watching;
@@ -79,6 +92,7 @@ export class UserSession extends DurableObject<Env> {
     this.settings = readSettings(env);
     ensureSchema(ctx.storage, USER_SESSION_MIGRATIONS);
     this.revocations = new RevocationStore(ctx.storage.sql);
+    this.account = new AccountStore(ctx.storage.sql);
     this.presence = new UserPresenceStore(ctx.storage.sql);
     const uid = () => this.uid;
     const shards = this.settings.presenceShards;
@@ -103,6 +117,13 @@ export class UserSession extends DurableObject<Env> {
       return envelopeResponse(400, ErrCode.badRequest, "expected a verified WebSocket upgrade");
     }
     const now = Date.now();
+    const ban = this.account.banAt(now);
+    if (ban)
+      return envelopeResponse(401, ErrCode.tokenUserBanned, `the user is banned until ${describeTime(ban.untilMs)}`);
+    // Tokens issued before the user was deleted are refused for good, also after the uid is registered again.
+    if (claims.issuedAtMs <= this.account.read().epochMs) {
+      return envelopeResponse(401, ErrCode.tokenInvalidated, "token was invalidated (its user was deleted)");
+    }
     this.revocations.prune(now);
     if (this.revocations.isRevoked(claims)) {
       return envelopeResponse(401, ErrCode.tokenInvalidated, "token was invalidated (kicked or logged out)");
@@ -157,14 +178,94 @@ export class UserSession extends DurableObject<Env> {
 
   // ---- RPC from the worker and the presence shard ------------------------------
 
-  /** force_logout: closes the platform's sessions and retires every token issued so far. */
-  async forceLogout(platform: PlatformId): Promise<void> {
+  /**
+   * force_logout: closes the platform's sessions and retires every token
+   * issued so far; with a connID, only that session and its own token.
+   */
+  async forceLogout(platform: PlatformId, connID?: string): Promise<"ok" | "no_such_session"> {
     const now = Date.now();
-    this.revocations.revokePlatformUpTo(platform, now);
-    for (const ws of openSockets(this.ctx, platformTag(platform))) {
+    const sockets = openSockets(this.ctx, platformTag(platform));
+    if (connID === undefined) {
+      this.revocations.revokePlatformUpTo(platform, now);
+      for (const ws of sockets)
+        this.endSession(ws, CloseCode.loggedOut, "logged out", { reason: "logged_out", atMs: now });
+    } else {
+      const ws = sockets.find((socket) => readAttachment(socket).key === connID);
+      if (!ws) return "no_such_session";
+      const { jti, tokenExpiresAtMs } = readAttachment(ws);
+      this.revocations.revokeToken(jti, tokenExpiresAtMs);
       this.endSession(ws, CloseCode.loggedOut, "logged out", { reason: "logged_out", atMs: now });
     }
     await this.settle(now);
+    return "ok";
+  }
+
+  /** The open, live sessions (get_user_sessions); reads only. */
+  sessions(): SessionInfo[] {
+    const now = Date.now();
+    return this.liveSockets(now)
+      .map((ws) => {
+        const attachment = readAttachment(ws);
+        return {
+          connID: attachment.key,
+          platformID: attachment.platform,
+          platform: PLATFORM_NAMES[attachment.platform],
+          connectedAt: attachment.connectedAtMs,
+          lastActiveAt: lastSeenMs(this.ctx, ws, attachment),
+        };
+      })
+      .sort((a, b) => a.connectedAt - b.connectedAt);
+  }
+
+  /**
+   * ban_user: until `untilMs` handshakes are refused (706) and the sessions
+   * open now are closed with 4006; a time already past lifts the ban. Nothing
+   * runs when it ends: every check compares it with the clock.
+   */
+  async ban(untilMs: number, reason: string): Promise<void> {
+    const now = Date.now();
+    const account = this.account.read();
+    if (untilMs <= now) {
+      if (account.ban) this.account.write({ epochMs: account.epochMs });
+      return;
+    }
+    this.account.write({ ...account, ban: { untilMs, reason } });
+    for (const ws of openSockets(this.ctx)) {
+      this.endSession(ws, CloseCode.banned, `banned until ${Math.ceil(untilMs / 1000)}`, {
+        reason: "banned",
+        atMs: now,
+      });
+    }
+    await this.settle(now);
+  }
+
+  /**
+   * delete_user's part here (docs/security.md#your-users-data): the sessions
+   * close with 4005, the offline events (reason `deleted`) go to the queue,
+   * the shards forget this user as a watcher, then every row goes but the
+   * account's, which keeps the moment of the deletion to refuse the old
+   * tokens. Each step that can fail comes before anything is erased, so a
+   * retry picks up where this stopped; once done, a repeat changes nothing.
+   */
+  async erase(deletedAtMs: number): Promise<void> {
+    if (this.account.read().epochMs >= deletedAtMs) return;
+    const now = Date.now();
+    for (const ws of openSockets(this.ctx)) {
+      this.endSession(ws, CloseCode.accountDeleted, "account deleted", { reason: "deleted", atMs: now });
+    }
+    this.record(now);
+    // Offlines held for the webhook grace are sent now: nothing may wait on rows that are about to go.
+    const flushed = flushHeld({ uid: this.uid, stored: this.presence.read(), nowMs: Number.POSITIVE_INFINITY, newId });
+    if (flushed.events.length) this.presence.write(flushed.stored);
+    if (!(await this.outbox.handOver())) throw new Error("the deletion's webhook events could not be queued");
+    await this.watching.forgetAll();
+    this.ctx.storage.transactionSync(() => {
+      this.presence.erase();
+      this.revocations.erase();
+      this.account.write({ epochMs: deletedAtMs });
+    });
+    // A retry the alarm was to run has nothing left to send.
+    if ((await this.ctx.storage.getAlarm()) !== null) await this.ctx.storage.deleteAlarm();
   }
 
   /**
@@ -189,7 +290,7 @@ export class UserSession extends DurableObject<Env> {
    * A shard delivers changes of users this user's sockets watch. Returns the
    * users none of its open sockets watches any more, for the shard to forget.
    */
-  deliverPresence(changes: WatchedUser[]): string[] {
+  deliverPresence(changes: ShardEntry[]): string[] {
     return this.watching.deliver(changes);
   }
 
@@ -368,9 +469,10 @@ export class UserSession extends DurableObject<Env> {
 
   private report(now: number, stored: StoredPresence): PresenceReport {
     const { platforms, heartbeatDeadlineMs, tokenExpiresAtMs } = this.observe(now);
+    const version = { epoch: this.account.read().epochMs, seq: stored.seq, reportedAtMs: now };
     return platforms.length === 0
-      ? { seq: stored.seq, reportedAtMs: now, platforms, lastSeenMs: stored.lastSeenMs }
-      : { seq: stored.seq, reportedAtMs: now, platforms, heartbeatDeadlineMs, tokenExpiresAtMs };
+      ? { ...version, platforms, lastSeenMs: stored.lastSeenMs }
+      : { ...version, platforms, heartbeatDeadlineMs, tokenExpiresAtMs };
   }
 
   /** Sets the alarm to `atMs` unless one is already set for that moment or sooner (each setAlarm is a billed row). */
@@ -387,6 +489,11 @@ interface LiveState {
 }
 
 const newId = () => crypto.randomUUID();
+
+/** A moment as people and machines both read it: ISO 8601 and Unix seconds. */
+function describeTime(ms: number): string {
+  return `${new Date(ms).toISOString()} (${Math.ceil(ms / 1000)})`;
+}
 
 function maxSessionsPerPlatform(policy: LoginPolicy): number {
   return policy.kind === "kick_same_platform" ? 1 : policy.max;

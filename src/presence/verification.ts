@@ -31,7 +31,9 @@ const HIBERNATES_AFTER_IDLE_MS = 8_000;
 
 /** What a user's object reports about itself: its live platforms, and when that can next change by itself. */
 export interface PresenceReport {
-  /** Per user, +1 on every change of the live platforms; persisted, so it only grows. */
+  /** The user's incarnation (its object's account epoch, src/storage/account.ts): a newer one wins whatever the seq. */
+  epoch: number;
+  /** Per user, +1 on every change of the live platforms; persisted, so it only grows within an incarnation. */
   seq: number;
   /** When the object computed this report: of two reports with one seq, the later wins. */
   reportedAtMs: number;

@@ -1,18 +1,36 @@
 import { CloseCode, ErrCode, Route } from "../../protocol";
 import {
+  accountCheckAnswerSchema,
+  allUsersUidAnswerSchema,
+  deleteUserAnswerSchema,
   emptyAnswerSchema,
   onlineStatusAnswerSchema,
   openApiDocumentSchema,
   tokenAnswerSchema,
+  userInfoAnswerSchema,
+  userSessionsAnswerSchema,
 } from "../openapi/responses";
-import { forceLogoutBody, onlineStatusBody, registerUserBody, userTokenBody } from "../schemas";
+import {
+  accountCheckBody,
+  banUserBody,
+  deleteUserBody,
+  forceLogoutBody,
+  getAllUsersUidBody,
+  getUserInfoBody,
+  getUserSessionsBody,
+  onlineStatusBody,
+  registerUserBody,
+  updateUserInfoBody,
+  userTokenBody,
+} from "../schemas";
 import { forceLogout, registerUser, userToken } from "./auth";
 import { connect } from "./connect";
 import { consoleEnabled, consoleEvents, consolePage, consoleScript, consoleWebhook } from "./console";
 import { docsPage, openApiJson } from "./docs";
 import { health } from "./health";
+import { accountCheck, banUser, deleteUser, getAllUsersUid, getUserSessions } from "./manager";
 import type { RouteEntry } from "./route-entry";
-import { onlineStatus } from "./user";
+import { getUserInfo, onlineStatus, updateUserInfo } from "./user";
 
 const TOKEN_ANSWER = { name: "TokenAnswer", schema: tokenAnswerSchema };
 const EMPTY_ANSWER = { name: "EmptyAnswer", schema: emptyAnswerSchema };
@@ -45,10 +63,11 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
       kind: "appServer",
       operationId: "getUserToken",
       summary: "Issue a fresh token for a registered user",
-      description: "Older tokens stay valid; only a kick or a force_logout invalidates them.",
+      description:
+        "Older tokens stay valid; only a kick, a force_logout or the user's deletion invalidates them. A banned user gets 403/603 until the ban ends.",
       request: { name: "UserTokenRequest", schema: userTokenBody },
       answer: TOKEN_ANSWER,
-      errors: { 404: [ErrCode.notRegistered] },
+      errors: { 403: [ErrCode.banned], 404: [ErrCode.notRegistered] },
     },
   },
   {
@@ -57,11 +76,11 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
     doc: {
       kind: "appServer",
       operationId: "forceLogout",
-      summary: "Log a user out of one platform",
-      description: `Closes the user's sessions on that platform with ${CloseCode.loggedOut} and invalidates every token of (uid, platform) issued up to the call (handshakes with them get 401/702). Tokens issued later work.`,
+      summary: "Log a user out of one platform, or of one session",
+      description: `Closes the user's sessions on that platform with ${CloseCode.loggedOut} and invalidates every token of (uid, platform) issued up to the call (handshakes with them get 401/702). Tokens issued later work. With a connID (from get_user_sessions), only that session is closed and only its token invalidated.`,
       request: { name: "ForceLogoutRequest", schema: forceLogoutBody },
       answer: EMPTY_ANSWER,
-      errors: { 404: [ErrCode.notRegistered] },
+      errors: { 404: [ErrCode.notRegistered, ErrCode.noSuchSession] },
     },
   },
   {
@@ -76,6 +95,101 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
       request: { name: "OnlineStatusRequest", schema: onlineStatusBody },
       answer: { name: "OnlineStatusAnswer", schema: onlineStatusAnswerSchema },
       errors: {},
+    },
+  },
+  {
+    route: Route.getUserInfo,
+    handlers: getUserInfo,
+    doc: {
+      kind: "appServer",
+      operationId: "getUserInfo",
+      summary: "Profiles of up to 200 users",
+      description:
+        "One entry per registered uid asked, in request order, each once; unknown uids are left out. A banned user's entry carries bannedUntil.",
+      request: { name: "GetUserInfoRequest", schema: getUserInfoBody },
+      answer: { name: "UserInfoAnswer", schema: userInfoAnswerSchema },
+      errors: {},
+    },
+  },
+  {
+    route: Route.updateUserInfo,
+    handlers: updateUserInfo,
+    doc: {
+      kind: "appServer",
+      operationId: "updateUserInfo",
+      summary: "Change some of a user's profile fields",
+      description:
+        "Sets each field given (an empty string clears it) and leaves the others as they are; concurrent updates of different fields both land. At least one field.",
+      request: { name: "UpdateUserInfoRequest", schema: updateUserInfoBody },
+      answer: EMPTY_ANSWER,
+      errors: { 404: [ErrCode.notRegistered] },
+    },
+  },
+  {
+    route: Route.accountCheck,
+    handlers: accountCheck,
+    doc: {
+      kind: "appServer",
+      operationId: "accountCheck",
+      summary: "Which of up to 100 uids are registered",
+      description: "One entry per requested id, in request order, duplicates kept.",
+      request: { name: "AccountCheckRequest", schema: accountCheckBody },
+      answer: { name: "AccountCheckAnswer", schema: accountCheckAnswerSchema },
+      errors: {},
+    },
+  },
+  {
+    route: Route.getAllUsersUid,
+    handlers: getAllUsersUid,
+    doc: {
+      kind: "appServer",
+      operationId: "getAllUsersUid",
+      summary: "Every registered uid, a page at a time",
+      description:
+        "Uids in ascending code-point order, at most `limit` (default 1000) per page; pass the answer's nextCursor to get the next page. Paging from no cursor to the end yields every user registered throughout, exactly once. A malformed cursor is a 400.",
+      request: { name: "GetAllUsersUidRequest", schema: getAllUsersUidBody },
+      answer: { name: "AllUsersUidAnswer", schema: allUsersUidAnswerSchema },
+      errors: {},
+    },
+  },
+  {
+    route: Route.deleteUser,
+    handlers: deleteUser,
+    doc: {
+      kind: "appServer",
+      operationId: "deleteUser",
+      summary: "Erase up to 100 users everywhere",
+      description: `Erasure, not hiding: when the answer arrives, the profile, lastSeen, invalidations and subscriptions are gone from every store, the sessions were closed with ${CloseCode.accountDeleted}, watchers got a reset (seq 0) and webhooks an offline with reason deleted. Tokens issued before are refused for good, also after the uid is registered again. failedUidList lists the uids that were not registered. A call that fails part-way is finished by a retry.`,
+      request: { name: "DeleteUserRequest", schema: deleteUserBody },
+      answer: { name: "DeleteUserAnswer", schema: deleteUserAnswerSchema },
+      errors: {},
+    },
+  },
+  {
+    route: Route.banUser,
+    handlers: banUser,
+    doc: {
+      kind: "appServer",
+      operationId: "banUser",
+      summary: "Ban a user until a time, or lift a ban",
+      description: `Until \`until\` (Unix seconds) user_token answers 403/603 and handshakes 401/706; the sessions open now are closed with ${CloseCode.banned} and webhooks send offline with reason banned. The ban ends by itself at that time; 0 or a past time lifts it now. The profile is kept.`,
+      request: { name: "BanUserRequest", schema: banUserBody },
+      answer: EMPTY_ANSWER,
+      errors: { 404: [ErrCode.notRegistered] },
+    },
+  },
+  {
+    route: Route.getUserSessions,
+    handlers: getUserSessions,
+    doc: {
+      kind: "appServer",
+      operationId: "getUserSessions",
+      summary: "A user's open sessions",
+      description:
+        "One entry per open, live session: its connID (which force_logout takes), platform, when it connected and when it last sent a frame (pings included).",
+      request: { name: "GetUserSessionsRequest", schema: getUserSessionsBody },
+      answer: { name: "UserSessionsAnswer", schema: userSessionsAnswerSchema },
+      errors: { 404: [ErrCode.notRegistered] },
     },
   },
   { route: Route.connect, handlers: connect, doc: { kind: "websocket", operationId: "connectSession" } },

@@ -1,9 +1,11 @@
 import { readSettings } from "../config";
+import { ApiError } from "../errors";
 import { recordMetric } from "../metrics";
 import { validate } from "../middleware/validate";
 import { platformName } from "../platforms";
 import { readPresence } from "../presence/shards";
-import { onlineStatusBody } from "../schemas";
+import { getUserInfoBody, onlineStatusBody, updateUserInfoBody } from "../schemas";
+import { findUsers, type StoredUser, updateProfile } from "../storage/users";
 import { ok } from "./answer";
 import { factory } from "./factory";
 import { appServerRequest } from "./guards";
@@ -36,3 +38,45 @@ export const onlineStatus = factory.createHandlers(appServerRequest, validate("j
   });
   return ok(c, { successResult });
 });
+
+/** A user as get_user_info answers it: the profile, createTime in Unix seconds, and a ban in force. */
+function userInfo(user: StoredUser, nowMs: number) {
+  const { uid, name, icon, gender, mobile, birth, email, ex, createdAtMs, bannedUntil } = user;
+  return {
+    uid,
+    name,
+    icon,
+    gender,
+    mobile,
+    birth,
+    email,
+    ex,
+    createTime: Math.floor(createdAtMs / 1000),
+    ...(bannedUntil !== undefined && bannedUntil * 1000 > nowMs ? { bannedUntil } : {}),
+  };
+}
+
+/** POST /user/get_user_info (docs/api.md#post-userget_user_info): registered uids, in request order, each once. */
+export const getUserInfo = factory.createHandlers(appServerRequest, validate("json", getUserInfoBody), async (c) => {
+  const { uidList } = c.req.valid("json");
+  const found = new Map((await findUsers(c.env.DB, uidList)).map((user) => [user.uid, user]));
+  const now = Date.now();
+  const data = [...new Set(uidList)].flatMap((uid) => {
+    const user = found.get(uid);
+    return user ? [userInfo(user, now)] : [];
+  });
+  return ok(c, { data });
+});
+
+/** POST /user/update_user_info (docs/api.md#post-userupdate_user_info): the fields given, and only those. */
+export const updateUserInfo = factory.createHandlers(
+  appServerRequest,
+  validate("json", updateUserInfoBody),
+  async (c) => {
+    const { uid, name, icon, gender, mobile, birth, email, ex } = c.req.valid("json");
+    if (!(await updateProfile(c.env.DB, uid, { name, icon, gender, mobile, birth, email, ex }))) {
+      throw ApiError.notRegistered(uid);
+    }
+    return ok(c);
+  },
+);

@@ -41,6 +41,12 @@ export class RevocationStore {
     return cutoff !== undefined && token.issuedAtMs <= cutoff.cutoff_ms;
   }
 
+  /** Forgets every invalidation (the user was deleted: its account epoch refuses all its tokens instead). */
+  erase(): void {
+    this.sql.exec("DELETE FROM revoked_tokens");
+    this.sql.exec("DELETE FROM logout_cutoffs");
+  }
+
   /** Drops kicked-token rows that can no longer match a live token (cutoffs stay, see above). */
   prune(nowMs: number): void {
     this.sql.exec("DELETE FROM revoked_tokens WHERE expires_at_ms <= ?", nowMs);

@@ -98,6 +98,19 @@ export const USER_SESSION_MIGRATIONS: readonly Migration[] = [
       moveWholeLists(sql, "socket_subscriptions", "socket_key");
     },
   },
+  {
+    version: 4,
+    description:
+      "account_state: the incarnation's start (epoch_ms; tokens issued before it are refused) and a ban (banned_until_ms, ban_reason), one row written only by delete_user and ban_user",
+    apply(sql) {
+      sql.exec(`CREATE TABLE IF NOT EXISTS account_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        epoch_ms INTEGER NOT NULL DEFAULT 0,
+        banned_until_ms INTEGER,
+        ban_reason TEXT
+      )`);
+    },
+  },
 ];
 
 /** One row per change of a watch list (storage/watch-lists.ts); the same shape in both classes. */
@@ -191,6 +204,16 @@ export const PRESENCE_SHARD_MIGRATIONS: readonly Migration[] = [
         id INTEGER PRIMARY KEY CHECK (id = 1),
         busy_since_ms INTEGER
       )`);
+    },
+  },
+  {
+    version: 5,
+    description:
+      "online_users and offline_users get epoch (the user's incarnation, account_state.epoch_ms of its object): a user deleted and registered again is ordered after the old one, and erasing the old one never touches the new",
+    apply(sql) {
+      for (const table of ["online_users", "offline_users"])
+        if (!hasColumn(sql, table, "epoch"))
+          sql.exec(`ALTER TABLE ${table} ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0`);
     },
   },
 ];

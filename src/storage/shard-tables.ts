@@ -27,6 +27,8 @@ export interface VerifyPlan {
 /** A user a shard holds as online: its state as of one report of its object, and the plan that report brought. */
 export interface OnlineUser {
   uid: string;
+  /** The user's incarnation: a newer one wins whatever the seq (src/storage/account.ts). */
+  epoch: number;
   seq: number;
   /** platformMask of the live platforms; never 0. */
   platforms: number;
@@ -53,16 +55,20 @@ export class ShardTables {
     return this.sql
       .exec<{
         uid: string;
+        epoch: number;
         seq: number;
         platforms: number;
         published_at_ms: number;
         trust_until_ms: number | null;
         verify_from_ms: number | null;
         verify_by_ms: number | null;
-      }>("SELECT uid, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms FROM online_users")
+      }>(
+        "SELECT uid, epoch, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms FROM online_users",
+      )
       .toArray()
       .map((row) => ({
         uid: row.uid,
+        epoch: row.epoch,
         seq: row.seq,
         platforms: row.platforms,
         reportedAtMs: row.published_at_ms,
@@ -72,9 +78,11 @@ export class ShardTables {
       }));
   }
 
-  /** The seq of the last change stored for a user who is not in memory, if any. */
-  offlineSeq(uid: string): number | undefined {
-    return this.sql.exec<{ seq: number }>("SELECT seq FROM offline_users WHERE uid = ?", uid).toArray()[0]?.seq;
+  /** The incarnation and seq of the last change stored for a user who is not in memory, if any. */
+  offlineVersion(uid: string): { epoch: number; seq: number } | undefined {
+    return this.sql
+      .exec<{ epoch: number; seq: number }>("SELECT epoch, seq FROM offline_users WHERE uid = ?", uid)
+      .toArray()[0];
   }
 
   /**
@@ -83,10 +91,10 @@ export class ShardTables {
    */
   markOnline(user: OnlineUser, fanoutAtMs: number | undefined): void {
     this.sql.exec(
-      `INSERT INTO online_users (uid, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms, fanout_at_ms)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+      `INSERT INTO online_users (uid, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms, fanout_at_ms, epoch)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
        ON CONFLICT (uid) DO UPDATE SET seq = ?2, platforms = ?3, published_at_ms = ?4,
-         trust_until_ms = ?5, verify_from_ms = ?6, verify_by_ms = ?7, fanout_at_ms = ?8`,
+         trust_until_ms = ?5, verify_from_ms = ?6, verify_by_ms = ?7, fanout_at_ms = ?8, epoch = ?9`,
       user.uid,
       user.seq,
       user.platforms,
@@ -95,20 +103,33 @@ export class ShardTables {
       user.plan.fromMs,
       user.plan.byMs,
       fanoutAtMs ?? null,
+      user.epoch,
     );
   }
 
-  markOffline(uid: string, seq: number, lastSeenMs: number | undefined, fanoutAtMs: number | undefined): void {
+  markOffline(
+    uid: string,
+    version: { epoch: number; seq: number },
+    lastSeenMs: number | undefined,
+    fanoutAtMs: number | undefined,
+  ): void {
     this.sql.exec("DELETE FROM online_users WHERE uid = ?", uid);
     if (lastSeenMs === undefined) return;
     this.sql.exec(
-      `INSERT INTO offline_users (uid, seq, last_seen_ms, fanout_at_ms) VALUES (?1, ?2, ?3, ?4)
-       ON CONFLICT (uid) DO UPDATE SET seq = ?2, last_seen_ms = ?3, fanout_at_ms = ?4`,
+      `INSERT INTO offline_users (uid, seq, last_seen_ms, fanout_at_ms, epoch) VALUES (?1, ?2, ?3, ?4, ?5)
+       ON CONFLICT (uid) DO UPDATE SET seq = ?2, last_seen_ms = ?3, fanout_at_ms = ?4, epoch = ?5`,
       uid,
-      seq,
+      version.seq,
       lastSeenMs,
       fanoutAtMs ?? null,
+      version.epoch,
     );
+  }
+
+  /** Everything stored of a deleted user: its online row, or its lastSeen. */
+  erase(uid: string): void {
+    this.sql.exec("DELETE FROM online_users WHERE uid = ?", uid);
+    this.sql.exec("DELETE FROM offline_users WHERE uid = ?", uid);
   }
 
   /**
@@ -169,7 +190,7 @@ export class ShardTables {
     };
     for (const e of entries) {
       const { trustUntilMs, fromMs, byMs } = e.plan;
-      const part = JSON.stringify([e.uid, e.seq, e.reportedAtMs, trustUntilMs, fromMs, byMs]);
+      const part = JSON.stringify([e.uid, e.seq, e.reportedAtMs, trustUntilMs, fromMs, byMs, e.epoch]);
       const size = utf8.encode(part).byteLength + 1;
       if (parts.length > 0 && bytes + size > SNAPSHOT_CHUNK_BYTES) flush();
       parts.push(part);
@@ -182,9 +203,11 @@ export class ShardTables {
   loadSnapshot(): SnapshotEntry[] {
     const rows = this.sql.exec<{ entries: string }>("SELECT entries FROM roster_snapshot ORDER BY chunk").toArray();
     return rows.flatMap((row) =>
-      (JSON.parse(row.entries) as [string, number, number, number, number, number][]).map(
-        ([uid, seq, reportedAtMs, trustUntilMs, fromMs, byMs]) => ({
+      (JSON.parse(row.entries) as [string, number, number, number, number, number, number?][]).map(
+        // Entries saved before schema v5 have no epoch: theirs is 0.
+        ([uid, seq, reportedAtMs, trustUntilMs, fromMs, byMs, epoch = 0]) => ({
           uid,
+          epoch,
           seq,
           reportedAtMs,
           plan: { fromMs, byMs, trustUntilMs },
@@ -194,14 +217,14 @@ export class ShardTables {
   }
 
   /** When each of these users was last seen, for those who have been online. */
-  lastSeen(uids: readonly string[]): { uid: string; seq: number; lastSeenMs: number }[] {
+  lastSeen(uids: readonly string[]): { uid: string; epoch: number; seq: number; lastSeenMs: number }[] {
     if (uids.length === 0) return [];
     return this.sql
-      .exec<{ uid: string; seq: number; last_seen_ms: number }>(
-        "SELECT uid, seq, last_seen_ms FROM offline_users WHERE uid IN (SELECT value FROM json_each(?1))",
+      .exec<{ uid: string; epoch: number; seq: number; last_seen_ms: number }>(
+        "SELECT uid, epoch, seq, last_seen_ms FROM offline_users WHERE uid IN (SELECT value FROM json_each(?1))",
         JSON.stringify(uids),
       )
       .toArray()
-      .map((row) => ({ uid: row.uid, seq: row.seq, lastSeenMs: row.last_seen_ms }));
+      .map((row) => ({ uid: row.uid, epoch: row.epoch, seq: row.seq, lastSeenMs: row.last_seen_ms }));
   }
 }

@@ -57,6 +57,12 @@ export class UserPresenceStore {
     return this.cached;
   }
 
+  /** Forgets everything (the user was deleted): seq, lastSeen and unsent events go. */
+  erase(): void {
+    this.sql.exec("DELETE FROM presence_state");
+    this.cached = NEVER_ONLINE;
+  }
+
   /** One row, whatever changed in it. */
   write(state: StoredPresence): void {
     this.sql.exec(

@@ -193,12 +193,13 @@ describe("GET /openapi.json", () => {
     expect(await response.json()).toMatchObject({ errCode: ErrCode.notFound });
   });
 
-  it("shows the token codes 701–705 on the handshake's 401 and the close codes 4001–4004 and 1008", async () => {
+  it("shows the token codes 701–706 on the handshake's 401 and the close codes 4001–4006 and 1008", async () => {
     const doc = await fetchDocument();
-    expect(documentedCodes(doc, doc.paths["/ws"]!.get!, 401).sort()).toEqual([701, 702, 703, 704, 705]);
-    expect(doc["x-websocket"].closeCodes.map((c) => c.code)).toEqual([4001, 4002, 4003, 4004, 1008]);
+    expect(documentedCodes(doc, doc.paths["/ws"]!.get!, 401).sort()).toEqual([701, 702, 703, 704, 705, 706]);
+    const closeCodes = [4001, 4002, 4003, 4004, 4005, 4006, 1008];
+    expect(doc["x-websocket"].closeCodes.map((c) => c.code)).toEqual(closeCodes);
     expect(doc["x-websocket"].heartbeat).toMatchObject({ send: "ping", answer: "pong", timeoutSeconds: 30 });
-    for (const code of [4001, 4002, 4003, 4004, 1008]) expect(doc.paths["/"]!.get!.description).toContain(String(code));
+    for (const code of closeCodes) expect(doc.paths["/"]!.get!.description).toContain(String(code));
   });
 
   it("lists a 429 with Retry-After on the handshake and on every AppServer route", async () => {
@@ -206,7 +207,7 @@ describe("GET /openapi.json", () => {
     const limited = operations(doc).filter(
       ([, op]) => op.tags.includes("AppServer") || op.tags.includes("Client sessions"),
     );
-    expect(limited.length).toBe(6);
+    expect(limited.length).toBe(13);
     for (const [path, op] of limited) {
       expect(documentedCodes(doc, op, 429), path).toEqual([429]);
       expect(documentedResponse(doc, op, 429)?.headers?.["Retry-After"], path).toMatchObject({
@@ -245,7 +246,13 @@ describe("GET /openapi.json", () => {
       exChars: property(register, "ex").maxLength,
       operationIdChars: property(register, "operationID").maxLength,
       userIdListLength: property(status, "userIDList").maxItems,
+      userInfoListLength: property(requestSchema(doc, "/user/get_user_info"), "uidList").maxItems,
+      manageListLength: property(requestSchema(doc, "/manager/delete_user"), "deleteUidList").maxItems,
+      pageLimit: property(requestSchema(doc, "/manager/get_all_users_uid"), "limit").maximum,
+      banReasonChars: property(requestSchema(doc, "/manager/ban_user"), "reason").maxLength,
+      connIdChars: property(requestSchema(doc, "/auth/force_logout"), "connID").maxLength,
     };
+    expect(property(requestSchema(doc, "/manager/account_check"), "userIDList").maxItems).toBe(LIMITS.manageListLength);
     expect(shown).toEqual(LIMITS);
     expect(doc["x-limits"]).toMatchObject({ ...LIMITS, maxBodyBytes: 65536 });
     expect(property(register, "platform")).toMatchObject({ type: "integer", minimum: 1, maximum: 7 });

@@ -45,7 +45,7 @@ describe("planVerification", () => {
 
   it("opens the window after the heartbeat deadline and trusts the entry until that deadline + 5 s (docs/protocol.md#heartbeat)", () => {
     const plan = planVerification(
-      { seq: 1, reportedAtMs: 0, platforms: [1], heartbeatDeadlineMs: 30_000, tokenExpiresAtMs: 1e12 },
+      { epoch: 0, seq: 1, reportedAtMs: 0, platforms: [1], heartbeatDeadlineMs: 30_000, tokenExpiresAtMs: 1e12 },
       timing,
     );
     expect(plan).toEqual({
@@ -59,14 +59,16 @@ describe("planVerification", () => {
 
   it("verifies at the token's expiry when that comes first", () => {
     const plan = planVerification(
-      { seq: 1, reportedAtMs: 0, platforms: [1], heartbeatDeadlineMs: 30_000, tokenExpiresAtMs: 10_000 },
+      { epoch: 0, seq: 1, reportedAtMs: 0, platforms: [1], heartbeatDeadlineMs: 30_000, tokenExpiresAtMs: 10_000 },
       timing,
     );
     expect(plan).toMatchObject({ fromMs: 10_000, byMs: 10_000 });
   });
 
   it("has nothing to verify for a user with no live platform", () => {
-    expect(planVerification({ seq: 2, reportedAtMs: 0, platforms: [], lastSeenMs: 5 }, timing)).toBeUndefined();
+    expect(
+      planVerification({ epoch: 0, seq: 2, reportedAtMs: 0, platforms: [], lastSeenMs: 5 }, timing),
+    ).toBeUndefined();
   });
 });
 
@@ -75,6 +77,7 @@ describe("OnlineRoster", () => {
     const timing = verifyTiming(30_000);
     const roster = new OnlineRoster(timing);
     const at = (seq: number, platforms: (1 | 5)[], t: number) => ({
+      epoch: 0,
       seq,
       reportedAtMs: t,
       platforms,
@@ -82,19 +85,23 @@ describe("OnlineRoster", () => {
     });
     expect(roster.apply("u", at(1, [1], 0), undefined, "publish").changed).toEqual({
       uid: "u",
+      epoch: 0,
       seq: 1,
       platforms: [1],
     });
     expect(roster.apply("u", at(2, [1, 5], 1), undefined, "publish").changed).toEqual({
       uid: "u",
+      epoch: 0,
       seq: 2,
       platforms: [1, 5],
     });
     expect(roster.apply("u", at(3, [1, 5], 2), undefined, "verify").changed).toBeUndefined();
     expect(
-      roster.apply("u", { seq: 4, reportedAtMs: 3, platforms: [], lastSeenMs: 3 }, undefined, "verify").changed,
+      roster.apply("u", { epoch: 0, seq: 4, reportedAtMs: 3, platforms: [], lastSeenMs: 3 }, undefined, "verify")
+        .changed,
     ).toEqual({
       uid: "u",
+      epoch: 0,
       seq: 4,
       lastSeenMs: 3,
     });
@@ -102,6 +109,7 @@ describe("OnlineRoster", () => {
 
   const timing = verifyTiming(30_000);
   const online = (seq: number, at: number) => ({
+    epoch: 0,
     seq,
     reportedAtMs: at,
     platforms: [1 as const],
@@ -114,6 +122,7 @@ describe("OnlineRoster", () => {
       kind: "online",
       user: {
         uid: "u",
+        epoch: 0,
         seq: 1,
         platforms: 2,
         reportedAtMs: 0,
@@ -126,14 +135,14 @@ describe("OnlineRoster", () => {
       },
     });
     expect(
-      roster.apply("u", { seq: 2, reportedAtMs: 5, platforms: [], lastSeenMs: 5 }, undefined, "verify").write,
+      roster.apply("u", { epoch: 0, seq: 2, reportedAtMs: 5, platforms: [], lastSeenMs: 5 }, undefined, "verify").write,
     ).toEqual({
       kind: "offline",
-      seq: 2,
+      version: { epoch: 0, seq: 2 },
       lastSeenMs: 5,
     });
     // A verify answered before the close lands after it: it must not bring the user back.
-    expect(roster.apply("u", online(1, 3), 2, "verify")).toEqual({});
+    expect(roster.apply("u", online(1, 3), { epoch: 0, seq: 2 }, "verify")).toEqual({});
     expect(roster.live(["u"], 6)).toEqual([]);
 
     roster.apply("v", online(1, 10), undefined, "verify");
@@ -159,6 +168,7 @@ describe("OnlineRoster", () => {
     expect(roster.snapshotIfGoingIdle(due - timing.idleAfterMs)).toEqual([
       {
         uid: "u",
+        epoch: 0,
         seq: 1,
         reportedAtMs: 0,
         plan: { fromMs: 30_000 + timing.opensAfterMs, byMs: due, trustUntilMs: 30_000 + OFFLINE_GRACE_MS },
@@ -199,7 +209,7 @@ describe("OnlineRoster", () => {
     expect(trusted("verified", 50_000 + OFFLINE_GRACE_MS - 1)).toBe(true);
     expect(trusted("verified", 50_000 + OFFLINE_GRACE_MS)).toBe(false);
     expect(trusted("published", 55_000 + OFFLINE_GRACE_MS - 1)).toBe(true);
-    expect(after.live(["changed"], now)).toEqual([{ uid: "changed", seq: 2, platforms: [1] }]);
+    expect(after.live(["changed"], now)).toEqual([{ uid: "changed", epoch: 0, seq: 2, platforms: [1] }]);
   });
 
   it("verifies within a moment, after a wake, a user with no plan or an overdue one, trusting it until the fallback", () => {

@@ -47,13 +47,14 @@ describe("each object's versioned schema", () => {
 
       expect(tables(sql)).toEqual([
         "_schema_version",
+        "account_state",
         "logout_cutoffs",
         "presence_state",
         "revoked_tokens",
         "watch_lists",
       ]);
       expect(sql.exec("SELECT * FROM logout_cutoffs").toArray()).toEqual([{ platform: 1, cutoff_ms: 1000 }]);
-      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 3 });
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 4 });
     });
   });
 
@@ -88,17 +89,18 @@ describe("each object's versioned schema", () => {
 
       ensureSchema(state.storage, PRESENCE_SHARD_MIGRATIONS);
       const table = new ShardTables(sql);
-      expect(table.onlineUsers()).toEqual([{ uid: "ada", seq: 3, platforms: 2, reportedAtMs: 1000 }]);
+      expect(table.onlineUsers()).toEqual([{ uid: "ada", epoch: 0, seq: 3, platforms: 2, reportedAtMs: 1000 }]);
       const user = {
         uid: "ada",
         seq: 4,
         platforms: 2,
         reportedAtMs: 2000,
         plan: { fromMs: 31_000, byMs: 33_500, trustUntilMs: 35_000 },
+        epoch: 0,
       };
       table.markOnline(user, undefined);
       expect(table.onlineUsers()).toEqual([user]);
-      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 4 });
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 5 });
     });
   });
 
@@ -162,7 +164,7 @@ describe("each object's versioned schema", () => {
   it("refuses storage written by a newer version of the code", async () => {
     await runInDurableObject(sessionStub(freshUid()), (_instance, state) => {
       state.storage.sql.exec("UPDATE _schema_version SET version = 99");
-      expect(() => ensureSchema(state.storage, USER_SESSION_MIGRATIONS)).toThrow(/v99 is newer than this code's v3/);
+      expect(() => ensureSchema(state.storage, USER_SESSION_MIGRATIONS)).toThrow(/v99 is newer than this code's v4/);
     });
   });
 });
