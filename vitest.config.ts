@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { nodeProject } from "./test/node/project.js";
@@ -67,6 +68,8 @@ const WEBHOOK_RECEIVER = {
 const IN_NODE = ["test/node/**", "test/browser/**"];
 
 export default defineConfig(async () => {
+  // The worker imports the console's bundle (src/routes/console.ts); only wrangler runs the [build] that makes it.
+  execFileSync(process.execPath, ["scripts/build-console.mjs"], { stdio: "inherit" });
   const migrations = await readD1Migrations("./migrations");
 
   const project = (

@@ -7,7 +7,7 @@ fieldset{border:1px solid #d5dae1;border-radius:6px;margin:0 0 1rem;padding:.5re
 label{margin-right:.75rem} input,select,button{font:inherit;padding:.2rem .4rem}
 table{border-collapse:collapse;width:100%} th,td{border:1px solid #d5dae1;padding:.25rem .5rem;text-align:left}
 th{background:#f4f6f9} td.online{background:#d9f5de;font-weight:600} td.offline{color:#8a93a3}
-.note{color:#5b6474} #log{max-height:10rem;overflow:auto;background:#f4f6f9;padding:.5rem;font:12px monospace;white-space:pre-wrap}
+table.stale{opacity:.55} .note{color:#5b6474} #log{max-height:10rem;overflow:auto;background:#f4f6f9;padding:.5rem;font:12px monospace;white-space:pre-wrap}
 `;
 
 function platformOptions(): string {
@@ -16,7 +16,10 @@ function platformOptions(): string {
     .join("");
 }
 
-/** The dev console's HTML; its behaviour is /console/app.js (a separate file so the CSP can forbid inline scripts). */
+/**
+ * The dev console's HTML. Its behaviour is /console/app.js (a separate file so the CSP can forbid
+ * inline scripts), built from src/console/client: each fieldset here is one panel module there.
+ */
 export function renderConsolePage(): string {
   const platformHeaders = Object.values(PLATFORM_NAMES)
     .map((name) => `<th>${e(name)}</th>`)
@@ -41,7 +44,7 @@ export function renderConsolePage(): string {
 <label>uid <input id="session-uid"></label>
 <label>platform <select id="session-platform">${platformOptions()}</select></label>
 <button id="session-open" type="button">Connect</button>
-<table><thead><tr><th>uid</th><th>platform</th><th>state</th><th></th></tr></thead><tbody id="sessions"></tbody></table>
+<table><thead><tr><th>uid</th><th>platform</th><th>state</th><th>reconnects</th><th></th></tr></thead><tbody id="sessions"></tbody></table>
 </fieldset>
 <fieldset><legend>Watched users (live, from a presence subscription)</legend>
 <p class="note">This tab opens a socket of its own as user <code id="watcher">…</code> (registered on first use, platform Web) and subscribes to these users over it; it never polls.</p>

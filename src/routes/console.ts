@@ -1,8 +1,10 @@
 import { bodyLimit } from "hono/body-limit";
+// The console's browser code (src/console/client), bundled as text by scripts/build-console.mjs, which
+// wrangler runs before it bundles the worker ([build] in wrangler.toml) and vitest.config.ts before the tests.
+import CONSOLE_SCRIPT from "../../dist/console/app.js.txt";
 import { ErrCode, SIGNATURE_HEADER, verifyWebhook } from "../../protocol";
 import type { AppEnv } from "../app-env";
 import { isOn } from "../config";
-import { CONSOLE_SCRIPT } from "../console/app-script";
 import { recentDeliveries, recordDelivery } from "../console/event-log";
 import { renderConsolePage } from "../console/page";
 import { ApiError, envelope } from "../errors";

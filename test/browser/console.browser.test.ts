@@ -2,7 +2,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page, type WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type PresenceEvent, SIGNATURE_HEADER, signWebhook } from "../../protocol";
 import { appServer, freshUid, sleep, workerUrl } from "../node/helpers";
@@ -42,8 +42,10 @@ afterAll(async () => {
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
 });
 
-async function openConsole(secret = inject("imSecret")): Promise<Page> {
+/** A console page, the secret typed in; `beforeLoad` runs before it loads (e.g. to route its sockets). */
+async function openConsole(secret = inject("imSecret"), beforeLoad?: (page: Page) => Promise<void>): Promise<Page> {
   const page = await context.newPage();
+  await beforeLoad?.(page);
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(error.message));
   page.on("console", (message) => {
@@ -86,6 +88,27 @@ function watchedRow(page: Page, uid: string) {
 
 function platformCell(page: Page, uid: string, platform: string) {
   return page.locator(`#status-table tr[data-uid="${uid}"] td[data-platform="${platform}"]`);
+}
+
+function sessionRows(page: Page, uid: string) {
+  return page.locator(`#sessions tr[data-uid="${uid}"]`);
+}
+
+/** The page's log, oldest line first. */
+async function logLines(page: Page): Promise<string[]> {
+  return (await page.locator("#log div").allTextContents()).reverse();
+}
+
+/** Opens a session from the page's sessions panel. */
+async function openSession(page: Page, uid: string, platform: number): Promise<void> {
+  await page.fill("#session-uid", uid);
+  await page.selectOption("#session-platform", String(platform));
+  await page.click("#session-open");
+}
+
+/** Pages of earlier tests share this origin's storage; closed, their sockets stay out of the next test's way. */
+async function closeOtherPages(): Promise<void> {
+  for (const page of context.pages()) await page.close();
 }
 
 describe("the dev console in a real browser", () => {
@@ -212,5 +235,106 @@ describe("the dev console in a real browser", () => {
     await page.fill("#reg-uid", freshUid("console"));
     await page.click("#reg-submit");
     await expect.poll(() => page.textContent("#reg-result"), { timeout: 10_000 }).toContain("401/401");
+  });
+
+  it("leaves a session that a newer one on its platform kicked closed, and keeps the newer one open", async () => {
+    await closeOtherPages();
+    const uid = freshUid("kick");
+    await appServer().registerUser({ uid, platform: 2, name: "Kicked" });
+    const page = await openConsole();
+    await openSession(page, uid, 2);
+    await expect
+      .poll(() => sessionRows(page, uid).first().getAttribute("data-state"), { timeout: 10_000 })
+      .toBe("open");
+    await openSession(page, uid, 2);
+    await expect.poll(() => sessionRows(page, uid).nth(1).getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    await expect
+      .poll(() => sessionRows(page, uid).first().getAttribute("data-state"), { timeout: 10_000 })
+      .toBe("closed");
+    expect(await sessionRows(page, uid).first().locator("td.state").textContent()).toMatch(/^closed 4001\b/);
+    expect(await sessionRows(page, uid).first().locator("button.disconnect").count()).toBe(0);
+    // The SDK does not reconnect after a kick: a second later the newer session is still the one online.
+    await sleep(1_000);
+    expect(await sessionRows(page, uid).nth(1).getAttribute("data-state")).toBe("open");
+    expect(await sessionRows(page, uid).first().getAttribute("data-state")).toBe("closed");
+    expect(await logLines(page)).toContainEqual(expect.stringContaining(`session ${uid} on Android: kicked`));
+    expect(pageProblems.get(page)).toEqual([]);
+  });
+
+  it("reconnects a session whose socket is closed from the server side, with the SDK's growing jittered backoff, and shows it online again", async () => {
+    await closeOtherPages();
+    const uid = freshUid("drop");
+    await appServer().registerUser({ uid, platform: 2, name: "Dropped" });
+    // This user's sockets pass through the test: the first reaches the worker and is then closed as a
+    // restarting server would close it; the next two are refused at once; the fourth reaches the worker.
+    const routed: WebSocketRoute[] = [];
+    const page = await openConsole(inject("imSecret"), (page) =>
+      page.routeWebSocket(
+        (url) => url.searchParams.get("sendID") === uid,
+        (socket) => {
+          routed.push(socket);
+          if (routed.length === 2 || routed.length === 3) socket.close({ code: 1011, reason: "still restarting" });
+          else socket.connectToServer();
+        },
+      ),
+    );
+    await openSession(page, uid, 2);
+    await expect.poll(() => sessionRows(page, uid).getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    await expect.poll(() => platformCell(page, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
+
+    await routed[0]?.close({ code: 1011, reason: "restarting" });
+    await expect.poll(() => routed.length, { timeout: 10_000 }).toBe(4);
+    await expect.poll(() => sessionRows(page, uid).getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    expect(await sessionRows(page, uid).locator("td.reconnects").textContent()).toBe("3");
+
+    // Each retry waited between half and all of a step that doubles from 500 ms, since no socket got a pong.
+    const delays = (await logLines(page))
+      .filter((line) => line.includes(`session ${uid} on Android: closed 1011`))
+      .map((line) => Number(/reconnecting in ([\d.]+) s$/.exec(line)?.[1]));
+    expect(delays).toHaveLength(3);
+    for (const [attempt, delay] of delays.entries()) {
+      const step = 0.5 * 2 ** attempt;
+      expect(delay).toBeGreaterThanOrEqual(step / 2 - 0.05);
+      expect(delay).toBeLessThanOrEqual(step + 0.05);
+    }
+
+    // The fourth socket is the one the worker holds: the watcher and the API see the user online.
+    await expect.poll(() => platformCell(page, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
+    await expect
+      .poll(async () => (await appServer().getUsersOnlineStatus([uid]))[0]?.status, { timeout: 10_000 })
+      .toBe("online");
+    expect(pageProblems.get(page)).toEqual([]);
+  });
+
+  it("keeps watching after the server drops the watcher's socket: the SDK reconnects it and subscribes again", async () => {
+    await closeOtherPages();
+    const uid = freshUid("watched");
+    await appServer().registerUser({ uid, platform: 2, name: "Watched" });
+    const page = await openConsole();
+    await openSession(page, uid, 2);
+    await expect.poll(() => platformCell(page, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
+    const watcherUid = await page.textContent("#watcher");
+    expect(await watcherSockets(page)).toHaveLength(1);
+
+    // Watching and unwatching a user eleven times sends 22 frames: over the budget, the worker closes the socket (1008).
+    const flood = freshUid("flood");
+    for (let i = 0; i < 11; i++) {
+      await page.fill("#watch-uid", flood);
+      await page.click("#watch-add");
+      await watchedRow(page, flood).locator("button.unwatch").click();
+    }
+    await expect.poll(async () => (await watcherSockets(page)).length, { timeout: 10_000 }).toBe(2);
+    expect(await page.textContent("#watcher")).toBe(watcherUid);
+    const lines = await logLines(page);
+    expect(lines).toContainEqual(expect.stringMatching(/watcher socket closed, code 1008\b.*; the SDK reconnects in /));
+    const [, second] = await watcherSockets(page);
+    await expect.poll(() => subscribedOn(second), { timeout: 10_000 }).toContain(uid);
+    expect(second?.sent[0]).toBe("ping");
+    await expect.poll(() => page.textContent("#status-note"), { timeout: 10_000 }).toBe("live");
+
+    // Live over the new socket: the user's session ends and the row follows.
+    await sessionRows(page, uid).locator("button.disconnect").click();
+    await expect.poll(() => watchedRow(page, uid).getAttribute("data-status"), { timeout: 10_000 }).toBe("offline");
+    expect(pageProblems.get(page)).toEqual([]);
   });
 });

@@ -1,0 +1,22 @@
+/**
+ * The dev console's script (/console/app.js), bundled by scripts/build-console.mjs.
+ * It reaches the worker only as any client would: the AppServer routes and the
+ * client socket through the SDK, and the console's own list of webhook deliveries.
+ */
+import { ConsoleApi } from "./api";
+import { byId } from "./dom";
+import { webhookEventsPanel } from "./events";
+import { logTo } from "./log";
+import type { ConsoleContext, Panel } from "./panel";
+import { registerPanel } from "./register";
+import { sessionsPanel } from "./sessions";
+import { watchedUsersPanel } from "./watched-users";
+
+const api = new ConsoleApi(byId("secret", HTMLInputElement));
+const log = logTo(byId("log", HTMLElement));
+// First: the other panels watch the users they register or connect.
+const { watch } = watchedUsersPanel({ api, log });
+const context: ConsoleContext = { api, log, watch };
+
+const PANELS: Panel[] = [registerPanel, sessionsPanel, webhookEventsPanel];
+for (const panel of PANELS) panel(context);
