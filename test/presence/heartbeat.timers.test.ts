@@ -188,7 +188,7 @@ describe("the shard's verify loop", () => {
     const report = await sessionStub(uid).verify("presence-0-of-99");
     expect(report).toMatchObject({ movedAway: true, platforms: [1] });
     await oldShard.publish(uid, { ...report, movedAway: false, heartbeatDeadlineMs: Date.now() - TIMEOUT_MS });
-    expect(await oldShard.read([uid])).toEqual([{ uid, seq: report.seq, platforms: [1] }]);
+    expect(await oldShard.read([uid])).toEqual([{ uid, epoch: 0, seq: report.seq, platforms: [1] }]);
 
     expect(await runDurableObjectAlarm(oldShard)).toBe(true);
     expect(await oldShard.read([uid])).toEqual([]);
