@@ -67,6 +67,34 @@ describe("presence webhooks: one event per platform that changed, with its reaso
     ]);
   });
 
+  it("banned for ban_user and deleted for delete_user, one event per platform that was live", async () => {
+    const banned = freshUid("banned");
+    await register(banned);
+    const sockets = [
+      await connect(banned, await tokenFor(banned, 1), 1),
+      await connect(banned, await tokenFor(banned, 5), 5),
+    ];
+    const stops = sockets.map((socket) => keepAlive(socket));
+    await waitForEvents(banned, (e) => e.length === 2);
+    const until = Math.floor(Date.now() / 1000) + 600;
+    expect((await post("/manager/ban_user", { secret: SECRET, uid: banned, until })).body.errCode).toBe(0);
+    const events = await waitForEvents(banned, (e) => e.length === 4);
+    expect(summary(events).slice(2).sort()).toEqual(["offline IOS banned [Web]", "offline Web banned []"]);
+    for (const stop of stops) stop();
+
+    const deleted = freshUid("deleted");
+    await register(deleted);
+    const socket = await connect(deleted, await tokenFor(deleted, 2), 2);
+    const stop = keepAlive(socket);
+    await waitForEvents(deleted, (e) => e.length === 1);
+    expect((await post("/manager/delete_user", { secret: SECRET, deleteUidList: [deleted] })).body.errCode).toBe(0);
+    expect(summary(await waitForEvents(deleted, (e) => e.length === 2))).toEqual([
+      "online Android connect [Android]",
+      "offline Android deleted []",
+    ]);
+    stop();
+  });
+
   it("sends nothing for a same-platform kick: the platform stays online", async () => {
     const uid = freshUid();
     await register(uid);
