@@ -1,6 +1,6 @@
 // Runs with PRESENCE_WEBHOOK_GRACE=1500ms (vitest.config.ts), webhooks delivered to the receiver worker.
 import { describe, expect, it } from "vitest";
-import { connect, freshUid, register, sleep, tokenFor } from "../helpers";
+import { connect, freshUid, post, register, SECRET, sleep, tokenFor } from "../helpers";
 import { eventsOf, summary, waitForEvents } from "./receiver";
 
 describe("PRESENCE_WEBHOOK_GRACE", () => {
@@ -32,5 +32,20 @@ describe("PRESENCE_WEBHOOK_GRACE", () => {
     expect(offline.time).toBeGreaterThanOrEqual(closedAt - 50);
     expect(offline.time).toBeLessThan(closedAt + 1_000);
     expect(offline.seq).toBeGreaterThan(events.find((e) => e.type === "online")!.seq);
+  });
+
+  it("sends the offlines a deletion finds held for the grace at once, before the user's rows go", async () => {
+    const uid = freshUid();
+    await register(uid);
+    const ios = await connect(uid, await tokenFor(uid, 1), 1);
+    const web = await connect(uid, await tokenFor(uid, 5), 5);
+    web.send("ping");
+    await waitForEvents(uid, (e) => e.length === 2);
+    ios.close();
+    await ios.closed;
+    await sleep(100); // IOS's offline is now held for the grace
+    expect((await post("/manager/delete_user", { secret: SECRET, deleteUidList: [uid] })).body.errCode).toBe(0);
+    const events = await waitForEvents(uid, (e) => e.length === 4, 4_000);
+    expect(summary(events).slice(2).sort()).toEqual(["offline IOS close [Web]", "offline Web deleted []"]);
   });
 });
