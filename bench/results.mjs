@@ -12,6 +12,7 @@ import {
   STALL_RATIO_BOUND,
   simulationTable,
   stallAttackerTable,
+  stallCpuLine,
   stallFrameTable,
   stallReadsLine,
   stallTable,
@@ -189,7 +190,7 @@ function stallSection(stall, o) {
   const first = rows[0];
   if (first) {
     lines.push(
-      `On a plain worker of its own for each row (fresh state, one presence shard: PRESENCE_SHARDS=1, the default), a victim user is online and its status is read with \`get_users_online_status\`, one read at a time, ${o.samples} reads before the attacker connects (every ${first.baselineGapMs} ms) and ${o.samples} while it churns (on slots ${o.slotMs / 1000} s apart, each starting when the last ended if that is later). Each read has a ${o.readTimeoutMs / 1000} s timeout: a read with no answer by then counts as failed and as slower than any answer, so a percentile it decides reads "≥" the timeout. The churn lasts until the last read ended, at most ${o.attackCapMs / 60_000} min: reads not started by then are not taken. Beside each block, on the same slots and also one at a time, floor requests (refused at the secret: the HTTP path, no object) tell a stalled runtime from a stalled shard.`,
+      `On a plain worker of its own for each row (fresh state, one presence shard: PRESENCE_SHARDS=1, the default), a victim user is online and its status is read with \`get_users_online_status\`, one read at a time, ${o.samples} reads before the attacker connects (every ${first.baselineGapMs} ms) and ${o.samples} while it churns (on slots ${o.slotMs / 1000} s apart, each starting when the last ended if that is later). Each read has a ${o.readTimeoutMs / 1000} s timeout: a read with no answer by then counts as failed and as slower than any answer, so a percentile it decides reads "≥" the timeout. The churn lasts until the last read ended, at most ${o.attackCapMs / 60_000} min, and no read starts once the server has closed every attacker socket (a closed socket is not opened again): reads not started are not taken. Beside each block, on the same slots and also one at a time, floor requests (refused at the secret: the HTTP path, no object) tell a stalled runtime from a stalled shard.`,
       "",
       `The attacker is one registered user with a token for each of the ${first.platforms} platforms and a socket on each, all pinging every 10 s. Each socket subscribes ${first.idsPerSocket.toLocaleString("en")} distinct unregistered ids in frames of 200, each after the last one's snapshot; then each socket subscribes and unsubscribes one more id in turn every ${first.churnEveryMs} ms (18 frames per 10 s; the budget is 20, and the client never sends more than 18 in any 10 s), the sockets staggered, on a fixed schedule whatever the answers, as a hostile client would. Memory is the RSS of the two workerd processes the run's wrangler started (the worker's and wrangler's dev proxy), from /proc: before the attacker connects (after the baseline reads), once it holds its ids, and at the peak in the churn (every 2 s). The load average is the machine's, which other jobs share.`,
       "",
@@ -214,6 +215,8 @@ function stallSection(stall, o) {
       `On the metered worker (\`bench/metering\`; one shard, HEARTBEAT_TIMEOUT 15 min, so no verify falls inside a count): one socket subscribes 4-byte ids up to each N, then one unsubscribe of a watched id and one subscribe of it again are each counted alone, from the meter's reset until it stops changing, after a quiet window that must count nothing. The socket's messages are billed 20:1. Rows are billed per row whatever its size: what grows with N is the size of the row each frame rewrites and the CPU it takes (the worker's workerd, in 10 ms ticks). Then the attack of the rows above, on the same worker after that socket closed: its sockets subscribe, the meter is reset, they churn for ${o.costChurnMs / 1000} s, and the counts are read once the worker has done every frame (the drain), per churn frame sent.`,
       "",
       stallFrameTable(cost),
+      "",
+      stallCpuLine(cost),
       "",
       stallUnknownLine(cost.unknown),
     );

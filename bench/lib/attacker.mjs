@@ -92,7 +92,11 @@ export async function openAttacker(server, { uid, platforms, tokens, holdIds, ch
   const sessions = [];
   const stopKeepAlive = keepAlive(sessions, 10_000);
   for (const [i, platform] of platforms.entries()) {
-    sessions.push(watchFrames(await openSession(server.url, { uid, token: tokens[i], platform })));
+    const session = watchFrames(await openSession(server.url, { uid, token: tokens[i], platform }));
+    session.ws.once("close", () => {
+      session.closedAt = performance.now();
+    });
+    sessions.push(session);
   }
   const sockets = sessions.map((session, i) => ({
     session,
@@ -105,12 +109,19 @@ export async function openAttacker(server, { uid, platforms, tokens, holdIds, ch
     uid,
     sockets,
     stopKeepAlive,
-    /** Every socket's frames, closes and error frames so far. */
-    state: () => ({
+    openSockets: () => sockets.filter((s) => isOpen(s.session)).length,
+    /**
+     * Every socket's frames, closes and error frames so far; each close with its code and
+     * when it reached the client, in seconds after `origin` (performance.now()).
+     */
+    state: (origin) => ({
       framesSent: sockets.reduce((sum, s) => sum + s.pacer.sent, 0),
       framesDropped: sockets.reduce((sum, s) => sum + s.pacer.dropped, 0),
       stillOpen: sockets.filter((s) => isOpen(s.session)).length,
       closeCodes: sockets.filter((s) => !isOpen(s.session)).map((s) => s.session.closeCode ?? "closing"),
+      closes: sockets
+        .filter((s) => s.session.closedAt !== undefined)
+        .map((s) => ({ code: s.session.closeCode, atSeconds: (s.session.closedAt - origin) / 1000 })),
       errorFrames: sockets.flatMap((s) => s.session.errors),
     }),
     terminate() {

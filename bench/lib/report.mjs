@@ -572,13 +572,22 @@ function stallTargets(results) {
 export function stallTable(rows) {
   const answered = (b) => `${b.answered} of ${b.taken}`;
   return [
-    "| attacker's ids | reads answered before / during | status p50 / p99 ms before | status p50 / p99 ms during the churn | **p50 during / before** | floor p50 ms before / during (answered during) | reads that found the victim online, during | load (1 min) before / after |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| attacker's ids | reads answered before / during | status p50 / p99 ms before | status p50 / p99 ms during the churn | **p50 during / before** | floor p50 ms before / during (answered during) | reads that found the victim online, during | fewest attacker sockets open at a read | load (1 min) before / after |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows.map(
       (r) =>
-        `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${answered(r.baseline)} / ${answered(r.attack)} | ${bounded(r.baseline.p50)} / ${bounded(r.baseline.p99)} | ${bounded(r.attack.p50)} / ${bounded(r.attack.p99)} | **${stallRatio(r)}** | ${bounded(r.baseline.floor.p50)} / ${bounded(r.attack.floor.p50)} (${r.attack.floor.answered} of ${r.attack.floor.taken}) | ${r.attack.readOnline} of ${r.attack.answered} | ${r.load.beforeBaseline.toFixed(2)} / ${r.load.afterAttack.toFixed(2)} |`,
+        `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${answered(r.baseline)} / ${answered(r.attack)} | ${bounded(r.baseline.p50)} / ${bounded(r.baseline.p99)} | ${bounded(r.attack.p50)} / ${bounded(r.attack.p99)} | **${stallRatio(r)}** | ${bounded(r.baseline.floor.p50)} / ${bounded(r.attack.floor.p50)} (${r.attack.floor.answered} of ${r.attack.floor.taken}) | ${r.attack.readOnline} of ${r.attack.answered} | ${Number.isFinite(r.attack.fewestAttackerSockets) ? `${r.attack.fewestAttackerSockets} of ${r.platforms}` : "–"} | ${r.load.beforeBaseline.toFixed(2)} / ${r.load.afterAttack.toFixed(2)} |`,
     ),
   ].join("\n");
+}
+
+/** Closes the attacker's sockets met: how many, with which codes, and when (seconds into the churn). */
+function closesText(attacker) {
+  const closes = attacker.closes ?? [];
+  if (closes.length === 0) return "none";
+  const at = closes.map((c) => c.atSeconds).sort((a, b) => a - b);
+  const codes = [...new Set(closes.map((c) => c.code))].join(", ");
+  return `${closes.length} (${codes}), ${at[0].toFixed(0)}–${at.at(-1).toFixed(0)} s into the churn`;
 }
 
 /** The attacker's side of each row, and the workerd processes' memory. */
@@ -586,14 +595,14 @@ export function stallAttackerTable(rows) {
   const rss = (r) => `${mb(r.worker)} + ${mb(r.proxy)}`;
   const total = (r) => r.worker + r.proxy;
   const lines = [
-    "| attacker's ids | subscribe frames answered (setup) | churn frames sent | churn snapshots answered, p50 ms | left unanswered at the end | attacker sockets closed; error frames | workerd RSS, worker + proxy: before → holding the ids | **growth** holding / at the peak in the churn |",
+    "| attacker's ids | subscribe frames answered (setup) | churn frames sent (not sent: socket closed) | churn snapshots answered, p50 ms | left unanswered at the end | attacker sockets closed by the server; error frames | workerd RSS, worker + proxy: before → holding the ids | **growth** holding / at the peak in the churn |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     const snapshots = [...r.churn.snapshotMs].sort((a, b) => a - b);
     const p50 = snapshots.length ? snapshots[Math.ceil(snapshots.length / 2) - 1] : Number.NaN;
     lines.push(
-      `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${r.setup.answered} of ${r.setup.frames} in ${r.setup.seconds.toFixed(1)} s | ${r.churn.subscribes + r.churn.unsubscribes} in ${r.churn.seconds.toFixed(0)} s | ${snapshots.length} of ${r.churn.subscribes}, ${ms(p50)} | ${r.churn.unansweredAtStop} | ${r.attacker.closeCodes.length ? JSON.stringify(r.attacker.closeCodes) : "none"}; ${r.attacker.errorFrames.length} | ${rss(r.rssBefore)} → ${rss(r.rssHeld)} | **+${mb(total(r.rssHeld) - total(r.rssBefore))}** / +${mb(r.rssPeakDuringChurn - total(r.rssBefore))} |`,
+      `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${r.setup.answered} of ${r.setup.frames} in ${r.setup.seconds.toFixed(1)} s | ${r.churn.subscribes + r.churn.unsubscribes} in ${r.churn.seconds.toFixed(0)} s (${r.attacker.framesDropped}) | ${snapshots.length} of ${r.churn.subscribes}, ${ms(p50)} | ${r.churn.unansweredAtStop} | ${closesText(r.attacker)}; ${r.attacker.errorFrames.length} | ${rss(r.rssBefore)} → ${rss(r.rssHeld)} | **+${mb(total(r.rssHeld) - total(r.rssBefore))}** / +${mb(r.rssPeakDuringChurn - total(r.rssBefore))} |`,
     );
   }
   return lines.join("\n");
@@ -631,6 +640,20 @@ export function stallFrameTable(cost) {
     `| the attack's: ${c.setup.ids.toLocaleString("en")} ids held over ${c.attacker.stillOpen + c.attacker.closeCodes.length} sockets | each churn frame, mean of ${c.frames} (${c.subscribes} subscribes, ${c.unsubscribes} unsubscribes) | ${cell(c.counts, c.frames)} | – | ${num(c.workerCpuMs / c.frames, 0)} ms per frame, churn and drain | – |`,
   );
   return lines.join("\n");
+}
+
+/** The worker's CPU per frame over repeated frames at each N, and in the attack's churn. */
+export function stallCpuLine(cost) {
+  const steps = cost.steps.filter((step) => step.repeated);
+  const churn = cost.churn;
+  return `**The worker's workerd CPU per frame** (mean over unsubscribes and subscribes of one id, each subscribe's snapshot awaited, until 0.2 s after the last; 10 ms ticks): ${steps
+    .map(
+      (step) =>
+        `a socket watching ${step.watching.toLocaleString("en")}: ${num(step.repeated.workerCpuMsPerFrame, 1)} ms (${step.repeated.frames} frames)`,
+    )
+    .join(
+      "; ",
+    )}; the attack's churn frames, ${churn.setup.ids.toLocaleString("en")} ids held: ${num(churn.workerCpuMs / churn.frames, 1)} ms (${churn.frames} frames, churn and drain).`;
 }
 
 export function stallUnknownLine(u) {

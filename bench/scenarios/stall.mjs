@@ -35,6 +35,7 @@ const COUNTING_TIMEOUT = "15m";
 /** Before each counted frame: a quiet window that must count nothing. After it: trailing work. */
 const QUIET_MS = 2_000;
 const TRAILING_MS = 2_000;
+const CPU_TRAILING_MS = 200;
 
 /** A plain worker of its own (fresh state, one presence shard unless vars say otherwise). */
 async function startPlain(ctx, name, vars) {
@@ -77,13 +78,19 @@ async function requestLoop(request, { slotMs, timeoutMs, from, origin = from, un
  * `samples` status reads of one uid, one at a time on their slots (requestLoop), and beside
  * them, on the same slots and also one at a time, floor requests (refused at the secret:
  * the whole HTTP path, no object), until the last read ended: they tell a stalled runtime
- * from a stalled shard.
+ * from a stalled shard. With `attacker`, each read notes how many of its sockets were open,
+ * and the block ends early if none is.
  */
-async function readBlock(api, uid, { samples, untilMs = Number.POSITIVE_INFINITY, ...timing }) {
+async function readBlock(api, uid, { samples, untilMs = Number.POSITIVE_INFINITY, attacker = undefined, ...timing }) {
   let readsDone = false;
   const reads = requestLoop(
-    async (ms) => ({ online: (await api.status([uid], { timeoutMs: ms }))[0].status === "online" }),
-    { ...timing, untilMs, more: (n) => n < samples },
+    async (ms) => {
+      const attackerSockets = attacker?.openSockets();
+      const [entry] = await api.status([uid], { timeoutMs: ms });
+      return { online: entry.status === "online", attackerSockets };
+    },
+    // The churn is over once the server closed every attacker socket: later reads would not be during it.
+    { ...timing, untilMs, more: (n) => n < samples && (!attacker || attacker.openSockets() > 0) },
   ).finally(() => {
     readsDone = true;
   });
@@ -114,6 +121,7 @@ export function readStats({ reads, floors }, timeoutMs) {
     timeouts: reads.filter((r) => r.error === "timeout").length,
     otherErrors: reads.filter((r) => r.error !== undefined && r.error !== "timeout").map((r) => r.error),
     readOnline: reads.filter((r) => r.online).length,
+    fewestAttackerSockets: Math.min(...reads.map((r) => r.attackerSockets ?? Number.POSITIVE_INFINITY)),
     p50: bound(latencies, 50),
     p99: bound(latencies, 99),
     floor: {
@@ -188,13 +196,14 @@ async function stallRun(ctx, kind, o) {
       from: churn.started + o.slotMs,
       origin: churn.started,
       untilMs: churn.started + o.attackCapMs,
+      attacker,
     });
     result.load.afterAttack = os.loadavg()[0];
     result.churn = await churn.stop();
     clearInterval(rssTimer);
     result.rssPeakDuringChurn = Math.max(peak, totalRss(server.rss()));
     result.attack = { ...readStats(during, timeoutMs), ...during };
-    result.attacker = attacker.state();
+    result.attacker = attacker.state(churn.started);
     result.victimStillOpen = isOpen(victimSessions[0]);
     const ratio = result.attack.p50.ms / result.baseline.p50.ms;
     result.ratio = { value: ratio, atLeast: result.attack.p50.atLeast };
@@ -223,14 +232,19 @@ export async function measureStall(ctx, o) {
 
 // ---- counted on the metered worker --------------------------------------------------
 
+/** The meter's counts, or undefined if a stalled worker does not answer within `withinMs`. */
+const meterWithin = (server, withinMs) =>
+  Promise.race([readMeter(server).then(JSON.stringify), sleep(withinMs, undefined, { ref: false })]);
+
 /** Polls the meter until it stops changing for `stableMs` (or `capMs` passed); returns the counts. */
 async function meterSettled(server, { stableMs = 1_500, everyMs = 250, capMs = 180_000 } = {}) {
   const deadline = performance.now() + capMs;
-  let last = JSON.stringify(await readMeter(server));
+  let last = await readMeter(server).then(JSON.stringify);
   let since = performance.now();
   while (performance.now() < deadline) {
     await sleep(everyMs);
-    const now = JSON.stringify(await readMeter(server));
+    const now = await meterWithin(server, Math.max(1, deadline - performance.now()));
+    if (now === undefined) break;
     if (now !== last) {
       last = now;
       since = performance.now();
@@ -267,9 +281,33 @@ async function countOneFrame(server, session, pacer, frame) {
 }
 
 /**
+ * The worker's CPU per frame, which one frame's 10 ms ticks cannot show: `pairs` times an
+ * unsubscribe of `id` and a subscribe of it again, each subscribe's snapshot awaited, and
+ * the worker's workerd CPU from the first send until CPU_TRAILING_MS after the last
+ * snapshot, per frame (no meter reads inside: they cost CPU too).
+ */
+async function cpuPerFrame(server, session, pacer, id, pairs) {
+  await meterSettled(server);
+  const cpu0 = cpuMs(server.workerPid);
+  const t0 = performance.now();
+  for (let k = 0; k < pairs; k++) {
+    await pacer.send({ type: "unsubscribe", userIDs: [id] });
+    const snapshot = snapshotOf(session, [id]);
+    await pacer.send({ type: "subscribe", userIDs: [id] });
+    await snapshot;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  // Each unsubscribe reached the shard before the subscribe after it, whose snapshot came: a moment for the last rows.
+  await sleep(CPU_TRAILING_MS);
+  const workerCpuMsPerFrame = (cpuMs(server.workerPid) - cpu0) / (2 * pairs);
+  await meterSettled(server);
+  return { frames: 2 * pairs, seconds, workerCpuMsPerFrame };
+}
+
+/**
  * Per frame, as the socket's list grows: one socket subscribes four-byte ids up to each N
  * of `counts`, then one unsubscribe of a watched id (N → N−1) and one subscribe of it
- * again (N−1 → N) are counted alone. Then the attack of the latency rows, counted: its
+ * again (N−1 → N) are counted alone, and the CPU per frame is taken over `cpuPairs` more. Then the attack of the latency rows, counted: its
  * churn over `churnMs`, until the worker has done every frame, per frame sent.
  */
 async function countFrames(ctx, o) {
@@ -300,7 +338,8 @@ async function countFrames(ctx, o) {
       const id = ids[n - 1];
       const unsubscribe = await countOneFrame(server, session, pacer, { type: "unsubscribe", userIDs: [id] });
       const subscribe = await countOneFrame(server, session, pacer, { type: "subscribe", userIDs: [id] });
-      steps.push({ watching: n, unsubscribe, subscribe });
+      const repeated = await cpuPerFrame(server, session, pacer, id, o.cpuPairs);
+      steps.push({ watching: n, unsubscribe, subscribe, repeated });
       ctx.log(`stall frames: a socket watching ${n.toLocaleString("en")} ids, one frame each way counted`);
     }
     const errorFrames = [...session.errors];
@@ -332,7 +371,7 @@ async function countFrames(ctx, o) {
       settled,
       counts,
       workerCpuMs: cpuMs(server.workerPid) - cpu0,
-      attacker: attacker.state(),
+      attacker: attacker.state(churn.started),
     };
     ctx.log(`stall frames: the attack's churn counted, ${churnCount.frames} frames in ${churned.seconds.toFixed(0)} s`);
     return { steps, errorFrames, churn: churnCount };
