@@ -84,45 +84,74 @@ export async function registerWithTokens(api, uid, platforms) {
   return tokens;
 }
 
+/** Before a socket the server closed is opened again (docs/protocol.md: reconnect with backoff). */
+export const REOPEN_AFTER_MS = 1_000;
+
 /**
  * The attacker: one user with a socket per platform, all opened and pinging.
  * `holdIds[i]` are the ids socket i will hold; `churnIds[i]` the one it churns.
+ * Each socket keeps its counts across the sessions it opens (reopen()).
  */
 export async function openAttacker(server, { uid, platforms, tokens, holdIds, churnIds }) {
   const sessions = [];
   const stopKeepAlive = keepAlive(sessions, 10_000);
+  const closes = [];
+  const openOne = async (i) => {
+    const session = watchFrames(await openSession(server.url, { uid, token: tokens[i], platform: platforms[i] }));
+    session.ws.once("close", (code) => closes.push({ platform: platforms[i], code, at: performance.now() }));
+    return session;
+  };
+  const sockets = [];
   for (const [i, platform] of platforms.entries()) {
-    const session = watchFrames(await openSession(server.url, { uid, token: tokens[i], platform }));
-    session.ws.once("close", () => {
-      session.closedAt = performance.now();
+    const session = await openOne(i);
+    sessions[i] = session;
+    sockets.push({
+      index: i,
+      session,
+      platform,
+      pacer: new FramePacer(session),
+      holdIds: holdIds[i],
+      churnId: churnIds[i],
+      pacers: [],
+      errors: [],
+      reopens: 0,
     });
-    sessions.push(session);
   }
-  const sockets = sessions.map((session, i) => ({
-    session,
-    platform: platforms[i],
-    pacer: new FramePacer(session),
-    holdIds: holdIds[i],
-    churnId: churnIds[i],
-  }));
+  const all = (socket) => [...socket.pacers, socket.pacer];
   return {
     uid,
     sockets,
-    stopKeepAlive,
     openSockets: () => sockets.filter((s) => isOpen(s.session)).length,
     /**
-     * Every socket's frames, closes and error frames so far; each close with its code and
-     * when it reached the client, in seconds after `origin` (performance.now()).
+     * A new session for a socket whose session ended: a fresh frame budget, nothing
+     * subscribed. Rejects if the upgrade fails or takes longer than `withinMs` (a session
+     * that opens later is closed at once).
+     */
+    async reopen(socket, withinMs) {
+      const opening = openOne(socket.index);
+      const session = await Promise.race([opening, sleep(withinMs, undefined, { ref: false })]);
+      if (session === undefined) {
+        opening.then((late) => late.ws.terminate()).catch(() => {});
+        throw new Error(`no upgrade within ${withinMs} ms`);
+      }
+      socket.pacers.push(socket.pacer);
+      socket.errors.push(...socket.session.errors);
+      socket.session = session;
+      socket.pacer = new FramePacer(session);
+      sessions[socket.index] = session;
+      socket.reopens++;
+    },
+    /**
+     * Every socket's frames, closes, reopens and error frames so far; each close with its
+     * code and when it reached the client, in seconds after `origin` (performance.now()).
      */
     state: (origin) => ({
-      framesSent: sockets.reduce((sum, s) => sum + s.pacer.sent, 0),
-      framesDropped: sockets.reduce((sum, s) => sum + s.pacer.dropped, 0),
+      framesSent: sockets.reduce((sum, s) => sum + all(s).reduce((n, p) => n + p.sent, 0), 0),
+      framesDropped: sockets.reduce((sum, s) => sum + all(s).reduce((n, p) => n + p.dropped, 0), 0),
       stillOpen: sockets.filter((s) => isOpen(s.session)).length,
-      closeCodes: sockets.filter((s) => !isOpen(s.session)).map((s) => s.session.closeCode ?? "closing"),
-      closes: sockets
-        .filter((s) => s.session.closedAt !== undefined)
-        .map((s) => ({ code: s.session.closeCode, atSeconds: (s.session.closedAt - origin) / 1000 })),
-      errorFrames: sockets.flatMap((s) => s.session.errors),
+      reopens: sockets.reduce((sum, s) => sum + s.reopens, 0),
+      closes: closes.map((c) => ({ platform: c.platform, code: c.code, atSeconds: (c.at - origin) / 1000 })),
+      errorFrames: sockets.flatMap((s) => [...s.errors, ...s.session.errors]),
     }),
     terminate() {
       stopKeepAlive();
@@ -132,28 +161,31 @@ export async function openAttacker(server, { uid, platforms, tokens, holdIds, ch
 }
 
 /**
- * Each socket subscribes its ids in frames of 200, paced, one after the other's snapshot,
- * all sockets at once. Gives up on a snapshot (and that socket's later frames) at the
- * deadline rather than throw: a stalled server is a result, not a bench failure.
+ * One socket subscribes its ids in frames of 200, paced, each after the last one's
+ * snapshot. Gives up on a snapshot (and the socket's later frames) at the deadline rather
+ * than throw: a stalled server is a result, not a bench failure.
  */
+async function holdOne(socket, deadline, stopped = new Promise(() => {})) {
+  let answered = 0;
+  let sent = 0;
+  const frames = Math.ceil(socket.holdIds.length / MAX_IDS_PER_FRAME);
+  for (let f = 0; f < frames; f++) {
+    const chunk = socket.holdIds.slice(f * MAX_IDS_PER_FRAME, (f + 1) * MAX_IDS_PER_FRAME);
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    const snapshot = snapshotOf(socket.session, chunk, left).catch(() => undefined);
+    if (!(await socket.pacer.send({ type: "subscribe", userIDs: chunk }))) break;
+    sent++;
+    if ((await Promise.race([snapshot, stopped])) === undefined) break;
+    answered++;
+  }
+  return { frames, sent, answered };
+}
+
+/** Every socket subscribes its ids (holdOne), all at once. */
 export async function holdSubscriptions(attacker, deadline) {
   const t0 = performance.now();
-  const perSocket = await Promise.all(
-    attacker.sockets.map(async (socket) => {
-      let answered = 0;
-      const frames = Math.ceil(socket.holdIds.length / MAX_IDS_PER_FRAME);
-      for (let f = 0; f < frames; f++) {
-        const chunk = socket.holdIds.slice(f * MAX_IDS_PER_FRAME, (f + 1) * MAX_IDS_PER_FRAME);
-        const left = deadline - performance.now();
-        if (left <= 0) break;
-        const snapshot = snapshotOf(socket.session, chunk, left).catch(() => undefined);
-        if (!(await socket.pacer.send({ type: "subscribe", userIDs: chunk }))) break;
-        if ((await snapshot) === undefined) break;
-        answered++;
-      }
-      return { frames, answered };
-    }),
-  );
+  const perSocket = await Promise.all(attacker.sockets.map((socket) => holdOne(socket, deadline)));
   return {
     seconds: (performance.now() - t0) / 1000,
     frames: perSocket.reduce((sum, s) => sum + s.frames, 0),
@@ -166,28 +198,41 @@ export async function holdSubscriptions(attacker, deadline) {
  * Starts the churn: every CHURN_EVERY_MS each socket sends, in turn, a subscribe and an
  * unsubscribe of its churn id, the sockets staggered over the period. Sends are on a fixed
  * schedule, not after answers, as a hostile client would; the pacer still holds each socket
- * inside the budget. stop() ends it and resolves with the counts and the time from each
- * churn subscribe to its snapshot, matched in order (those unanswered at the stop apart).
+ * inside the budget. With `reopen`, a socket the server closed is opened again after
+ * REOPEN_AFTER_MS, subscribes its ids again (within `resubscribeMs` each time) and churns
+ * on, as a persistent attacker would; without, it stays closed. stop() ends it and
+ * resolves with the counts and the time from each churn subscribe to its snapshot,
+ * matched in order (those unanswered at the stop or at a close apart).
  */
-export function startChurn(attacker) {
+export function startChurn(attacker, { reopen = false, resubscribeMs = 60_000 } = {}) {
   let running = true;
+  let stop;
+  const stopped = new Promise((resolve) => {
+    stop = resolve;
+  });
   const started = performance.now();
   const snapshotMs = [];
-  let subscribes = 0;
-  let unsubscribes = 0;
-  const waiting = attacker.sockets.map((socket) => {
+  const counts = {
+    subscribes: 0,
+    unsubscribes: 0,
+    resubscribeFrames: 0,
+    reopenFailures: 0,
+    unansweredAtClose: 0,
+  };
+  /** Per socket, the send times of its churn subscribes not yet answered, on its current session. */
+  const watchSnapshots = (socket) => {
     const sentAt = [];
-    const onMessage = (data, isBinary) => {
+    socket.session.ws.on("message", (data, isBinary) => {
       const text = isBinary ? "" : data.toString();
-      if (!text.startsWith("{") || sentAt.length === 0) return;
+      if (!running || !text.startsWith("{") || sentAt.length === 0) return;
       const frame = JSON.parse(text);
       if (frame.type === "presence" && frame.users.some((u) => u.userID === socket.churnId)) {
         snapshotMs.push(performance.now() - sentAt.shift());
       }
-    };
-    socket.session.ws.on("message", onMessage);
-    return { sentAt, detach: () => socket.session.ws.off("message", onMessage) };
-  });
+    });
+    return sentAt;
+  };
+  const waiting = attacker.sockets.map(watchSnapshots);
   const loops = attacker.sockets.map(async (socket, i) => {
     let next = started + (i * CHURN_EVERY_MS) / attacker.sockets.length;
     for (let k = 0; running; k++) {
@@ -195,27 +240,43 @@ export function startChurn(attacker) {
       if (wait > 0) await sleep(wait);
       if (!running) break;
       next += CHURN_EVERY_MS;
-      if (k % 2 === 0) {
-        const t0 = performance.now();
-        if (await socket.pacer.send({ type: "subscribe", userIDs: [socket.churnId] })) {
-          waiting[i].sentAt.push(t0);
-          subscribes++;
+      if (reopen && !isOpen(socket.session)) {
+        counts.unansweredAtClose += waiting[i].length;
+        waiting[i].length = 0;
+        await Promise.race([sleep(REOPEN_AFTER_MS), stopped]);
+        if (!running) break;
+        try {
+          await attacker.reopen(socket, resubscribeMs);
+        } catch {
+          counts.reopenFailures++;
+          continue;
         }
-      } else if (await socket.pacer.send({ type: "unsubscribe", userIDs: [socket.churnId] })) unsubscribes++;
+        waiting[i] = watchSnapshots(socket);
+        counts.resubscribeFrames += (await holdOne(socket, performance.now() + resubscribeMs, stopped)).sent;
+        next = performance.now();
+        k = -1; // the next churn frame is a subscribe
+        continue;
+      }
+      if (k % 2 === 0) {
+        if (await socket.pacer.send({ type: "subscribe", userIDs: [socket.churnId] })) {
+          waiting[i].push(performance.now());
+          counts.subscribes++;
+        }
+      } else if (await socket.pacer.send({ type: "unsubscribe", userIDs: [socket.churnId] })) counts.unsubscribes++;
     }
   });
   return {
     started,
     async stop() {
       running = false;
+      stop();
+      const seconds = (performance.now() - started) / 1000;
       await Promise.all(loops);
-      for (const w of waiting) w.detach();
       return {
-        seconds: (performance.now() - started) / 1000,
-        subscribes,
-        unsubscribes,
+        seconds,
+        ...counts,
         snapshotMs,
-        unansweredAtStop: waiting.reduce((sum, w) => sum + w.sentAt.length, 0),
+        unansweredAtStop: waiting.reduce((sum, w) => sum + w.length, 0),
       };
     },
   };

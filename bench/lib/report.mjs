@@ -587,7 +587,8 @@ function closesText(attacker) {
   if (closes.length === 0) return "none";
   const at = closes.map((c) => c.atSeconds).sort((a, b) => a - b);
   const codes = [...new Set(closes.map((c) => c.code))].join(", ");
-  return `${closes.length} (${codes}), ${at[0].toFixed(0)}–${at.at(-1).toFixed(0)} s into the churn`;
+  const when = at.length === 1 ? `${at[0].toFixed(0)} s` : `${at[0].toFixed(0)}–${at.at(-1).toFixed(0)} s`;
+  return `${closes.length} (code ${codes}) at ${when} into the churn`;
 }
 
 /** The attacker's side of each row, and the workerd processes' memory. */
@@ -595,14 +596,14 @@ export function stallAttackerTable(rows) {
   const rss = (r) => `${mb(r.worker)} + ${mb(r.proxy)}`;
   const total = (r) => r.worker + r.proxy;
   const lines = [
-    "| attacker's ids | subscribe frames answered (setup) | churn frames sent (not sent: socket closed) | churn snapshots answered, p50 ms | left unanswered at the end | attacker sockets closed by the server; error frames | workerd RSS, worker + proxy: before → holding the ids | **growth** holding / at the peak in the churn |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| attacker's ids | subscribe frames answered (setup) | churn frames sent | churn snapshots answered, p50 ms | left unanswered (at the end; at closes) | attacker sockets closed by the server | reopened, and their subscribe frames sent again | error frames | workerd RSS, worker + proxy: before → holding the ids | **growth** holding / at the peak in the churn |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     const snapshots = [...r.churn.snapshotMs].sort((a, b) => a - b);
     const p50 = snapshots.length ? snapshots[Math.ceil(snapshots.length / 2) - 1] : Number.NaN;
     lines.push(
-      `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${r.setup.answered} of ${r.setup.frames} in ${r.setup.seconds.toFixed(1)} s | ${r.churn.subscribes + r.churn.unsubscribes} in ${r.churn.seconds.toFixed(0)} s (${r.attacker.framesDropped}) | ${snapshots.length} of ${r.churn.subscribes}, ${ms(p50)} | ${r.churn.unansweredAtStop} | ${closesText(r.attacker)}; ${r.attacker.errorFrames.length} | ${rss(r.rssBefore)} → ${rss(r.rssHeld)} | **+${mb(total(r.rssHeld) - total(r.rssBefore))}** / +${mb(r.rssPeakDuringChurn - total(r.rssBefore))} |`,
+      `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${r.setup.answered} of ${r.setup.frames} in ${r.setup.seconds.toFixed(1)} s | ${r.churn.subscribes + r.churn.unsubscribes} in ${r.churn.seconds.toFixed(0)} s | ${snapshots.length} of ${r.churn.subscribes}, ${ms(p50)} | ${r.churn.unansweredAtStop}; ${r.churn.unansweredAtClose} | ${closesText(r.attacker)} | ${r.attacker.reopens}, ${r.churn.resubscribeFrames}${r.churn.reopenFailures ? ` (${r.churn.reopenFailures} reopens failed)` : ""} | ${r.attacker.errorFrames.length} | ${rss(r.rssBefore)} → ${rss(r.rssHeld)} | **+${mb(total(r.rssHeld) - total(r.rssBefore))}** / +${mb(r.rssPeakDuringChurn - total(r.rssBefore))} |`,
     );
   }
   return lines.join("\n");
@@ -637,7 +638,7 @@ export function stallFrameTable(cost) {
   }
   const c = cost.churn;
   lines.push(
-    `| the attack's: ${c.setup.ids.toLocaleString("en")} ids held over ${c.attacker.stillOpen + c.attacker.closeCodes.length} sockets | each churn frame, mean of ${c.frames} (${c.subscribes} subscribes, ${c.unsubscribes} unsubscribes) | ${cell(c.counts, c.frames)} | – | ${num(c.workerCpuMs / c.frames, 0)} ms per frame, churn and drain | – |`,
+    `| the attack's: ${c.setup.ids.toLocaleString("en")} ids held over ${c.sockets} sockets | each churn frame, mean of ${c.frames} (${c.subscribes} subscribes, ${c.unsubscribes} unsubscribes; sockets closed by the server: ${closesText(c.attacker)}) | ${cell(c.counts, c.frames)} | – | ${num(c.workerCpuMs / c.frames, 0)} ms per frame, churn and drain | – |`,
   );
   return lines.join("\n");
 }

@@ -30,6 +30,8 @@ const BASELINE_GAP_MS = 250;
 /** After connects and subscriptions, before memory is read: the runtime settles. */
 const SETTLE_MS = 2_000;
 const RSS_EVERY_MS = 2_000;
+/** A reopened attacker socket's upgrade, and then its subscribes, each get this long. */
+const REOPEN_WITHIN_MS = 60_000;
 /** The counting worker's HEARTBEAT_TIMEOUT: no verify inside any counted window (as in the subs phase). */
 const COUNTING_TIMEOUT = "15m";
 /** Before each counted frame: a quiet window that must count nothing. After it: trailing work. */
@@ -78,8 +80,7 @@ async function requestLoop(request, { slotMs, timeoutMs, from, origin = from, un
  * `samples` status reads of one uid, one at a time on their slots (requestLoop), and beside
  * them, on the same slots and also one at a time, floor requests (refused at the secret:
  * the whole HTTP path, no object), until the last read ended: they tell a stalled runtime
- * from a stalled shard. With `attacker`, each read notes how many of its sockets were open,
- * and the block ends early if none is.
+ * from a stalled shard. With `attacker`, each read notes how many of its sockets were open.
  */
 async function readBlock(api, uid, { samples, untilMs = Number.POSITIVE_INFINITY, attacker = undefined, ...timing }) {
   let readsDone = false;
@@ -89,8 +90,7 @@ async function readBlock(api, uid, { samples, untilMs = Number.POSITIVE_INFINITY
       const [entry] = await api.status([uid], { timeoutMs: ms });
       return { online: entry.status === "online", attackerSockets };
     },
-    // The churn is over once the server closed every attacker socket: later reads would not be during it.
-    { ...timing, untilMs, more: (n) => n < samples && (!attacker || attacker.openSockets() > 0) },
+    { ...timing, untilMs, more: (n) => n < samples },
   ).finally(() => {
     readsDone = true;
   });
@@ -144,6 +144,7 @@ async function stallRun(ctx, kind, o) {
   const victimSessions = [];
   const stopVictimPing = keepAlive(victimSessions, 10_000);
   let attacker;
+  let churn;
   let rssTimer;
   const result = {
     kind,
@@ -188,7 +189,8 @@ async function stallRun(ctx, kind, o) {
     rssTimer = setInterval(() => {
       peak = Math.max(peak, totalRss(server.rss()));
     }, RSS_EVERY_MS);
-    const churn = startChurn(attacker);
+    // A socket the server closes comes back and subscribes again: the attack lasts the whole block.
+    churn = startChurn(attacker, { reopen: true, resubscribeMs: REOPEN_WITHIN_MS });
     const during = await readBlock(api, victim.uid, {
       samples: o.samples,
       slotMs: o.slotMs,
@@ -212,6 +214,8 @@ async function stallRun(ctx, kind, o) {
     );
   } finally {
     clearInterval(rssTimer);
+    // After a failure too: a churn left running would reopen its sockets against a stopped server.
+    await churn?.stop();
     stopVictimPing();
     api.client.close();
     // Stopped with the sockets open: closing them first would only queue more work on a stalled shard.
@@ -364,6 +368,7 @@ async function countFrames(ctx, o) {
     const drainStarted = performance.now();
     const { counts, settled } = await meterSettled(server);
     const churnCount = {
+      sockets: o.platforms.length,
       setup,
       ...churned,
       frames: churned.subscribes + churned.unsubscribes,
