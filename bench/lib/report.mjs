@@ -596,14 +596,14 @@ export function stallAttackerTable(rows) {
   const rss = (r) => `${mb(r.worker)} + ${mb(r.proxy)}`;
   const total = (r) => r.worker + r.proxy;
   const lines = [
-    "| attacker's ids | subscribe frames answered (setup) | churn frames sent | churn snapshots answered, p50 ms | left unanswered (at the end; at closes) | attacker sockets closed by the server | reopened, and their subscribe frames sent again | error frames | workerd RSS, worker + proxy: before → holding the ids | **growth** holding / at the peak in the churn |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| attacker's ids | subscribe frames answered (setup) | churn frames sent | the worker's workerd CPU in the churn, share of one core | churn snapshots answered, p50 ms | left unanswered (at the end; at closes) | attacker sockets closed by the server | reopened, and their subscribe frames sent again | error frames | workerd RSS, worker + proxy: before → holding the ids | **growth** holding / at the peak in the churn |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     const snapshots = [...r.churn.snapshotMs].sort((a, b) => a - b);
     const p50 = snapshots.length ? snapshots[Math.ceil(snapshots.length / 2) - 1] : Number.NaN;
     lines.push(
-      `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${r.setup.answered} of ${r.setup.frames} in ${r.setup.seconds.toFixed(1)} s | ${r.churn.subscribes + r.churn.unsubscribes} in ${r.churn.seconds.toFixed(0)} s | ${snapshots.length} of ${r.churn.subscribes}, ${ms(p50)} | ${r.churn.unansweredAtStop}; ${r.churn.unansweredAtClose} | ${closesText(r.attacker)} | ${r.attacker.reopens}, ${r.churn.resubscribeFrames}${r.churn.reopenFailures ? ` (${r.churn.reopenFailures} reopens failed)` : ""} | ${r.attacker.errorFrames.length} | ${rss(r.rssBefore)} → ${rss(r.rssHeld)} | **+${mb(total(r.rssHeld) - total(r.rssBefore))}** / +${mb(r.rssPeakDuringChurn - total(r.rssBefore))} |`,
+      `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${r.setup.answered} of ${r.setup.frames} in ${r.setup.seconds.toFixed(1)} s | ${r.churn.subscribes + r.churn.unsubscribes} in ${r.churn.seconds.toFixed(0)} s | ${Number.isFinite(r.churn.workerCpuShare) ? `${(100 * r.churn.workerCpuShare).toFixed(0)} %` : "–"} | ${snapshots.length} of ${r.churn.subscribes}, ${ms(p50)} | ${r.churn.unansweredAtStop}; ${r.churn.unansweredAtClose} | ${closesText(r.attacker)} | ${r.attacker.reopens}, ${r.churn.resubscribeFrames}${r.churn.reopenFailures ? ` (${r.churn.reopenFailures} reopens failed)` : ""} | ${r.attacker.errorFrames.length} | ${rss(r.rssBefore)} → ${rss(r.rssHeld)} | **+${mb(total(r.rssHeld) - total(r.rssBefore))}** / +${mb(r.rssPeakDuringChurn - total(r.rssBefore))} |`,
     );
   }
   return lines.join("\n");

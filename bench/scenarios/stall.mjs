@@ -190,6 +190,7 @@ async function stallRun(ctx, kind, o) {
       peak = Math.max(peak, totalRss(server.rss()));
     }, RSS_EVERY_MS);
     // A socket the server closes comes back and subscribes again: the attack lasts the whole block.
+    const churnCpu0 = cpuMs(server.workerPid);
     churn = startChurn(attacker, { reopen: true, resubscribeMs: REOPEN_WITHIN_MS });
     const during = await readBlock(api, victim.uid, {
       samples: o.samples,
@@ -202,6 +203,8 @@ async function stallRun(ctx, kind, o) {
     });
     result.load.afterAttack = os.loadavg()[0];
     result.churn = await churn.stop();
+    // How busy the churn kept the worker's workerd (every object and the routes share its one thread locally).
+    result.churn.workerCpuShare = (cpuMs(server.workerPid) - churnCpu0) / (result.churn.seconds * 1000);
     clearInterval(rssTimer);
     result.rssPeakDuringChurn = Math.max(peak, totalRss(server.rss()));
     result.attack = { ...readStats(during, timeoutMs), ...during };
