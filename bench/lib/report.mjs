@@ -572,14 +572,18 @@ function stallTargets(results) {
 export function stallTable(rows) {
   const answered = (b) => `${b.answered} of ${b.taken}`;
   return [
-    "| attacker's ids | reads answered before / during | status p50 / p99 ms before | status p50 / p99 ms during the churn | **p50 during / before** | floor p50 ms before / during (answered during) | reads that found the victim online, during | fewest attacker sockets open at a read | load (1 min) before / after |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| attacker's ids | reads answered before / during | status p50 / p99 ms before | status p50 / p99 ms during the churn | **p50 during / before** | reads during over 3× the p50 before (failed included) | floor p50 ms before / during (answered during) | reads that found the victim online, during | fewest attacker sockets open at a read | load (1 min) before / after |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows.map(
       (r) =>
-        `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${answered(r.baseline)} / ${answered(r.attack)} | ${bounded(r.baseline.p50)} / ${bounded(r.baseline.p99)} | ${bounded(r.attack.p50)} / ${bounded(r.attack.p99)} | **${stallRatio(r)}** | ${bounded(r.baseline.floor.p50)} / ${bounded(r.attack.floor.p50)} (${r.attack.floor.answered} of ${r.attack.floor.taken}) | ${r.attack.readOnline} of ${r.attack.answered} | ${Number.isFinite(r.attack.fewestAttackerSockets) ? `${r.attack.fewestAttackerSockets} of ${r.platforms}` : "–"} | ${r.load.beforeBaseline.toFixed(2)} / ${r.load.afterAttack.toFixed(2)} |`,
+        `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${answered(r.baseline)} / ${answered(r.attack)} | ${bounded(r.baseline.p50)} / ${bounded(r.baseline.p99)} | ${bounded(r.attack.p50)} / ${bounded(r.attack.p99)} | **${stallRatio(r)}** | ${slowReads(r)} of ${r.attack.taken} | ${bounded(r.baseline.floor.p50)} / ${bounded(r.attack.floor.p50)} (${r.attack.floor.answered} of ${r.attack.floor.taken}) | ${r.attack.readOnline} of ${r.attack.answered} | ${Number.isFinite(r.attack.fewestAttackerSockets) ? `${r.attack.fewestAttackerSockets} of ${r.platforms}` : "–"} | ${r.load.beforeBaseline.toFixed(2)} / ${r.load.afterAttack.toFixed(2)} |`,
     ),
   ].join("\n");
 }
+
+/** Reads of the attack block that failed or took over the target's bound times the p50 before. */
+const slowReads = (row) =>
+  row.attack.reads.filter((r) => r.error !== undefined || r.ms > STALL_RATIO_BOUND * row.baseline.p50.ms).length;
 
 /** Closes the attacker's sockets met: how many, with which codes, and when (seconds into the churn). */
 function closesText(attacker) {
