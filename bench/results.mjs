@@ -9,7 +9,14 @@ import {
   manySocketsTable,
   offlineTable,
   PRICES,
+  STALL_RATIO_BOUND,
   simulationTable,
+  stallAttackerTable,
+  stallCpuLine,
+  stallFrameTable,
+  stallReadsLine,
+  stallTable,
+  stallUnknownLine,
   storageTable,
   subsChangeTable,
   subsLatencyTable,
@@ -41,7 +48,7 @@ export function writeResults(results, file, command) {
     ].join("\n"),
   );
   if (results.error) sections.push(`**The run failed before the end:**\n\n\`\`\`\n${results.error}\n\`\`\``);
-  if (results.warm || results.cold || results.subs) {
+  if (results.warm || results.cold || results.subs || results.stall) {
     sections.push(`## Targets\n\n${targetTable(targets(results))}`);
   }
   if (results.cost) {
@@ -61,6 +68,7 @@ export function writeResults(results, file, command) {
     );
   }
   if (results.subs) sections.push(subsSection(results.subs));
+  if (results.stall) sections.push(stallSection(results.stall, results.opts.stall));
   if (results.shardSimulation) {
     sections.push(
       [
@@ -170,6 +178,47 @@ function subsSection(subs) {
       `On metered workers at HEARTBEAT_TIMEOUT ${steady[0].heartbeatTimeoutMs / 1000} s, one per shape, side by side: users connect one socket each and ping every 10 s; past their first verify, a window with no subscriptions, then each user subscribes to the users after it (a ring, so each is watched by as many) and a second window as long starts at once, on the same sockets. Nothing changes in either window. Without subscriptions this is the cost phase's measurement; the difference is what subscriptions add. Windows are whole multiples of the timeout, as a pinging user is verified once per timeout; the shard also saves its schedule (a row) when it goes idle between alarms, which a window's edge may cut either way, so **adds nothing** allows that count one more with than without.`,
       "",
       subsSteadyTable(steady),
+    );
+  }
+  return lines.join("\n");
+}
+
+function stallSection(stall, o) {
+  const lines = ["## The shared shard under subscription churn", ""];
+  if (stall.seconds) lines.push(`The phase took ${(stall.seconds / 60).toFixed(1)} minutes.`, "");
+  const rows = stall.rows ?? [];
+  const first = rows[0];
+  if (first) {
+    lines.push(
+      `On a plain worker of its own for each row (fresh state, one presence shard: PRESENCE_SHARDS=1, the default), a victim user is online and its status is read with \`get_users_online_status\`, one read at a time, ${o.samples} reads before the attacker connects (every ${first.baselineGapMs} ms) and ${o.samples} while it churns (on slots ${o.slotMs / 1000} s apart, each starting when the last ended if that is later). Each read has a ${o.readTimeoutMs / 1000} s timeout: a read with no answer by then counts as failed and as slower than any answer, so a percentile it decides reads "≥" the timeout. The churn lasts until the last read ended, at most ${o.attackCapMs / 60_000} min: reads not started by then are not taken. Beside each block, on the same slots and also one at a time, floor requests (refused at the secret: the HTTP path, no object) tell a stalled runtime from a stalled shard.`,
+      "",
+      `The attacker is one registered user with a token for each of the ${first.platforms} platforms and a socket on each, all pinging every 10 s. Each socket subscribes ${first.idsPerSocket.toLocaleString("en")} distinct unregistered ids in frames of 200, each after the last one's snapshot; then each socket subscribes and unsubscribes one more id in turn every ${first.churnEveryMs} ms (18 frames per 10 s; the budget is 20, and the client never sends more than 18 in any 10 s), the sockets staggered, on a fixed schedule whatever the answers, as a hostile client would. A socket the server closes (the budget is counted when the server handles a frame, so frames it handles late and bunched can pass it: 1008) is opened again after 1 s and subscribes its ids again before it churns on, as a persistent attacker would; the second table counts these. Memory is the RSS of the two workerd processes the run's wrangler started (the worker's and wrangler's dev proxy), from /proc: before the attacker connects (after the baseline reads), once it holds its ids, and at the peak in the churn (every 2 s). The load average is the machine's, which other jobs share.`,
+      "",
+      stallTable(rows),
+      "",
+      stallAttackerTable(rows),
+      "",
+      ...rows.map(
+        (r) =>
+          `- ${r.platforms} × ${r.idsPerSocket.toLocaleString("en")} ${r.kind === "emoji" ? "4-byte" : "ASCII"} ids, each read during the churn (seconds into it: time): ${stallReadsLine(r)}.`,
+      ),
+      "",
+      `The target is **${STALL_RATIO_BOUND}×** for the 4-byte ids: a user inside every protocol limit must not slow others' reads of the shard they share by more than that.`,
+    );
+  }
+  const cost = stall.cost;
+  if (cost) {
+    lines.push(
+      "",
+      "### What one frame costs as the socket's list grows, counted",
+      "",
+      `On the metered worker (\`bench/metering\`; one shard, HEARTBEAT_TIMEOUT 15 min, so no verify falls inside a count): one socket subscribes 4-byte ids up to each N, then one unsubscribe of a watched id and one subscribe of it again are each counted alone, from the meter's reset until it stops changing, after a quiet window that must count nothing. The socket's messages are billed 20:1. Rows are billed per row whatever its size: what grows with N is the size of the row each frame rewrites and the CPU it takes (the worker's workerd, in 10 ms ticks). Then the attack of the rows above, on the same worker after that socket closed: its sockets subscribe, the meter is reset, they churn for ${o.costChurnMs / 1000} s (a socket the server closes stays closed here), and the counts are read once the worker has done every frame (the drain), per churn frame sent.`,
+      "",
+      stallFrameTable(cost),
+      "",
+      stallCpuLine(cost),
+      "",
+      stallUnknownLine(cost.unknown),
     );
   }
   return lines.join("\n");

@@ -4,7 +4,7 @@
 // every scenario, prints the table and writes bench/RESULTS.md. With any of these options it
 // writes bench/.tmp/RESULTS.partial.md instead, so only a full default run is ever recorded:
 //   --quick          small counts and short blocks, to check the harness
-//   --only=a,b       run some phases: sim, storage, cost, subs, warm, connect, offline, cold, many, crash
+//   --only=a,b       run some phases: sim, storage, cost, subs, stall, warm, connect, offline, cold, many, crash
 //   --var NAME:value extra worker var for every phase, to try a variant (e.g. --var PRESENCE_SHARDS:4)
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -20,6 +20,7 @@ import { measureManySockets, measureReferenceSockets, socketShape } from "./scen
 import { buildPopulation, disconnectOnline } from "./scenarios/population.mjs";
 import { measureShardSimulation } from "./scenarios/shard-sim.mjs";
 import { measureConnectRate, measureOfflineAfterClose } from "./scenarios/sockets.mjs";
+import { measureStall, measureStallCost } from "./scenarios/stall.mjs";
 import { measureColdStatus } from "./scenarios/status-cold.mjs";
 import { measureStorage } from "./scenarios/storage-size.mjs";
 import { measureChangeCost, measureSteadyWithSubs } from "./scenarios/subs-cost.mjs";
@@ -54,6 +55,20 @@ const opts = quick
         steady: [{ users: 10, each: 9 }],
         steadyWindowMs: 30_000,
       },
+      stall: {
+        kinds: ["emoji", "ascii"],
+        platforms: [1, 2, 3, 4, 5, 6, 7],
+        idsPerSocket: 600,
+        samples: 10,
+        slotMs: 1_000,
+        readTimeoutMs: 10_000,
+        attackCapMs: 60_000,
+        setupTimeoutMs: 60_000,
+        counts: [10, 600],
+        cpuPairs: 4,
+        costChurnMs: 10_000,
+        unknownShards: 64,
+      },
       rounds: 1,
       blockMs: 800,
       population: 30,
@@ -84,6 +99,20 @@ const opts = quick
           { users: 1_000, each: 300 },
         ],
         steadyWindowMs: 120_000,
+      },
+      stall: {
+        kinds: ["emoji", "ascii"],
+        platforms: [1, 2, 3, 4, 5, 6, 7],
+        idsPerSocket: 2_999,
+        samples: 40,
+        slotMs: 3_000,
+        readTimeoutMs: 30_000,
+        attackCapMs: 300_000,
+        setupTimeoutMs: 120_000,
+        counts: [10, 1_000, 3_000],
+        cpuPairs: 9,
+        costChurnMs: 30_000,
+        unknownShards: 64,
       },
       rounds: 3,
       blockMs: 3_000,
@@ -178,6 +207,14 @@ async function main() {
     if (quick) [results.subs.change, results.subs.steady] = await Promise.all([change(), steady()]);
     else [results.subs.change, results.subs.steady] = [await change(), await steady()];
     results.subs.seconds = (Date.now() - started) / 1000;
+  }
+  if (runs("stall")) {
+    // Plain workers of its own with one shard for the latency, then metered ones for the counts.
+    const started = Date.now();
+    log("stall: an attacker churns subscriptions on the shared shard while a victim's status is read");
+    results.stall = { rows: await measureStall(ctx, opts.stall) };
+    results.stall.cost = await measureStallCost(ctx, opts.stall);
+    results.stall.seconds = (Date.now() - started) / 1000;
   }
   if (runs("warm") || runs("connect") || runs("offline") || runs("cold")) {
     const population = await buildPopulation(ctx, opts.population);

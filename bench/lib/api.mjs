@@ -15,13 +15,14 @@ export class Api {
    * address repeating wrong secrets is throttled (429) by the failed-secret limit,
    * a different answer. workerd passes CF-Connecting-IP through locally.
    */
-  async refused() {
+  async refused({ timeoutMs } = {}) {
     const n = this.floorRequests++;
     const address = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
     const answer = await this.client.post(
       "/user/get_users_online_status",
       { secret: "wrong-secret", userIDList: [] },
       { "CF-Connecting-IP": address },
+      { timeoutMs },
     );
     expectStatus(answer, 401, "refused");
   }
@@ -67,9 +68,14 @@ export class Api {
     return expectStatus(answer, 200, `user_token ${uid}`).json.data.token;
   }
 
-  /** The status answer's entries; checks there is one per requested id. */
-  async status(userIDList) {
-    const answer = await this.client.post("/user/get_users_online_status", { secret: this.secret, userIDList });
+  /** The status answer's entries; checks there is one per requested id. timeoutMs: see HttpClient.post. */
+  async status(userIDList, { timeoutMs } = {}) {
+    const answer = await this.client.post(
+      "/user/get_users_online_status",
+      { secret: this.secret, userIDList },
+      {},
+      { timeoutMs },
+    );
     const result = expectStatus(answer, 200, "get_users_online_status").json.successResult;
     if (result.length !== userIDList.length)
       throw new Error(`status: ${result.length} entries for ${userIDList.length} ids`);

@@ -14,19 +14,30 @@ export class HttpClient {
    * ECONNRESET when it is reused. That request was almost surely never read, so
    * it goes again once on a fresh socket, as Node's http docs advise; were it a
    * register the server did take, the retry's 409 would fail the run loudly.
+   * With timeoutMs, a request with no whole answer by then is abandoned (its
+   * socket destroyed) and rejects with an error whose `timedOut` is true.
    */
-  async post(path, body, extraHeaders = {}) {
+  async post(path, body, extraHeaders = {}, { timeoutMs } = {}) {
     try {
-      return await this.postOnce(path, body, extraHeaders);
+      return await this.postOnce(path, body, extraHeaders, timeoutMs);
     } catch (error) {
       if (error?.code !== "ECONNRESET" || !error.onReusedSocket) throw error;
-      return this.postOnce(path, body, extraHeaders);
+      return this.postOnce(path, body, extraHeaders, timeoutMs);
     }
   }
 
-  postOnce(path, body, extraHeaders) {
+  postOnce(path, body, extraHeaders, timeoutMs) {
     const payload = JSON.stringify(body);
-    return new Promise((resolve, reject) => {
+    return new Promise((resolveAnswer, rejectAnswer) => {
+      let timer;
+      const resolve = (answer) => {
+        clearTimeout(timer);
+        resolveAnswer(answer);
+      };
+      const reject = (error) => {
+        clearTimeout(timer);
+        rejectAnswer(error);
+      };
       const request = http.request(
         this.baseUrl + path,
         {
@@ -55,6 +66,13 @@ export class HttpClient {
         },
       );
       request.on("error", (error) => reject(Object.assign(error, { onReusedSocket: request.reusedSocket })));
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          const error = Object.assign(new Error(`no answer to ${path} within ${timeoutMs} ms`), { timedOut: true });
+          reject(error);
+          request.destroy(error);
+        }, timeoutMs);
+      }
       request.end(payload);
     });
   }

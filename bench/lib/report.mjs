@@ -119,6 +119,7 @@ export function targets(results) {
       met: steadyAddsNothing(s),
     });
   }
+  list.push(...stallTargets(results));
   for (const c of results.crash ?? []) {
     list.push({
       target: `${c.label}: nobody online > HEARTBEAT_TIMEOUT + 5 s (${c.heartbeatTimeoutMs / 1000 + 5} s)`,
@@ -545,4 +546,122 @@ export function subsSteadyTable(steady) {
     ),
   ];
   return `${lines.join("\n")}\n\n${detail.join("\n")}`;
+}
+
+// ---- the shard under subscription churn (stall) --------------------------------------
+
+/** The target: a victim's status read during the churn within 3× of before (p50s). */
+export const STALL_RATIO_BOUND = 3;
+
+const ID_KINDS = { emoji: "4-byte", ascii: "ASCII" };
+/** Ids of 64 characters of this kind, in words. */
+const idWords = (row) => `64-character ${ID_KINDS[row.kind]} ids (${row.idBytes} bytes each)`;
+/** A percentile that a timed-out read decided is a lower bound: ≥ the timeout. */
+const bounded = (p) => `${p.atLeast ? "≥ " : ""}${ms(p.ms)}`;
+const stallRatio = (row) => `${row.ratio.atLeast ? "≥ " : ""}${ratio(row.ratio.value)}`;
+const stallMet = (row) => !row.ratio.atLeast && row.ratio.value <= STALL_RATIO_BOUND;
+
+function stallTargets(results) {
+  return (results.stall?.rows ?? []).map((row) => ({
+    target: `stall ratio ≤ ${STALL_RATIO_BOUND}×: a victim's status p50 while one user churns subscriptions on the shared shard, against before (${idWords(row)}${row.kind === "emoji" ? "" : ", milder, for reference"})`,
+    measured: `${stallRatio(row)}: ${bounded(row.baseline.p50)} ms before, ${bounded(row.attack.p50)} ms during (${row.attack.answered} of ${row.attack.taken} reads answered)`,
+    met: stallMet(row),
+  }));
+}
+
+export function stallTable(rows) {
+  const answered = (b) => `${b.answered} of ${b.taken}`;
+  return [
+    "| attacker's ids | reads answered before / during | status p50 / p99 ms before | status p50 / p99 ms during the churn | **p50 during / before** | reads during over 3× the p50 before (failed included) | floor p50 ms before / during (answered during) | reads that found the victim online, during | fewest attacker sockets open at a read | load (1 min) before / after |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows.map(
+      (r) =>
+        `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${answered(r.baseline)} / ${answered(r.attack)} | ${bounded(r.baseline.p50)} / ${bounded(r.baseline.p99)} | ${bounded(r.attack.p50)} / ${bounded(r.attack.p99)} | **${stallRatio(r)}** | ${slowReads(r)} of ${r.attack.taken} | ${bounded(r.baseline.floor.p50)} / ${bounded(r.attack.floor.p50)} (${r.attack.floor.answered} of ${r.attack.floor.taken}) | ${r.attack.readOnline} of ${r.attack.answered} | ${Number.isFinite(r.attack.fewestAttackerSockets) ? `${r.attack.fewestAttackerSockets} of ${r.platforms}` : "–"} | ${r.load.beforeBaseline.toFixed(2)} / ${r.load.afterAttack.toFixed(2)} |`,
+    ),
+  ].join("\n");
+}
+
+/** Reads of the attack block that failed or took over the target's bound times the p50 before. */
+const slowReads = (row) =>
+  row.attack.reads.filter((r) => r.error !== undefined || r.ms > STALL_RATIO_BOUND * row.baseline.p50.ms).length;
+
+/** Closes the attacker's sockets met: how many, with which codes, and when (seconds into the churn). */
+function closesText(attacker) {
+  const closes = attacker.closes ?? [];
+  if (closes.length === 0) return "none";
+  const at = closes.map((c) => c.atSeconds).sort((a, b) => a - b);
+  const codes = [...new Set(closes.map((c) => c.code))].join(", ");
+  const when = at.length === 1 ? `${at[0].toFixed(0)} s` : `${at[0].toFixed(0)}–${at.at(-1).toFixed(0)} s`;
+  return `${closes.length} (code ${codes}) at ${when} into the churn`;
+}
+
+/** The attacker's side of each row, and the workerd processes' memory. */
+export function stallAttackerTable(rows) {
+  const rss = (r) => `${mb(r.worker)} + ${mb(r.proxy)}`;
+  const total = (r) => r.worker + r.proxy;
+  const lines = [
+    "| attacker's ids | subscribe frames answered (setup) | churn frames sent | the worker's workerd CPU in the churn, share of one core | churn snapshots answered, p50 ms | left unanswered (at the end; at closes) | attacker sockets closed by the server | reopened, and their subscribe frames sent again | error frames | workerd RSS, worker + proxy: before → holding the ids | **growth** holding / at the peak in the churn |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of rows) {
+    const snapshots = [...r.churn.snapshotMs].sort((a, b) => a - b);
+    const p50 = snapshots.length ? snapshots[Math.ceil(snapshots.length / 2) - 1] : Number.NaN;
+    lines.push(
+      `| ${r.platforms} sockets × ${r.idsPerSocket.toLocaleString("en")} ${ID_KINDS[r.kind]} | ${r.setup.answered} of ${r.setup.frames} in ${r.setup.seconds.toFixed(1)} s | ${r.churn.subscribes + r.churn.unsubscribes} in ${r.churn.seconds.toFixed(0)} s | ${Number.isFinite(r.churn.workerCpuShare) ? `${(100 * r.churn.workerCpuShare).toFixed(0)} %` : "–"} | ${snapshots.length} of ${r.churn.subscribes}, ${ms(p50)} | ${r.churn.unansweredAtStop}; ${r.churn.unansweredAtClose} | ${closesText(r.attacker)} | ${r.attacker.reopens}, ${r.churn.resubscribeFrames}${r.churn.reopenFailures ? ` (${r.churn.reopenFailures} reopens failed)` : ""} | ${r.attacker.errorFrames.length} | ${rss(r.rssBefore)} → ${rss(r.rssHeld)} | **+${mb(total(r.rssHeld) - total(r.rssBefore))}** / +${mb(r.rssPeakDuringChurn - total(r.rssBefore))} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Each read of the attack block: seconds into the churn when it started, then its time (or why not). */
+export function stallReadsLine(row) {
+  return row.attack.reads
+    .map((r) => `${(r.atMs / 1000).toFixed(0)} s: ${r.error === undefined ? `${ms(r.ms)} ms` : r.error}`)
+    .join("; ");
+}
+
+/** Counted frames: socket messages and rows per class, with what they bill. */
+export function stallFrameTable(cost) {
+  const cell = (counts, frames = 1) => {
+    const per = (key) => num((counts[key] ?? 0) / frames, frames === 1 ? 0 : 2);
+    const billed = billedOf(counts);
+    const shardCalls = (counts["PresenceIndex.request.watch"] ?? 0) + (counts["PresenceIndex.request.unwatch"] ?? 0);
+    return `${per("UserSession.request.webSocketMessage")} / ${per("UserSession.rowsWritten")} | ${num(shardCalls / frames, frames === 1 ? 0 : 2)} / ${per("PresenceIndex.rowsWritten")} | ${num(billed.requests / frames, 2)} | ${num(billed.rows / frames, frames === 1 ? 0 : 2)}`;
+  };
+  const cpu = (c) => `${c.workerCpuMs} ms (${c.idleCpuMs} ms idle)`;
+  const lines = [
+    "| the socket watches | frame | user object: socket messages / rows | shard: calls / rows | billed requests (messages 20:1) | rows written | its snapshot after | worker's workerd CPU in the 2 s after the send (in 2 s before it) | quiet window before it |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---|",
+  ];
+  for (const step of cost.steps) {
+    const n = step.watching;
+    lines.push(
+      `| ${n.toLocaleString("en")} | unsubscribe of one of them (${n.toLocaleString("en")} → ${(n - 1).toLocaleString("en")}) | ${cell(step.unsubscribe.counts)} | – | ${cpu(step.unsubscribe)} | ${countsText(step.unsubscribe.quiet)} |`,
+      `| ${(n - 1).toLocaleString("en")} | subscribe of it again (→ ${n.toLocaleString("en")}) | ${cell(step.subscribe.counts)} | ${ms(step.subscribe.answeredMs)} ms | ${cpu(step.subscribe)} | ${countsText(step.subscribe.quiet)} |`,
+    );
+  }
+  const c = cost.churn;
+  lines.push(
+    `| the attack's: ${c.setup.ids.toLocaleString("en")} ids held over ${c.sockets} sockets | each churn frame, mean of ${c.frames} (${c.subscribes} subscribes, ${c.unsubscribes} unsubscribes; sockets closed by the server: ${closesText(c.attacker)}) | ${cell(c.counts, c.frames)} | – | ${num(c.workerCpuMs / c.frames, 0)} ms per frame, churn and drain | – |`,
+  );
+  return lines.join("\n");
+}
+
+/** The worker's CPU per frame over repeated frames at each N, and in the attack's churn. */
+export function stallCpuLine(cost) {
+  const steps = cost.steps.filter((step) => step.repeated);
+  const churn = cost.churn;
+  return `**The worker's workerd CPU per frame** (mean over unsubscribes and subscribes of one id, each subscribe's snapshot awaited, until 0.2 s after the last; 10 ms ticks): ${steps
+    .map(
+      (step) =>
+        `a socket watching ${step.watching.toLocaleString("en")}: ${num(step.repeated.workerCpuMsPerFrame, 1)} ms (${step.repeated.frames} frames)`,
+    )
+    .join(
+      "; ",
+    )}; the attack's churn frames, ${churn.setup.ids.toLocaleString("en")} ids held: ${num(churn.workerCpuMs / churn.frames, 1)} ms (${churn.frames} frames, churn and drain).`;
+}
+
+export function stallUnknownLine(u) {
+  const billed = billedOf(u.counts);
+  return `**One unsubscribe of ${u.ids} ids nobody subscribed**, from a socket that watches nothing, at PRESENCE_SHARDS=${u.shards} (metered worker, fresh state; the user's own shard had started at its connect): **${u.counts["PresenceIndex.request.unwatch"] ?? 0} shard calls, ${u.counts["PresenceIndex.started"] ?? 0} shards started** (created), ${u.counts["PresenceIndex.rowsWritten"] ?? 0} shard rows and ${u.counts["UserSession.rowsWritten"] ?? 0} user object rows written, ${num(billed.requests, 2)} billed requests; the worker's workerd CPU in the 2 s after: ${u.workerCpuMs} ms; error frames ${u.errorFrames.length}. Every counter: ${countsText(u.counts)}.`;
 }

@@ -52,16 +52,25 @@ export function nextEntry(session, uid, match, withinMs = 60_000) {
   return waitFrame(session, (users) => users.some((u) => u.userID === uid && match(u)), withinMs, `entry for ${uid}`);
 }
 
+/** Resolves with the arrival time of the snapshot that names every id of `chunk`; create it before the subscribe goes. */
+export function snapshotOf(session, chunk, withinMs = 60_000) {
+  const wanted = new Set(chunk);
+  return waitFrame(
+    session,
+    (users) => {
+      const named = new Set(users.map((u) => u.userID));
+      return [...wanted].every((id) => named.has(id));
+    },
+    withinMs,
+    "snapshot",
+  );
+}
+
 /** Subscribes to `uids` in frames of at most 200 ids, each answered by its snapshot before the next goes. */
 export async function subscribe(session, uids, withinMs = 60_000) {
   for (let i = 0; i < uids.length; i += MAX_IDS_PER_FRAME) {
     const chunk = uids.slice(i, i + MAX_IDS_PER_FRAME);
-    const snapshot = waitFrame(
-      session,
-      (users) => chunk.every((id) => users.some((u) => u.userID === id)),
-      withinMs,
-      "snapshot",
-    );
+    const snapshot = snapshotOf(session, chunk, withinMs);
     session.ws.send(JSON.stringify({ type: "subscribe", userIDs: chunk }));
     await snapshot;
   }
