@@ -35,6 +35,8 @@ const SPECIAL = {
   deployed: { LOCAL_DEV: "", IM_SECRET: "tuoyun" },
   // The console's own webhook receiver checks signatures with the webhook secret, as under `npm run dev`.
   console: { CONSOLE_ENABLED: "true", PRESENCE_WEBHOOK_SECRET: "console-webhook-secret-0123456789abcdef01" },
+  // Presence visible only where granted, over three shards (grants live in the watched user's shard).
+  granted: { PRESENCE_VISIBILITY: "granted", PRESENCE_SHARDS: "3" },
 } as const;
 
 // Presence webhooks delivered through the real (miniflare) queue to a second worker, the receiver.

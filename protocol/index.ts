@@ -7,12 +7,14 @@ export { ErrCode, type KnownErrCode } from "./errors.js";
 export { MAX_UIDS_PER_STATUS_QUERY } from "./limits.js";
 export { PLATFORM_NAMES, Platform, type PlatformId, type PlatformName } from "./platforms.js";
 export {
+  type ClientFrame,
   type ClientPresenceFrame,
   type ErrorFrame,
   MAX_IDS_PER_FRAME,
   MAX_WATCHED_PER_SOCKET,
   type PresenceFrame,
   type ServerPresenceFrame,
+  type SetFrame,
   type SubscribeFrame,
   type UnsubscribeFrame,
   type WatchedUser,

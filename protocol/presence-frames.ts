@@ -23,6 +23,18 @@ export interface UnsubscribeFrame {
 export type ClientPresenceFrame = SubscribeFrame | UnsubscribeFrame;
 
 /**
+ * Sets something about this user's own presence (docs/protocol.md#your-own-presence):
+ * `invisible` holds for the user across platforms and reconnects until changed.
+ */
+export interface SetFrame {
+  type: "set";
+  invisible?: boolean;
+}
+
+/** Every JSON frame a client may send. */
+export type ClientFrame = ClientPresenceFrame | SetFrame;
+
+/**
  * A watched user's state, across all of their platforms. `seq` grows with
  * every change: a client keeps the highest per user and ignores older ones.
  */

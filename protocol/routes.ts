@@ -15,6 +15,8 @@ export const Route = {
   deleteUser: { method: "POST", path: "/manager/delete_user" },
   banUser: { method: "POST", path: "/manager/ban_user" },
   getUserSessions: { method: "POST", path: "/manager/get_user_sessions" },
+  setPresenceGrants: { method: "POST", path: "/manager/set_presence_grants" },
+  getPresenceGrants: { method: "POST", path: "/manager/get_presence_grants" },
   /** The client's WebSocket, at OpenIM's root path and at /ws. */
   connect: { method: "GET", path: "/" },
   connectWs: { method: "GET", path: "/ws" },
@@ -41,4 +43,6 @@ export type AppServerRouteName =
   | "getAllUsersUid"
   | "deleteUser"
   | "banUser"
-  | "getUserSessions";
+  | "getUserSessions"
+  | "setPresenceGrants"
+  | "getPresenceGrants";

@@ -26,6 +26,8 @@ export interface PresenceEvent {
   seq: number;
   /** Unix milliseconds of the change. */
   time: number;
+  /** The user is invisible: watchers see it offline meanwhile (docs/protocol.md#your-own-presence). */
+  invisible?: true;
 }
 
 /** The body of one delivery: at most 100 events. */

@@ -73,10 +73,16 @@ export interface IssuedToken {
   expiredTime: number;
 }
 
+/** `invisible`: the user is invisible; its watchers see it offline, the AppServer the truth. */
 export type UserOnlineStatus =
-  | { userID: string; status: "online"; detailPlatformStatus: { platform: PlatformName; status: "online" }[] }
+  | {
+      userID: string;
+      status: "online";
+      detailPlatformStatus: { platform: PlatformName; status: "online" }[];
+      invisible?: true;
+    }
   /** `lastSeen`: Unix ms when the last session ended; only for users who have been online. */
-  | { userID: string; status: "offline"; lastSeen?: number };
+  | { userID: string; status: "offline"; lastSeen?: number; invisible?: true };
 
 export type RegisterOutcome =
   /** This call created the user. */

@@ -10,6 +10,8 @@ export interface Settings {
   maxBodyBytes: number;
   loginPolicy: LoginPolicy;
   presenceShards: number;
+  /** Who may watch whose presence (docs/security.md#who-may-see-whom). */
+  visibility: "everyone" | "granted";
   webhooks: WebhookSettings;
 }
 
@@ -36,6 +38,8 @@ const VAR_DEFAULTS = {
   MAX_BODY_BYTES: "65536",
   MULTI_LOGIN_POLICY: "kick_same_platform",
   PRESENCE_SHARDS: "1",
+  /** `everyone`: any signed-in client may watch any uid; `granted`: only users a grant lets see (docs/security.md#who-may-see-whom). */
+  PRESENCE_VISIBILITY: "everyone",
   /** Where presence events are POSTed (docs/webhooks.md); empty: no webhooks. */
   PRESENCE_WEBHOOK_URL: "",
   /** A platform that goes offline and comes back within this produces no events. */
@@ -134,6 +138,9 @@ export function readSettings(env: WorkerEnv): Settings {
       maxBodyBytes: setting(env, "MAX_BODY_BYTES", positiveInteger),
       loginPolicy: setting(env, "MULTI_LOGIN_POLICY", parseLoginPolicy),
       presenceShards: setting(env, "PRESENCE_SHARDS", positiveInteger),
+      visibility: setting(env, "PRESENCE_VISIBILITY", (text) =>
+        text.trim() === "everyone" || text.trim() === "granted" ? (text.trim() as "everyone" | "granted") : undefined,
+      ),
       webhooks: {
         ...setting(env, "PRESENCE_WEBHOOK_URL", optionalUrl),
         graceMs: setting(env, "PRESENCE_WEBHOOK_GRACE", durationOrZero),

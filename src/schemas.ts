@@ -22,7 +22,12 @@ export const LIMITS = {
   pageLimit: 1000,
   banReasonChars: 128,
   connIdChars: 64,
+  /** set_presence_grants: uids to add, and to remove, per call */
+  grantsPerCall: 1000,
 } as const;
+
+/** Grants one user may hold (docs/api.md#post-managerset_presence_grants). */
+export const MAX_GRANTS_PER_USER = 10_000;
 
 const utf8 = new TextEncoder();
 
@@ -208,6 +213,35 @@ export const banUserBody = z.object({
 
 export const getUserSessionsBody = z.object({ ...appServerRequest, uid: anyUid });
 
+/** A list of 0 to `max` uids. */
+function optionalUidList(max: number) {
+  return z
+    .array(anyUid, { error: typeError("an array of uids") })
+    .max(max, `at most ${max} uids`)
+    .optional();
+}
+
+export const setPresenceGrantsBody = z
+  .object({
+    ...appServerRequest,
+    uid: anyUid,
+    add: optionalUidList(LIMITS.grantsPerCall),
+    remove: optionalUidList(LIMITS.grantsPerCall),
+  })
+  .refine((body) => (body.add?.length ?? 0) + (body.remove?.length ?? 0) > 0, {
+    error: "add or remove must name at least one uid",
+  })
+  .refine((body) => !body.add?.some((uid) => body.remove?.includes(uid)), {
+    error: "a uid may not be both added and removed",
+  });
+
+export const getPresenceGrantsBody = z.object({
+  ...appServerRequest,
+  uid: anyUid,
+  cursor: getAllUsersUidBody.shape.cursor,
+  limit: getAllUsersUidBody.shape.limit,
+});
+
 export const onlineStatusBody = z.object({
   ...appServerRequest,
   userIDList: z
@@ -238,9 +272,14 @@ const watchedIds = z
 export const subscribeFrame = z.object({ type: z.literal("subscribe"), userIDs: watchedIds });
 export const unsubscribeFrame = z.object({ type: z.literal("unsubscribe"), userIDs: watchedIds });
 
-/** A client's presence frame on its socket (docs/protocol.md#presence-subscriptions). */
-export const clientPresenceFrame = z.discriminatedUnion("type", [subscribeFrame, unsubscribeFrame], {
-  error: "type: must be subscribe or unsubscribe",
+/** Sets something about the user's own presence (docs/protocol.md#your-own-presence); at least one field. */
+export const setFrame = z
+  .object({ type: z.literal("set"), invisible: z.boolean({ error: typeError("true or false") }).optional() })
+  .refine((frame) => frame.invisible !== undefined, { error: "set: name what to set (invisible)" });
+
+/** A client's JSON frame on its socket (docs/protocol.md). */
+export const clientFrame = z.discriminatedUnion("type", [subscribeFrame, unsubscribeFrame, setFrame], {
+  error: "type: must be subscribe, unsubscribe or set",
 });
 
 export type RegisterUserBody = z.infer<typeof registerUserBody>;

@@ -41,6 +41,7 @@ describe("settings", () => {
       maxBodyBytes: 65_536,
       loginPolicy: { kind: "kick_same_platform" },
       presenceShards: 1,
+      visibility: "everyone",
       webhooks: { graceMs: 0, retryDelayMs: 10_000 },
     });
   });

@@ -35,7 +35,7 @@ export class ShardProbe extends DurableObject<ProbeEnv> {
     }
     const online = this.ctx.storage.sql.databaseSize;
     for (let i = 0; i < n; i++)
-      table.markOffline(probeUid(n + i), { epoch: 0, seq: 2 }, 1_764_300_000_123 + i, undefined);
+      table.markOffline({ uid: probeUid(n + i), epoch: 0, seq: 2, lastSeenMs: 1_764_300_000_123 + i }, undefined);
     return { empty, online, offline: this.ctx.storage.sql.databaseSize };
   }
 }

@@ -1,5 +1,5 @@
 import { readSettings, type WorkerEnv } from "../config";
-import { callShards } from "../presence/shards";
+import { everyShard } from "../presence/shards";
 import { userSession } from "../presence/user-sessions";
 import { beginDeletions, finishDeletion, type PendingDeletion } from "../storage/users";
 
@@ -13,8 +13,9 @@ import { beginDeletions, finishDeletion, type PendingDeletion } from "../storage
  * 2. Each user's object: sessions closed (4005), offline events queued, its
  *    subscriptions ended at the shards, every row gone but the one that
  *    refuses the old tokens.
- * 3. Each user's presence shard: its online row or lastSeen, its memory, and
- *    a reset (seq 0) to its watchers.
+ * 3. Every presence shard: the user's online row or lastSeen, its memory and
+ *    a reset (seq 0) to its watchers (in its own shard), and every grant to
+ *    or from it (in any).
  * 4. D1: the pending deletion goes.
  *
  * A step that fails leaves the pending deletion, so a retry (or a register of
@@ -25,16 +26,15 @@ export async function deleteUsers(env: WorkerEnv, uids: readonly string[]): Prom
   const pending = await beginDeletions(env.DB, [...new Set(uids)], Date.now());
   await finishDeletions(env, pending);
   const deleted = new Set(pending.map((p) => p.uid));
-  return { failedUidList: uids.filter((uid) => !deleted.has(uid)) };
+  return { failedUidList: [...new Set(uids)].filter((uid) => !deleted.has(uid)) };
 }
 
 /** Steps 2–4 for deletions begun now or by an earlier call that did not finish. */
 export async function finishDeletions(env: WorkerEnv, pending: readonly PendingDeletion[]): Promise<void> {
   if (pending.length === 0) return;
   await Promise.all(pending.map(({ uid, deletedAtMs }) => userSession(env, uid).erase(deletedAtMs)));
-  const epochs = new Map(pending.map(({ uid, deletedAtMs }) => [uid, deletedAtMs]));
-  await callShards(env, epochs.keys(), readSettings(env).presenceShards, (shard, members) =>
-    shard.erase(members.map((uid) => ({ uid, epoch: epochs.get(uid) ?? 0 }))),
-  );
+  // Every shard: a user's own state is in one, but grants pointing to it may be in any.
+  const deletions = pending.map(({ uid, deletedAtMs }) => ({ uid, epoch: deletedAtMs }));
+  await everyShard(env, readSettings(env).presenceShards, (shard) => shard.erase(deletions));
   await Promise.all(pending.map((deletion) => finishDeletion(env.DB, deletion)));
 }

@@ -131,6 +131,8 @@ export const FIELD_NOTES: Record<string, string> = {
   until: "When the ban ends, Unix seconds; 0 or a past time lifts the ban now.",
   reason: "Why, for your records and the user's support; kept with the ban.",
   connID: "One session only: its connID from get_user_sessions. Its platform must be the `platform` given.",
+  add: `Uids to let see the user (at most ${LIMITS.grantsPerCall}).`,
+  remove: `Uids no longer to let see the user (at most ${LIMITS.grantsPerCall}).`,
   sendID: "The connecting user's uid (OpenIM's name for it).",
   token: "A token from user_register or user_token for this uid and platform.",
   platformID: `The platform this session is on: ${PLATFORM_LIST}.`,

@@ -33,6 +33,10 @@ export const onlineStatusEntrySchema = z.object({
     description:
       "offline users who have been online: Unix milliseconds of the moment their last live session ended; absent otherwise",
   }),
+  invisible: z
+    .literal(true)
+    .optional()
+    .meta({ description: "the user is invisible: its watchers see it offline; you see the truth" }),
 });
 
 export const onlineStatusAnswerSchema = successEnvelopeSchema.extend({
@@ -62,6 +66,7 @@ export const userInfoSchema = z.object({
   ex: z.string(),
   createTime: z.int().meta({ description: "when the user registered, Unix seconds" }),
   bannedUntil: z.int().optional().meta({ description: "while a ban is in force: when it ends, Unix seconds" }),
+  banReason: z.string().optional().meta({ description: "while a ban is in force: the reason it was given" }),
 });
 
 export const userInfoAnswerSchema = successEnvelopeSchema.extend({
@@ -88,6 +93,14 @@ export const deleteUserAnswerSchema = successEnvelopeSchema.extend({
   failedUidList: z
     .array(z.string())
     .meta({ description: "the uids that were not registered (nothing was done for them)" }),
+});
+
+export const presenceGrantsAnswerSchema = successEnvelopeSchema.extend({
+  userIDList: z.array(z.string()).meta({ description: "uids that may see the user, in ascending code-point order" }),
+  nextCursor: z
+    .string()
+    .optional()
+    .meta({ description: "pass as `cursor` for the next page; absent on the last page" }),
 });
 
 export const userSessionsAnswerSchema = successEnvelopeSchema.extend({
@@ -127,6 +140,10 @@ export const presenceEventSchema = z.object({
   platforms: z.array(platformName).meta({ description: "the user's live platforms right after this change" }),
   seq: z.int().meta({ description: "per user, strictly increasing across all of that user's events" }),
   time: z.int().meta({ description: "Unix milliseconds of the change" }),
+  invisible: z
+    .literal(true)
+    .optional()
+    .meta({ description: "present while the user is invisible: watchers see it offline meanwhile" }),
 });
 
 export const presenceEventBodySchema = z.object({

@@ -125,7 +125,7 @@ function lastEnding(before: number, endings: ReadonlyMap<PlatformId, Ending>, no
 }
 
 function event(
-  input: Pick<ChangeInput, "uid" | "newId">,
+  input: Pick<ChangeInput, "uid" | "newId" | "stored">,
   change: {
     platform: PlatformId;
     type: PresenceEvent["type"];
@@ -145,5 +145,7 @@ function event(
     platforms: platformsOfMask(change.believed).map(platformName),
     seq: change.seq,
     time: change.time,
+    // The AppServer sees the truth, and that watchers see the user offline meanwhile.
+    ...(input.stored.settings.invisible ? { invisible: true as const } : {}),
   };
 }

@@ -1,25 +1,39 @@
 import type { WatchedUser } from "../../protocol";
 
 /**
- * A watched user's entry as shards deliver it to watchers' objects: the
- * client's entry (docs/protocol.md#presence-subscriptions) plus the
- * incarnation it belongs to. A user deleted and registered again starts
- * again from seq 1, so entries are ordered by incarnation first, then by seq;
- * the epoch never reaches a client.
+ * A watched user's entry as its shard hands it to watchers' objects: the
+ * client's entry (docs/protocol.md#presence-subscriptions) plus a stamp, the
+ * moment the shard made it. Every entry about a user comes from that user's
+ * shard, so stamps order them all: a change, a reset after a deletion, a grant
+ * that hides the user, whatever their seq. The stamp never reaches a client.
  */
-export type ShardEntry = WatchedUser & { epoch: number };
+export type ShardEntry = WatchedUser & { stamp: number };
 
-/** Whether `entry` is newer than `than`: a later incarnation wins, then a higher seq. */
+/** Whether `entry` is newer than `than`. */
 export function isNewer(entry: ShardEntry, than: ShardEntry | undefined): boolean {
-  return !than || entry.epoch > than.epoch || (entry.epoch === than.epoch && entry.seq > than.seq);
+  return !than || entry.stamp > than.stamp;
 }
 
 /** The entry as a client's socket gets it. */
-export function forClient({ epoch: _internal, ...entry }: ShardEntry): WatchedUser {
+export function forClient({ stamp: _internal, ...entry }: ShardEntry): WatchedUser {
   return entry;
 }
 
-/** The entry of a user nobody knows (never online, unknown, or deleted), as of an incarnation. */
-export function unknownEntry(userID: string, epoch = 0): ShardEntry {
-  return { userID, status: "offline", seq: 0, epoch };
+/** The entry of a user a watcher knows nothing of: never online, unknown, deleted, or hidden from it. */
+export function unknownEntry(userID: string, stamp = 0): ShardEntry {
+  return { userID, status: "offline", seq: 0, stamp };
+}
+
+/**
+ * Stamps that only grow, in one object: the clock in microseconds, or one
+ * more than the last when several fall in one. A restart resumes from the
+ * clock, which has moved on since.
+ */
+export class StampClock {
+  private last = 0;
+
+  next(): number {
+    this.last = Math.max(Date.now() * 1_000, this.last + 1);
+    return this.last;
+  }
 }

@@ -1,6 +1,13 @@
 import type { PlatformId } from "../../protocol";
 import { platformMask, platformsOfMask } from "../platforms";
-import type { OnlineRow, OnlineUser, SnapshotEntry, VerifyPlan } from "../storage/shard-tables";
+import type {
+  OfflineUser,
+  OnlineRow,
+  OnlineUser,
+  PresenceDetails,
+  SnapshotEntry,
+  VerifyPlan,
+} from "../storage/shard-tables";
 import { type PresenceReport, planVerification, type VerifyTiming } from "./verification";
 import { VerifySchedule } from "./verify-schedule";
 
@@ -16,10 +23,26 @@ export interface Version {
 export interface LivePlatforms extends Version {
   uid: string;
   platforms: PlatformId[];
+  details?: PresenceDetails;
 }
 
 /** What a shard knows of a user: online with its platforms, or offline (since lastSeen, if it has been online). */
-export type UserPresence = LivePlatforms | (Version & { uid: string; lastSeenMs?: number });
+export type UserPresence = LivePlatforms | OfflineUser;
+
+/** What a user's watchers see of it, seq aside: a change of this is what they are told of. */
+function watcherView(presence: UserPresence | undefined): string {
+  if (!presence) return "unknown";
+  const { invisible } = presence.details ?? {};
+  if (invisible) return JSON.stringify([presence.epoch, "offline", invisible.lastSeenMs]);
+  return "platforms" in presence
+    ? JSON.stringify([presence.epoch, "online", presence.platforms])
+    : JSON.stringify([presence.epoch, "offline", presence.lastSeenMs]);
+}
+
+function presenceOf(user: OnlineUser): LivePlatforms {
+  const { uid, epoch, seq, platforms, details } = user;
+  return { uid, epoch, seq, platforms: platformsOfMask(platforms), ...(details ? { details } : {}) };
+}
 
 /** Whether `a` comes after `b`: a later incarnation, then a higher seq. */
 export function isLaterVersion(a: Version, b: Version): boolean {
@@ -35,7 +58,7 @@ export interface AppliedReport {
 /** What a report means for the shard's tables; `undefined` when they stay as they are. */
 export type RosterWrite =
   | { kind: "online"; user: OnlineUser }
-  | { kind: "offline"; version: Version; lastSeenMs: number | undefined }
+  | { kind: "offline"; user: OfflineUser }
   | { kind: "forget" };
 
 /**
@@ -147,7 +170,12 @@ export class OnlineRoster {
    * deadline, which a snapshot taken before must not override); a verify's
    * answer that changes nothing needs none, so steady state writes nothing.
    */
-  apply(uid: string, report: PresenceReport, stored: Version | undefined, origin: "publish" | "verify"): AppliedReport {
+  apply(
+    uid: string,
+    report: PresenceReport,
+    stored: OfflineUser | undefined,
+    origin: "publish" | "verify",
+  ): AppliedReport {
     const known = this.online.get(uid);
     const knownVersion = known ?? stored ?? { epoch: 0, seq: 0 };
     const sameVersion = report.epoch === knownVersion.epoch && report.seq === knownVersion.seq;
@@ -157,19 +185,17 @@ export class OnlineRoster {
     this.unsaved = true;
     const platforms = platformMask(report.platforms);
     const plan = planVerification(report, this.timing);
-    const user: OnlineUser | undefined = plan && {
-      uid,
-      epoch: report.epoch,
-      seq: report.seq,
-      platforms,
-      reportedAtMs: report.reportedAtMs,
-      plan,
+    const details: PresenceDetails | undefined = report.invisible ? { invisible: report.invisible } : undefined;
+    const version = { uid, epoch: report.epoch, seq: report.seq, ...(details ? { details } : {}) };
+    const user: OnlineUser | undefined = plan && { ...version, platforms, reportedAtMs: report.reportedAtMs, plan };
+    const offline: OfflineUser = {
+      ...version,
+      ...(report.lastSeenMs === undefined ? {} : { lastSeenMs: report.lastSeenMs }),
     };
     let write: RosterWrite | undefined;
     if (report.movedAway) write = { kind: "forget" };
     else if (!sameVersion || (origin === "publish" && user)) {
-      const version = { epoch: report.epoch, seq: report.seq };
-      write = user ? { kind: "online", user } : { kind: "offline", version, lastSeenMs: report.lastSeenMs };
+      write = user ? { kind: "online", user } : { kind: "offline", user: offline };
     }
 
     if (user) this.track(user);
@@ -177,16 +203,12 @@ export class OnlineRoster {
       this.online.delete(uid);
       this.schedule.delete(uid);
     }
-    // What watchers see: the user's platforms, or that it went offline. A seq alone is no change,
-    // but a new incarnation is: its watchers must leave the old one's seq behind.
-    const before = known?.platforms ?? 0;
-    const after = report.movedAway ? before : platforms;
-    if (after === before && report.epoch === knownVersion.epoch) return { write };
-    const version = { epoch: report.epoch, seq: report.seq };
-    const changed: UserPresence = after
-      ? { uid, ...version, platforms: platformsOfMask(after) }
-      : { uid, ...version, ...(report.lastSeenMs === undefined ? {} : { lastSeenMs: report.lastSeenMs }) };
-    return { write, changed };
+    // Watchers hear of a change of what they see: the platforms, going offline, going invisible,
+    // a new incarnation. A seq alone is no change, nor is anything that happens while invisible.
+    if (report.movedAway) return { write };
+    const after: UserPresence = user ? presenceOf(user) : offline;
+    if (watcherView(known ? presenceOf(known) : stored) === watcherView(after)) return { write };
+    return { write, changed: after };
   }
 
   /** Live platforms of each uid that has any, as far as the entries can still be trusted at `nowMs`. */
@@ -194,8 +216,7 @@ export class OnlineRoster {
     const live: LivePlatforms[] = [];
     for (const uid of new Set(uids)) {
       const user = this.online.get(uid);
-      if (user && nowMs < user.plan.trustUntilMs)
-        live.push({ uid, epoch: user.epoch, seq: user.seq, platforms: platformsOfMask(user.platforms) });
+      if (user && nowMs < user.plan.trustUntilMs) live.push(presenceOf(user));
     }
     return live;
   }

@@ -7,7 +7,7 @@ import { platformName } from "../platforms";
 import { ensureSchema, PRESENCE_SHARD_MIGRATIONS } from "../storage/schema";
 import { ShardTables } from "../storage/shard-tables";
 import { WatchLists } from "../storage/watch-lists";
-import { isNewer, type ShardEntry, unknownEntry } from "./entries";
+import { isNewer, type ShardEntry, StampClock, unknownEntry } from "./entries";
 import { OnlineRoster, type RosterWrite, type UserPresence } from "./roster";
 import { userSession } from "./user-sessions";
 import { ALARM_CALLS, OFFLINE_GRACE_MS, type PresenceReport, verifyTiming } from "./verification";
@@ -24,17 +24,26 @@ const INLINE_DELIVERIES = 50;
 /** A delivery to a watcher's object that failed is tried this many times more. */
 const DELIVERY_RETRIES = 2;
 
-/** A watched user's state as its watchers get it (docs/protocol.md#presence-subscriptions). */
-function toEntry(presence: UserPresence): ShardEntry {
-  const { uid: userID, epoch, seq } = presence;
+/**
+ * A user's state as its watchers get it (docs/protocol.md#presence-subscriptions):
+ * the truth, or while the user is invisible, what it would look like had it
+ * gone offline then (docs/security.md#who-may-see-whom).
+ */
+function toEntry(presence: UserPresence, stamp: number): ShardEntry {
+  const { uid: userID, seq } = presence;
+  const { invisible } = presence.details ?? {};
+  if (invisible) {
+    const lastSeen = invisible.lastSeenMs === undefined ? {} : { lastSeen: invisible.lastSeenMs };
+    return { userID, status: "offline", ...lastSeen, seq: invisible.seq, stamp };
+  }
   return "platforms" in presence
-    ? { userID, status: "online", platforms: presence.platforms.map(platformName), seq, epoch }
+    ? { userID, status: "online", platforms: presence.platforms.map(platformName), seq, stamp }
     : {
         userID,
         status: "offline",
         ...(presence.lastSeenMs === undefined ? {} : { lastSeen: presence.lastSeenMs }),
         seq,
-        epoch,
+        stamp,
       };
 }
 
@@ -62,6 +71,12 @@ export class PresenceShard extends DurableObject<Env> {
   private deliveriesInFlight = 0;
   /** fanout_state says a fan-out is under way: set with the first change watchers must hear of, cleared when all are told. */
   private fanoutMarked = false;
+  /** Orders every entry this shard hands out (entries.ts). */
+  private readonly stamps = new StampClock();
+  /** PRESENCE_VISIBILITY is `granted`: a watcher sees a user only with its grant. */
+  private readonly grantsApply: boolean;
+  /** The grantees of users whose watchers were looked at since the shard started: fan-outs check them. */
+  private readonly grantCache = new Map<string, Set<string>>();
   /** Test-only failure injection (test/presence/containment.test.ts); nothing in the worker arms it. */
   readonly faults = new FaultSwitch<"watch" | "unwatch" | "erase" | "abortBeforeDelivery">();
 
@@ -71,6 +86,7 @@ export class PresenceShard extends DurableObject<Env> {
     this.table = new ShardTables(ctx.storage.sql);
     this.watchers = new WatchLists(ctx.storage);
     this.heartbeatTimeoutMs = readSettings(env).heartbeatTimeoutMs;
+    this.grantsApply = readSettings(env).visibility === "granted";
     this.roster = new OnlineRoster(verifyTiming(this.heartbeatTimeoutMs));
     void ctx.blockConcurrencyWhile(() => this.restore());
   }
@@ -106,9 +122,10 @@ export class PresenceShard extends DurableObject<Env> {
     if (since === undefined) return;
     this.fanoutMarked = true;
     const uids = this.table.fannedOutSince(since);
+    const stamp = this.stamps.next();
     for (const presence of this.read(uids)) {
-      const entry = toEntry(presence);
-      for (const watcher of this.watchers.ownersOf(presence.uid)) this.queue(watcher, [entry]);
+      const entry = toEntry(presence, stamp);
+      for (const watcher of this.visibleWatchersOf(presence.uid)) this.queue(watcher, [entry]);
     }
     this.endFanoutIfDone();
   }
@@ -131,9 +148,71 @@ export class PresenceShard extends DurableObject<Env> {
   watch(watcherUid: string, uids: string[]): ShardEntry[] {
     this.faults.trip("watch");
     this.watchers.add(watcherUid, uids);
-    const known = new Map(this.read(uids).map((presence) => [presence.uid, toEntry(presence)]));
-    // A user never online (or unknown) is offline, with no lastSeen, at seq 0.
-    return uids.map((uid) => known.get(uid) ?? unknownEntry(uid));
+    // Who may not see a user is answered without reading anything of that user: a hidden user and
+    // one that never existed take the same path, and nothing in the answer or its timing tells them apart.
+    const visible = uids.filter((uid) => this.maySee(watcherUid, uid));
+    const stamp = this.stamps.next();
+    const known = new Map(this.read(visible).map((presence) => [presence.uid, toEntry(presence, stamp)]));
+    // A user never online, unknown, or hidden is offline, with no lastSeen, at seq 0.
+    return uids.map((uid) => known.get(uid) ?? unknownEntry(uid, stamp));
+  }
+
+  /** Whether `watcher` may see `uid` (docs/security.md#who-may-see-whom): one indexed read in `granted` mode, none otherwise. */
+  private maySee(watcher: string, uid: string): boolean {
+    if (!this.grantsApply || watcher === uid) return true;
+    return this.grantCache.get(uid)?.has(watcher) ?? this.table.isGranted(uid, watcher);
+  }
+
+  /** A user's grantees, read once and then kept in step with every change: a fan-out checks many. */
+  private granteesOf(uid: string): Set<string> {
+    let grantees = this.grantCache.get(uid);
+    if (!grantees) {
+      grantees = new Set(this.table.grantsOf(uid));
+      this.grantCache.set(uid, grantees);
+    }
+    return grantees;
+  }
+
+  /**
+   * set_presence_grants (docs/api.md#post-managerset_presence_grants): who may
+   * see `uid`. Refused whole (nothing changes) past `max` grants. Watchers
+   * already subscribed hear of it: a new grant sends them the user's real
+   * entry, a removal the entry of a user they know nothing of.
+   */
+  async setGrants(
+    uid: string,
+    add: string[],
+    remove: string[],
+    max: number,
+  ): Promise<{ ok: true } | { ok: false; count: number }> {
+    const grantees = this.granteesOf(uid);
+    const added = [...new Set(add)].filter((grantee) => !grantees.has(grantee));
+    const removed = [...new Set(remove)].filter((grantee) => grantees.has(grantee));
+    const count = grantees.size + added.length - removed.length;
+    if (count > max) return { ok: false, count };
+    this.ctx.storage.transactionSync(() => this.table.changeGrants(uid, added, removed));
+    for (const grantee of added) grantees.add(grantee);
+    for (const grantee of removed) grantees.delete(grantee);
+    if (this.grantsApply) {
+      const watching = new Set(this.watchers.ownersOf(uid));
+      const stamp = this.stamps.next();
+      const [presence] = this.read([uid]);
+      const real = presence ? toEntry(presence, stamp) : unknownEntry(uid, stamp);
+      for (const grantee of added) if (watching.has(grantee) && grantee !== uid) this.queue(grantee, [real]);
+      for (const grantee of removed)
+        if (watching.has(grantee) && grantee !== uid) this.queue(grantee, [unknownEntry(uid, stamp)]);
+      if (this.toDeliver.size > 0) {
+        this.markFanout();
+        this.ctx.waitUntil(this.deliver(INLINE_DELIVERIES).then(() => this.armAlarm()));
+        await this.armAlarm();
+      }
+    }
+    return { ok: true };
+  }
+
+  /** get_presence_grants: a page of who may see `uid`, in code-point order after `after`. */
+  grants(uid: string, after: string | undefined, limit: number): string[] {
+    return this.table.grantPage(uid, after, limit);
   }
 
   /** The watcher's sockets no longer watch these users. */
@@ -151,14 +230,19 @@ export class PresenceShard extends DurableObject<Env> {
    */
   async erase(deletions: { uid: string; epoch: number }[]): Promise<void> {
     this.faults.trip("erase");
+    // Grants go whichever way they point; a user registered again starts with none.
+    this.table.eraseGrants(deletions.map(({ uid }) => uid));
+    for (const { uid } of deletions) this.grantCache.delete(uid);
+    for (const cached of this.grantCache.values()) for (const { uid } of deletions) cached.delete(uid);
     for (const { uid, epoch } of deletions) {
-      const held = this.roster.epochOf(uid) ?? this.table.offlineVersion(uid)?.epoch;
+      const held = this.roster.epochOf(uid) ?? this.table.offlineState(uid)?.epoch;
       if (held === undefined || held >= epoch) continue;
       this.roster.forget(uid);
       this.table.erase(uid);
       const watchers = this.watchers.ownersOf(uid);
       if (watchers.length > 0) this.markFanout();
-      for (const watcher of watchers) this.queue(watcher, [unknownEntry(uid, epoch)]);
+      const reset = unknownEntry(uid, this.stamps.next());
+      for (const watcher of watchers) this.queue(watcher, [reset]);
     }
     this.ctx.waitUntil(this.deliver(INLINE_DELIVERIES).then(() => this.armAlarm()));
     await this.armAlarm();
@@ -174,7 +258,7 @@ export class PresenceShard extends DurableObject<Env> {
   read(uids: string[]): UserPresence[] {
     const live = this.roster.live(uids, Date.now());
     const online = new Set(live.map((entry) => entry.uid));
-    return [...live, ...this.table.lastSeen(uids.filter((uid) => !online.has(uid)))];
+    return [...live, ...this.table.offlineUsers(uids.filter((uid) => !online.has(uid)))];
   }
 
   // ---- the alarm: verifies, then deliveries ------------------------------------
@@ -267,15 +351,23 @@ export class PresenceShard extends DurableObject<Env> {
   }
 
   private apply(uid: string, report: PresenceReport, origin: "publish" | "verify"): void {
-    const stored = this.roster.has(uid) ? undefined : this.table.offlineVersion(uid);
+    const stored = this.roster.has(uid) ? undefined : this.table.offlineState(uid);
     const { write, changed } = this.roster.apply(uid, report, stored, origin);
-    const watchers = changed ? this.watchers.ownersOf(uid) : [];
+    const watchers = changed ? this.visibleWatchersOf(uid) : [];
     // Written in the same step as the change it marks, so a restart finds both or neither.
     const fanoutAtMs = watchers.length > 0 ? this.markFanout() : undefined;
     this.write(uid, write, fanoutAtMs);
     if (!changed) return;
-    const entry = toEntry(changed);
+    const entry = toEntry(changed, this.stamps.next());
     for (const watcher of watchers) this.queue(watcher, [entry]);
+  }
+
+  /** The watchers of `uid` that may see it: all of them, unless grants apply. Hidden ones hear nothing. */
+  private visibleWatchersOf(uid: string): string[] {
+    const watchers = this.watchers.ownersOf(uid);
+    if (!this.grantsApply || watchers.length === 0) return watchers;
+    const grantees = this.granteesOf(uid);
+    return watchers.filter((watcher) => watcher === uid || grantees.has(watcher));
   }
 
   /** Notes that watchers are being told of a change: one row when a fan-out starts after none. Returns the mark. */
@@ -290,7 +382,7 @@ export class PresenceShard extends DurableObject<Env> {
 
   private write(uid: string, change: RosterWrite | undefined, fanoutAtMs: number | undefined): void {
     if (change?.kind === "online") this.table.markOnline(change.user, fanoutAtMs);
-    else if (change?.kind === "offline") this.table.markOffline(uid, change.version, change.lastSeenMs, fanoutAtMs);
+    else if (change?.kind === "offline") this.table.markOffline(change.user, fanoutAtMs);
     else if (change?.kind === "forget") this.table.forget(uid);
   }
 

@@ -48,6 +48,15 @@ export function callShards<T>(
   );
 }
 
+/** One call to every shard of the current layout, all in parallel: for what may be anywhere (a deleted user's grants). */
+export function everyShard<T>(
+  env: Env,
+  shardCount: number,
+  call: (shard: ReturnType<typeof presenceShard>) => Promise<T>,
+): Promise<T[]> {
+  return Promise.all(Array.from({ length: shardCount }, (_, shard) => call(presenceShard(env, shard, shardCount))));
+}
+
 /**
  * As callShards, but every call runs to its end and each answer or failure
  * comes back with the uids it was for: a caller can undo what succeeded.

@@ -1,7 +1,12 @@
-import { ErrCode, type ErrorFrame, MAX_WATCHED_PER_SOCKET, type PresenceFrame } from "../../protocol";
+import {
+  type ClientPresenceFrame,
+  ErrCode,
+  type ErrorFrame,
+  MAX_WATCHED_PER_SOCKET,
+  type PresenceFrame,
+} from "../../protocol";
 import { getOrInsertComputed } from "../lib/maps";
 import { SerialQueue } from "../lib/serial-queue";
-import { clientPresenceFrame, describeIssues } from "../schemas";
 import type { WatchLists } from "../storage/watch-lists";
 import { forClient, isNewer, type ShardEntry, unknownEntry } from "./entries";
 import { callShards, settleShards } from "./shards";
@@ -49,21 +54,10 @@ export class Watching {
     private readonly lists: WatchLists,
   ) {}
 
-  /**
-   * A text frame that is not a ping: a subscribe or unsubscribe, or an error
-   * frame back. Throws FrameFailure when a call it needs failed.
-   */
-  async onFrame(ws: WebSocket, text: string): Promise<void> {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return sendError(ws, "expected the text frame ping, or a JSON subscribe or unsubscribe frame");
-    }
-    const frame = clientPresenceFrame.safeParse(parsed);
-    if (!frame.success) return sendError(ws, describeIssues(frame.error));
+  /** A subscribe or unsubscribe frame. Throws FrameFailure when a call it needs failed. */
+  async handle(ws: WebSocket, frame: ClientPresenceFrame): Promise<void> {
     const key = readAttachment(ws).key;
-    const { type, userIDs } = frame.data;
+    const { type, userIDs } = frame;
     await this.changes.run(() =>
       type === "subscribe" ? this.subscribe(ws, key, userIDs) : this.unsubscribe(ws, key, userIDs),
     );

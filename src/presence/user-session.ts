@@ -8,6 +8,7 @@ import {
   type PlatformId,
   type PlatformName,
   PONG,
+  type SetFrame,
 } from "../../protocol";
 import { type LoginPolicy, readSettings, type Settings } from "../config";
 import { envelope, envelopeResponse } from "../errors";
@@ -23,6 +24,7 @@ import type { ClientTokenClaims } from "../tokens";
 import { applyChange, type Ending, flushHeld, nextHeldDue } from "./changes";
 import type { ShardEntry } from "./entries";
 import { closeFloodingSocket, countFrame } from "./frame-budget";
+import { parseClientFrame } from "./frames";
 import { Outbox } from "./outbox";
 import { presenceShardName } from "./shards";
 import {
@@ -310,13 +312,17 @@ export class UserSession extends DurableObject<Env> {
     }
     if (typeof message !== "string") return;
     if (message.trim().toLowerCase() === PING) return sendQuietly(ws, PONG);
+    const parsed = parseClientFrame(message);
+    if ("refusal" in parsed)
+      return sendFrame(ws, { type: "error", errCode: ErrCode.badRequest, errMsg: parsed.refusal });
     try {
-      await this.watching.onFrame(ws, message);
+      if (parsed.frame.type === "set") await this.set(parsed.frame, now);
+      else await this.watching.handle(ws, parsed.frame);
     } catch (error) {
       // Whatever the frame changed was undone; the client hears why, and the socket goes on.
       logSocketFailure("socket_frame_failed", this.uid, attachment, error);
       const errMsg = error instanceof FrameFailure ? error.clientMessage : "internal error";
-      sendQuietly(ws, JSON.stringify({ type: "error", errCode: ErrCode.internal, errMsg } satisfies ErrorFrame));
+      sendFrame(ws, { type: "error", errCode: ErrCode.internal, errMsg });
     }
   }
 
@@ -329,6 +335,31 @@ export class UserSession extends DurableObject<Env> {
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.endSession(ws, 1011, "socket error", { reason: "close", atMs: Date.now() });
     await this.settleAfterSocketEvent(ws);
+  }
+
+  /**
+   * A `set` frame (docs/protocol.md#your-own-presence): what the user sets
+   * about its own presence. A setting that changes is a change like a
+   * connect: it takes the next seq, is stored (one row) and published.
+   */
+  private async set(frame: SetFrame, now: number): Promise<void> {
+    const stored = this.presence.read();
+    const settings = { ...stored.settings };
+    let seq = stored.seq;
+    if (frame.invisible !== undefined && frame.invisible !== (settings.invisible !== undefined)) {
+      seq++;
+      if (frame.invisible) {
+        // Watchers see what they would if the user went offline now (or stayed offline, if it was).
+        const online = this.observe(now).platforms.length > 0;
+        const lastSeenMs = online ? now : stored.lastSeenMs;
+        settings.invisible = { sinceMs: now, seq, ...(lastSeenMs === undefined ? {} : { lastSeenMs }) };
+      } else delete settings.invisible;
+    }
+    if (seq === stored.seq) return;
+    const next = { ...stored, seq, settings };
+    this.presence.write(next);
+    await this.outbox.publish(this.report(now, next));
+    await this.afterChange();
   }
 
   /** A close or an error: nobody is left to answer, so a failure is logged (the next settle catches up). */
@@ -469,7 +500,13 @@ export class UserSession extends DurableObject<Env> {
 
   private report(now: number, stored: StoredPresence): PresenceReport {
     const { platforms, heartbeatDeadlineMs, tokenExpiresAtMs } = this.observe(now);
-    const version = { epoch: this.account.read().epochMs, seq: stored.seq, reportedAtMs: now };
+    const { invisible } = stored.settings;
+    const version = {
+      epoch: this.account.read().epochMs,
+      seq: stored.seq,
+      reportedAtMs: now,
+      ...(invisible ? { invisible: { seq: invisible.seq, lastSeenMs: invisible.lastSeenMs } } : {}),
+    };
     return platforms.length === 0
       ? { ...version, platforms, lastSeenMs: stored.lastSeenMs }
       : { ...version, platforms, heartbeatDeadlineMs, tokenExpiresAtMs };
@@ -497,6 +534,10 @@ function describeTime(ms: number): string {
 
 function maxSessionsPerPlatform(policy: LoginPolicy): number {
   return policy.kind === "kick_same_platform" ? 1 : policy.max;
+}
+
+function sendFrame(ws: WebSocket, frame: ErrorFrame): void {
+  sendQuietly(ws, JSON.stringify(frame));
 }
 
 /** One log line for a socket handler that failed: who and where, never the token. */

@@ -46,6 +46,8 @@ export interface PresenceReport {
   lastSeenMs?: number;
   /** The user belongs to another shard now (PRESENCE_SHARDS changed): the asking shard forgets it. */
   movedAway?: boolean;
+  /** While the user is invisible: what its watchers see instead, offline since `lastSeenMs` at `seq`. */
+  invisible?: { seq: number; lastSeenMs?: number };
 }
 
 /**

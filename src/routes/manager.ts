@@ -1,15 +1,20 @@
 import { deleteUsers } from "../accounts/deletion";
+import { readSettings } from "../config";
 import { ApiError } from "../errors";
 import { encodeCursor } from "../lib/cursor";
 import { validate } from "../middleware/validate";
+import { presenceShardFor } from "../presence/shards";
 import { userSession } from "../presence/user-sessions";
 import {
   accountCheckBody,
   banUserBody,
   deleteUserBody,
   getAllUsersUidBody,
+  getPresenceGrantsBody,
   getUserSessionsBody,
   LIMITS,
+  MAX_GRANTS_PER_USER,
+  setPresenceGrantsBody,
 } from "../schemas";
 import { registeredAmong, setBan, uidsAfter, userExists } from "../storage/users";
 import { ok } from "./answer";
@@ -73,5 +78,45 @@ export const getUserSessions = factory.createHandlers(
     const { uid } = c.req.valid("json");
     if (!(await userExists(c.env.DB, uid))) throw ApiError.notRegistered(uid);
     return ok(c, { data: await userSession(c.env, uid).sessions() });
+  },
+);
+
+/**
+ * POST /manager/set_presence_grants (docs/api.md#post-managerset_presence_grants):
+ * who may see `uid`'s presence when PRESENCE_VISIBILITY is `granted`. The grants
+ * live with the user, in its presence shard, one row each.
+ */
+export const setPresenceGrants = factory.createHandlers(
+  appServerRequest,
+  validate("json", setPresenceGrantsBody),
+  async (c) => {
+    const { uid, add = [], remove = [] } = c.req.valid("json");
+    if (!(await userExists(c.env.DB, uid))) throw ApiError.notRegistered(uid);
+    const shard = presenceShardFor(c.env, uid, readSettings(c.env).presenceShards);
+    const outcome = await shard.setGrants(uid, add, remove, MAX_GRANTS_PER_USER);
+    if (!outcome.ok) {
+      throw ApiError.badRequest(
+        `add: a user has at most ${MAX_GRANTS_PER_USER} grants (this would make ${outcome.count}); nothing changed`,
+      );
+    }
+    return ok(c);
+  },
+);
+
+/** POST /manager/get_presence_grants (docs/api.md#post-managerget_presence_grants): paged as get_all_users_uid. */
+export const getPresenceGrants = factory.createHandlers(
+  appServerRequest,
+  validate("json", getPresenceGrantsBody),
+  async (c) => {
+    const { uid, cursor, limit = LIMITS.pageLimit } = c.req.valid("json");
+    if (!(await userExists(c.env.DB, uid))) throw ApiError.notRegistered(uid);
+    const shard = presenceShardFor(c.env, uid, readSettings(c.env).presenceShards);
+    const page = await shard.grants(uid, cursor, limit);
+    const userIDList = page.slice(0, limit);
+    const last = userIDList.at(-1);
+    return ok(c, {
+      userIDList,
+      ...(page.length > limit && last !== undefined ? { nextCursor: encodeCursor(last) } : {}),
+    });
   },
 );

@@ -6,6 +6,7 @@ import {
   emptyAnswerSchema,
   onlineStatusAnswerSchema,
   openApiDocumentSchema,
+  presenceGrantsAnswerSchema,
   tokenAnswerSchema,
   userInfoAnswerSchema,
   userSessionsAnswerSchema,
@@ -16,10 +17,12 @@ import {
   deleteUserBody,
   forceLogoutBody,
   getAllUsersUidBody,
+  getPresenceGrantsBody,
   getUserInfoBody,
   getUserSessionsBody,
   onlineStatusBody,
   registerUserBody,
+  setPresenceGrantsBody,
   updateUserInfoBody,
   userTokenBody,
 } from "../schemas";
@@ -28,7 +31,15 @@ import { connect } from "./connect";
 import { consoleEnabled, consoleEvents, consolePage, consoleScript, consoleWebhook } from "./console";
 import { docsPage, openApiJson } from "./docs";
 import { health } from "./health";
-import { accountCheck, banUser, deleteUser, getAllUsersUid, getUserSessions } from "./manager";
+import {
+  accountCheck,
+  banUser,
+  deleteUser,
+  getAllUsersUid,
+  getPresenceGrants,
+  getUserSessions,
+  setPresenceGrants,
+} from "./manager";
 import type { RouteEntry } from "./route-entry";
 import { getUserInfo, onlineStatus, updateUserInfo } from "./user";
 
@@ -189,6 +200,33 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
         "One entry per open, live session: its connID (which force_logout takes), platform, when it connected and when it last sent a frame (pings included).",
       request: { name: "GetUserSessionsRequest", schema: getUserSessionsBody },
       answer: { name: "UserSessionsAnswer", schema: userSessionsAnswerSchema },
+      errors: { 404: [ErrCode.notRegistered] },
+    },
+  },
+  {
+    route: Route.setPresenceGrants,
+    handlers: setPresenceGrants,
+    doc: {
+      kind: "appServer",
+      operationId: "setPresenceGrants",
+      summary: "Who may see a user's presence",
+      description:
+        "With PRESENCE_VISIBILITY `granted`, a client sees another user's presence only if that user granted it. `add` and `remove` (each at most 1,000 uids) change the users allowed to see `uid`; at most 10,000 grants per user, more is a 400 and changes nothing. Watchers already subscribed hear of it within 2 s: a grant sends them the real entry, a removal the entry of an unknown user.",
+      request: { name: "SetPresenceGrantsRequest", schema: setPresenceGrantsBody },
+      answer: EMPTY_ANSWER,
+      errors: { 404: [ErrCode.notRegistered] },
+    },
+  },
+  {
+    route: Route.getPresenceGrants,
+    handlers: getPresenceGrants,
+    doc: {
+      kind: "appServer",
+      operationId: "getPresenceGrants",
+      summary: "The users a user lets see its presence",
+      description: "Paged as get_all_users_uid: uids in ascending code-point order, nextCursor until the last page.",
+      request: { name: "GetPresenceGrantsRequest", schema: getPresenceGrantsBody },
+      answer: { name: "PresenceGrantsAnswer", schema: presenceGrantsAnswerSchema },
       errors: { 404: [ErrCode.notRegistered] },
     },
   },

@@ -18,16 +18,19 @@ export const onlineStatus = factory.createHandlers(appServerRequest, validate("j
   // One entry per requested id, in request order, duplicates kept.
   const successResult = userIDList.map((userID) => {
     const presence = known.get(userID);
+    // The AppServer sees the truth: grants and invisibility are for watchers (docs/security.md#who-may-see-whom).
+    const invisible = presence?.details?.invisible ? { invisible: true as const } : {};
     if (presence && "platforms" in presence) {
       return {
         userID,
         status: "online" as const,
         detailPlatformStatus: presence.platforms.map((p) => ({ platform: platformName(p), status: "online" as const })),
+        ...invisible,
       };
     }
     // lastSeen only for a user who has been online (docs/api.md#post-userget_users_online_status).
     return presence
-      ? { userID, status: "offline" as const, lastSeen: presence.lastSeenMs }
+      ? { userID, status: "offline" as const, lastSeen: presence.lastSeenMs, ...invisible }
       : { userID, status: "offline" as const };
   });
   recordMetric(c.env, {
@@ -41,7 +44,7 @@ export const onlineStatus = factory.createHandlers(appServerRequest, validate("j
 
 /** A user as get_user_info answers it: the profile, createTime in Unix seconds, and a ban in force. */
 function userInfo(user: StoredUser, nowMs: number) {
-  const { uid, name, icon, gender, mobile, birth, email, ex, createdAtMs, bannedUntil } = user;
+  const { uid, name, icon, gender, mobile, birth, email, ex, createdAtMs, bannedUntil, banReason } = user;
   return {
     uid,
     name,
@@ -52,7 +55,7 @@ function userInfo(user: StoredUser, nowMs: number) {
     email,
     ex,
     createTime: Math.floor(createdAtMs / 1000),
-    ...(bannedUntil !== undefined && bannedUntil * 1000 > nowMs ? { bannedUntil } : {}),
+    ...(bannedUntil !== undefined && bannedUntil * 1000 > nowMs ? { bannedUntil, banReason: banReason ?? "" } : {}),
   };
 }
 

@@ -111,6 +111,15 @@ export const USER_SESSION_MIGRATIONS: readonly Migration[] = [
       )`);
     },
   },
+  {
+    version: 5,
+    description:
+      "presence_state gets settings (JSON): what the user sets about its own presence, such as invisibility, written with the row it changes",
+    apply(sql) {
+      if (!hasColumn(sql, "presence_state", "settings"))
+        sql.exec("ALTER TABLE presence_state ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'");
+    },
+  },
 ];
 
 /** One row per change of a watch list (storage/watch-lists.ts); the same shape in both classes. */
@@ -214,6 +223,20 @@ export const PRESENCE_SHARD_MIGRATIONS: readonly Migration[] = [
       for (const table of ["online_users", "offline_users"])
         if (!hasColumn(sql, table, "epoch"))
           sql.exec(`ALTER TABLE ${table} ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0`);
+    },
+  },
+  {
+    version: 6,
+    description:
+      "online_users and offline_users get details (JSON: what watchers see instead while the user is invisible); grants, one row per (owner, grantee): who may see the owner's presence when PRESENCE_VISIBILITY is granted",
+    apply(sql) {
+      for (const table of ["online_users", "offline_users"])
+        if (!hasColumn(sql, table, "details")) sql.exec(`ALTER TABLE ${table} ADD COLUMN details TEXT`);
+      sql.exec(`CREATE TABLE IF NOT EXISTS grants (
+        owner TEXT NOT NULL,
+        grantee TEXT NOT NULL,
+        PRIMARY KEY (owner, grantee)
+      ) WITHOUT ROWID`);
     },
   },
 ];

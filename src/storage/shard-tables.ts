@@ -24,6 +24,11 @@ export interface VerifyPlan {
   trustUntilMs: number;
 }
 
+/** What a user's object reports beside its platforms: what its watchers see instead while it is invisible. */
+export interface PresenceDetails {
+  invisible?: { seq: number; lastSeenMs?: number };
+}
+
 /** A user a shard holds as online: its state as of one report of its object, and the plan that report brought. */
 export interface OnlineUser {
   uid: string;
@@ -35,6 +40,7 @@ export interface OnlineUser {
   /** When the user's object computed that report: of two reports with one seq, the later wins. */
   reportedAtMs: number;
   plan: VerifyPlan;
+  details?: PresenceDetails;
 }
 
 /** An online row as stored: one written before schema v3 has no plan. */
@@ -42,6 +48,36 @@ export type OnlineRow = Omit<OnlineUser, "plan"> & { plan?: VerifyPlan };
 
 /** One user in the schedule snapshot (its platforms are in its row). */
 export type SnapshotEntry = Omit<OnlineUser, "platforms">;
+
+/** A user a shard holds as offline: its last change, and when its last session ended. */
+export interface OfflineUser {
+  uid: string;
+  epoch: number;
+  seq: number;
+  lastSeenMs?: number;
+  details?: PresenceDetails;
+}
+
+type OfflineRow = {
+  uid: string;
+  epoch: number;
+  seq: number;
+  last_seen_ms: number;
+  details: string | null;
+};
+
+function toOfflineUser(row: OfflineRow): OfflineUser {
+  return { uid: row.uid, epoch: row.epoch, seq: row.seq, lastSeenMs: row.last_seen_ms, ...detailsOf(row.details) };
+}
+
+/** Details are stored only when there are any: a visible user's rows stay as small as before. */
+function detailsOf(json: string | null): { details?: PresenceDetails } {
+  return json === null ? {} : { details: JSON.parse(json) as PresenceDetails };
+}
+
+function detailsJson(details: PresenceDetails | undefined): string | null {
+  return details && Object.keys(details).length > 0 ? JSON.stringify(details) : null;
+}
 
 /** Bytes of entries per snapshot row, at most: a row stays well under the 2 MB a value may hold, whatever the uids. */
 const SNAPSHOT_CHUNK_BYTES = 1_000_000;
@@ -59,11 +95,12 @@ export class ShardTables {
         seq: number;
         platforms: number;
         published_at_ms: number;
+        details: string | null;
         trust_until_ms: number | null;
         verify_from_ms: number | null;
         verify_by_ms: number | null;
       }>(
-        "SELECT uid, epoch, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms FROM online_users",
+        "SELECT uid, epoch, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms, details FROM online_users",
       )
       .toArray()
       .map((row) => ({
@@ -72,17 +109,19 @@ export class ShardTables {
         seq: row.seq,
         platforms: row.platforms,
         reportedAtMs: row.published_at_ms,
+        ...detailsOf(row.details),
         ...(row.trust_until_ms === null || row.verify_from_ms === null || row.verify_by_ms === null
           ? {}
           : { plan: { fromMs: row.verify_from_ms, byMs: row.verify_by_ms, trustUntilMs: row.trust_until_ms } }),
       }));
   }
 
-  /** The incarnation and seq of the last change stored for a user who is not in memory, if any. */
-  offlineVersion(uid: string): { epoch: number; seq: number } | undefined {
-    return this.sql
-      .exec<{ epoch: number; seq: number }>("SELECT epoch, seq FROM offline_users WHERE uid = ?", uid)
+  /** What is stored of a user who is not in memory (an offline one who has been online), if anything. */
+  offlineState(uid: string): OfflineUser | undefined {
+    const row = this.sql
+      .exec<OfflineRow>("SELECT uid, epoch, seq, last_seen_ms, details FROM offline_users WHERE uid = ?", uid)
       .toArray()[0];
+    return row && toOfflineUser(row);
   }
 
   /**
@@ -91,10 +130,10 @@ export class ShardTables {
    */
   markOnline(user: OnlineUser, fanoutAtMs: number | undefined): void {
     this.sql.exec(
-      `INSERT INTO online_users (uid, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms, fanout_at_ms, epoch)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+      `INSERT INTO online_users (uid, seq, platforms, published_at_ms, trust_until_ms, verify_from_ms, verify_by_ms, fanout_at_ms, epoch, details)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
        ON CONFLICT (uid) DO UPDATE SET seq = ?2, platforms = ?3, published_at_ms = ?4,
-         trust_until_ms = ?5, verify_from_ms = ?6, verify_by_ms = ?7, fanout_at_ms = ?8, epoch = ?9`,
+         trust_until_ms = ?5, verify_from_ms = ?6, verify_by_ms = ?7, fanout_at_ms = ?8, epoch = ?9, details = ?10`,
       user.uid,
       user.seq,
       user.platforms,
@@ -104,25 +143,22 @@ export class ShardTables {
       user.plan.byMs,
       fanoutAtMs ?? null,
       user.epoch,
+      detailsJson(user.details),
     );
   }
 
-  markOffline(
-    uid: string,
-    version: { epoch: number; seq: number },
-    lastSeenMs: number | undefined,
-    fanoutAtMs: number | undefined,
-  ): void {
-    this.sql.exec("DELETE FROM online_users WHERE uid = ?", uid);
-    if (lastSeenMs === undefined) return;
+  markOffline(user: OfflineUser, fanoutAtMs: number | undefined): void {
+    this.sql.exec("DELETE FROM online_users WHERE uid = ?", user.uid);
+    if (user.lastSeenMs === undefined) return;
     this.sql.exec(
-      `INSERT INTO offline_users (uid, seq, last_seen_ms, fanout_at_ms, epoch) VALUES (?1, ?2, ?3, ?4, ?5)
-       ON CONFLICT (uid) DO UPDATE SET seq = ?2, last_seen_ms = ?3, fanout_at_ms = ?4, epoch = ?5`,
-      uid,
-      version.seq,
-      lastSeenMs,
+      `INSERT INTO offline_users (uid, seq, last_seen_ms, fanout_at_ms, epoch, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+       ON CONFLICT (uid) DO UPDATE SET seq = ?2, last_seen_ms = ?3, fanout_at_ms = ?4, epoch = ?5, details = ?6`,
+      user.uid,
+      user.seq,
+      user.lastSeenMs,
       fanoutAtMs ?? null,
-      version.epoch,
+      user.epoch,
+      detailsJson(user.details),
     );
   }
 
@@ -216,15 +252,57 @@ export class ShardTables {
     );
   }
 
-  /** When each of these users was last seen, for those who have been online. */
-  lastSeen(uids: readonly string[]): { uid: string; epoch: number; seq: number; lastSeenMs: number }[] {
+  /** What is stored of each of these users who is offline and has been online. */
+  offlineUsers(uids: readonly string[]): OfflineUser[] {
     if (uids.length === 0) return [];
     return this.sql
-      .exec<{ uid: string; epoch: number; seq: number; last_seen_ms: number }>(
-        "SELECT uid, epoch, seq, last_seen_ms FROM offline_users WHERE uid IN (SELECT value FROM json_each(?1))",
+      .exec<OfflineRow>(
+        "SELECT uid, epoch, seq, last_seen_ms, details FROM offline_users WHERE uid IN (SELECT value FROM json_each(?1))",
         JSON.stringify(uids),
       )
       .toArray()
-      .map((row) => ({ uid: row.uid, epoch: row.epoch, seq: row.seq, lastSeenMs: row.last_seen_ms }));
+      .map(toOfflineUser);
+  }
+
+  // ---- grants: who may see whose presence (docs/security.md#who-may-see-whom) ----
+
+  grantsOf(owner: string): string[] {
+    return this.sql
+      .exec<{ grantee: string }>("SELECT grantee FROM grants WHERE owner = ?", owner)
+      .toArray()
+      .map((row) => row.grantee);
+  }
+
+  isGranted(owner: string, grantee: string): boolean {
+    return this.sql.exec("SELECT 1 FROM grants WHERE owner = ? AND grantee = ?", owner, grantee).toArray().length > 0;
+  }
+
+  /** One row per grant added or removed, in one transaction with the caller's. */
+  changeGrants(owner: string, add: readonly string[], remove: readonly string[]): void {
+    for (const grantee of add)
+      this.sql.exec("INSERT INTO grants (owner, grantee) VALUES (?, ?) ON CONFLICT DO NOTHING", owner, grantee);
+    for (const grantee of remove) this.sql.exec("DELETE FROM grants WHERE owner = ? AND grantee = ?", owner, grantee);
+  }
+
+  /** A page of an owner's grantees in code-point order after `after`, and one more to tell whether a next page exists. */
+  grantPage(owner: string, after: string | undefined, limit: number): string[] {
+    return this.sql
+      .exec<{ grantee: string }>(
+        "SELECT grantee FROM grants WHERE owner = ?1 AND grantee > ?2 ORDER BY grantee LIMIT ?3",
+        owner,
+        after ?? "",
+        limit + 1,
+      )
+      .toArray()
+      .map((row) => row.grantee);
+  }
+
+  /** Every grant of deleted users, whichever way it points. */
+  eraseGrants(uids: readonly string[]): void {
+    const list = JSON.stringify(uids);
+    this.sql.exec(
+      "DELETE FROM grants WHERE owner IN (SELECT value FROM json_each(?1)) OR grantee IN (SELECT value FROM json_each(?1))",
+      list,
+    );
   }
 }

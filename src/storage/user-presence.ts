@@ -8,6 +8,18 @@ export interface HeldOffline {
   dueMs: number;
 }
 
+/** While a user is invisible: since when, and what watchers see instead (offline since `lastSeenMs`, at `seq`). */
+export interface Invisibility {
+  sinceMs: number;
+  seq: number;
+  lastSeenMs?: number;
+}
+
+/** What a user sets about its own presence, beside its sockets (docs/protocol.md#your-own-presence). */
+export interface PresenceSettings {
+  invisible?: Invisibility;
+}
+
 /** What a user's object last reported about itself: one row, written only on a change. */
 export interface StoredPresence {
   /** Per user, +1 on every change of a platform and every event sent after a hold; it only grows. */
@@ -21,9 +33,17 @@ export interface StoredPresence {
   outbox: PresenceEvent[];
   /** A publish to the shard failed; the object's alarm tries again. */
   publishPending: boolean;
+  settings: PresenceSettings;
 }
 
-const NEVER_ONLINE: StoredPresence = { seq: 0, platforms: 0, held: [], outbox: [], publishPending: false };
+const NEVER_ONLINE: StoredPresence = {
+  seq: 0,
+  platforms: 0,
+  held: [],
+  outbox: [],
+  publishPending: false,
+  settings: {},
+};
 
 type Row = {
   seq: number;
@@ -32,6 +52,7 @@ type Row = {
   held: string;
   outbox: string;
   publish_pending: number;
+  settings: string;
 };
 
 export class UserPresenceStore {
@@ -43,7 +64,7 @@ export class UserPresenceStore {
     this.cached ??=
       this.sql
         .exec<Row>(
-          "SELECT seq, platforms, last_seen_ms, held, outbox, publish_pending FROM presence_state WHERE id = 1",
+          "SELECT seq, platforms, last_seen_ms, held, outbox, publish_pending, settings FROM presence_state WHERE id = 1",
         )
         .toArray()
         .map((row) => ({
@@ -53,6 +74,7 @@ export class UserPresenceStore {
           held: JSON.parse(row.held) as HeldOffline[],
           outbox: JSON.parse(row.outbox) as PresenceEvent[],
           publishPending: row.publish_pending === 1,
+          settings: JSON.parse(row.settings) as PresenceSettings,
         }))[0] ?? NEVER_ONLINE;
     return this.cached;
   }
@@ -66,15 +88,17 @@ export class UserPresenceStore {
   /** One row, whatever changed in it. */
   write(state: StoredPresence): void {
     this.sql.exec(
-      `INSERT INTO presence_state (id, seq, platforms, last_seen_ms, held, outbox, publish_pending)
-       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
-       ON CONFLICT (id) DO UPDATE SET seq = ?1, platforms = ?2, last_seen_ms = ?3, held = ?4, outbox = ?5, publish_pending = ?6`,
+      `INSERT INTO presence_state (id, seq, platforms, last_seen_ms, held, outbox, publish_pending, settings)
+       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
+       ON CONFLICT (id) DO UPDATE SET seq = ?1, platforms = ?2, last_seen_ms = ?3, held = ?4, outbox = ?5,
+         publish_pending = ?6, settings = ?7`,
       state.seq,
       state.platforms,
       state.lastSeenMs ?? null,
       JSON.stringify(state.held),
       JSON.stringify(state.outbox),
       state.publishPending ? 1 : 0,
+      JSON.stringify(state.settings),
     );
     this.cached = state;
   }

@@ -22,6 +22,7 @@ export interface NewUser extends Profile {
 export interface StoredUser extends NewUser {
   /** Unix seconds; set while a ban is, or was, in force (an ended ban is not cleared). */
   bannedUntil?: number;
+  banReason?: string;
 }
 
 const PROFILE_COLUMNS = [
@@ -39,17 +40,18 @@ interface UserRow extends Profile {
   registered_platform: PlatformId;
   created_at: number;
   banned_until: number | null;
+  ban_reason: string | null;
 }
 
-const SELECT_USER = `SELECT uid, ${PROFILE_COLUMNS.join(", ")}, registered_platform, created_at, banned_until FROM users`;
+const SELECT_USER = `SELECT uid, ${PROFILE_COLUMNS.join(", ")}, registered_platform, created_at, banned_until, ban_reason FROM users`;
 
 function toStoredUser(row: UserRow): StoredUser {
-  const { registered_platform, created_at, banned_until, ...rest } = row;
+  const { registered_platform, created_at, banned_until, ban_reason, ...rest } = row;
   return {
     ...rest,
     registeredPlatform: registered_platform,
     createdAtMs: created_at,
-    ...(banned_until === null ? {} : { bannedUntil: banned_until }),
+    ...(banned_until === null ? {} : { bannedUntil: banned_until, banReason: ban_reason ?? "" }),
   };
 }
 

@@ -207,7 +207,7 @@ describe("GET /openapi.json", () => {
     const limited = operations(doc).filter(
       ([, op]) => op.tags.includes("AppServer") || op.tags.includes("Client sessions"),
     );
-    expect(limited.length).toBe(13);
+    expect(limited.length).toBe(15);
     for (const [path, op] of limited) {
       expect(documentedCodes(doc, op, 429), path).toEqual([429]);
       expect(documentedResponse(doc, op, 429)?.headers?.["Retry-After"], path).toMatchObject({
@@ -251,6 +251,7 @@ describe("GET /openapi.json", () => {
       pageLimit: property(requestSchema(doc, "/manager/get_all_users_uid"), "limit").maximum,
       banReasonChars: property(requestSchema(doc, "/manager/ban_user"), "reason").maxLength,
       connIdChars: property(requestSchema(doc, "/auth/force_logout"), "connID").maxLength,
+      grantsPerCall: property(requestSchema(doc, "/manager/set_presence_grants"), "add").maxItems,
     };
     expect(property(requestSchema(doc, "/manager/account_check"), "userIDList").maxItems).toBe(LIMITS.manageListLength);
     expect(shown).toEqual(LIMITS);

@@ -95,6 +95,22 @@ describe("presence webhooks: one event per platform that changed, with its reaso
     stop();
   });
 
+  it("marks the events of an invisible user invisible: the AppServer sees the truth", async () => {
+    const uid = freshUid("shy");
+    await register(uid);
+    const phone = await connect(uid, await tokenFor(uid, 1), 1);
+    const stop = keepAlive(phone);
+    await waitForEvents(uid, (e) => e.length === 1);
+    phone.send(JSON.stringify({ type: "set", invisible: true }));
+    await sleep(200);
+    const web = await connect(uid, await tokenFor(uid, 5), 5);
+    const events = await waitForEvents(uid, (e) => e.some((event) => event.platform === "Web"));
+    expect(events.find((e) => e.platform === "IOS")).not.toHaveProperty("invisible");
+    expect(events.find((e) => e.platform === "Web")).toMatchObject({ type: "online", invisible: true });
+    stop();
+    web.close();
+  });
+
   it("sends nothing for a same-platform kick: the platform stays online", async () => {
     const uid = freshUid();
     await register(uid);

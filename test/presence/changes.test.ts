@@ -3,7 +3,7 @@ import type { PlatformId } from "../../protocol";
 import { applyChange, type Ending, flushHeld, MAX_UNSENT_EVENTS, nextHeldDue } from "../../src/presence/changes";
 import type { StoredPresence } from "../../src/storage/user-presence";
 
-const NEVER: StoredPresence = { seq: 0, platforms: 0, held: [], outbox: [], publishPending: false };
+const NEVER: StoredPresence = { seq: 0, platforms: 0, held: [], outbox: [], publishPending: false, settings: {} };
 let ids = 0;
 const base = { uid: "u", newId: () => `e${++ids}` };
 const change = (

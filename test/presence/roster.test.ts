@@ -138,11 +138,10 @@ describe("OnlineRoster", () => {
       roster.apply("u", { epoch: 0, seq: 2, reportedAtMs: 5, platforms: [], lastSeenMs: 5 }, undefined, "verify").write,
     ).toEqual({
       kind: "offline",
-      version: { epoch: 0, seq: 2 },
-      lastSeenMs: 5,
+      user: { uid: "u", epoch: 0, seq: 2, lastSeenMs: 5 },
     });
     // A verify answered before the close lands after it: it must not bring the user back.
-    expect(roster.apply("u", online(1, 3), { epoch: 0, seq: 2 }, "verify")).toEqual({});
+    expect(roster.apply("u", online(1, 3), { uid: "u", epoch: 0, seq: 2, lastSeenMs: 5 }, "verify")).toEqual({});
     expect(roster.live(["u"], 6)).toEqual([]);
 
     roster.apply("v", online(1, 10), undefined, "verify");

@@ -147,7 +147,7 @@ describe("presence subscriptions: bad frames and limits", () => {
   });
 
   const badFrames: [string, unknown, RegExp][] = [
-    ["not JSON", "hello", /subscribe or unsubscribe/],
+    ["not JSON", "hello", /subscribe, unsubscribe or set/],
     ["an unknown type", { type: "follow", userIDs: ["a"] }, /type/],
     ["no userIDs", { type: "subscribe" }, /userIDs/],
     ["an empty list", { type: "subscribe", userIDs: [] }, /userIDs/],

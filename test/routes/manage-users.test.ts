@@ -216,7 +216,7 @@ describe("POST /manager/ban_user", () => {
       601,
     );
     const [info] = (await post("/user/get_user_info", { secret: SECRET, uidList: [uid] })).body.data as object[];
-    expect(info).toMatchObject({ name: "Mallory", bannedUntil: until });
+    expect(info).toMatchObject({ name: "Mallory", bannedUntil: until, banReason: "spam" });
   });
 
   it("ends by itself at `until`, with no call and no alarm; a ban lifted with 0 ends at once", async () => {

@@ -54,7 +54,7 @@ describe("each object's versioned schema", () => {
         "watch_lists",
       ]);
       expect(sql.exec("SELECT * FROM logout_cutoffs").toArray()).toEqual([{ platform: 1, cutoff_ms: 1000 }]);
-      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 4 });
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 5 });
     });
   });
 
@@ -68,6 +68,7 @@ describe("each object's versioned schema", () => {
       expect(tables(sql)).toEqual([
         "_schema_version",
         "fanout_state",
+        "grants",
         "offline_users",
         "online_users",
         "roster_snapshot",
@@ -100,7 +101,7 @@ describe("each object's versioned schema", () => {
       };
       table.markOnline(user, undefined);
       expect(table.onlineUsers()).toEqual([user]);
-      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 5 });
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 6 });
     });
   });
 
@@ -164,7 +165,7 @@ describe("each object's versioned schema", () => {
   it("refuses storage written by a newer version of the code", async () => {
     await runInDurableObject(sessionStub(freshUid()), (_instance, state) => {
       state.storage.sql.exec("UPDATE _schema_version SET version = 99");
-      expect(() => ensureSchema(state.storage, USER_SESSION_MIGRATIONS)).toThrow(/v99 is newer than this code's v4/);
+      expect(() => ensureSchema(state.storage, USER_SESSION_MIGRATIONS)).toThrow(/v99 is newer than this code's v5/);
     });
   });
 });
