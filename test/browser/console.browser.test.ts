@@ -67,6 +67,16 @@ async function openConsole(secret = inject("imSecret"), beforeLoad?: (page: Page
   return page;
 }
 
+/**
+ * The page's script errors, less the lines Chromium logs for every answer
+ * with an error status: a test that provokes a refusal expects those.
+ */
+function scriptErrors(page: Page): string[] {
+  return (pageProblems.get(page) ?? []).filter(
+    (text) => !/^Failed to load resource: the server responded with a status of \d+/.test(text),
+  );
+}
+
 /** The sockets the page opened as its own console user, to watch. */
 async function watcherSockets(page: Page) {
   const uid = await page.textContent("#watcher");
@@ -104,6 +114,22 @@ async function openSession(page: Page, uid: string, platform: number): Promise<v
   await page.fill("#session-uid", uid);
   await page.selectOption("#session-platform", String(platform));
   await page.click("#session-open");
+}
+
+/** An AppServer route the SDK has no method for yet; answers the envelope. */
+async function post(route: string, fields: object): Promise<Record<string, unknown>> {
+  const response = await fetch(`${workerUrl()}${route}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ...fields, secret: inject("imSecret") }),
+  });
+  return (await response.json()) as Record<string, unknown>;
+}
+
+/** Types a uid into "Manage a user" and loads it into the panels below. */
+async function manage(page: Page, uid: string): Promise<void> {
+  await page.fill("#manage-uid", uid);
+  await page.click("#manage-load");
 }
 
 /** Pages of earlier tests share this origin's storage; closed, their sockets stay out of the next test's way. */
@@ -336,5 +362,43 @@ describe("the dev console in a real browser", () => {
     await sessionRows(page, uid).locator("button.disconnect").click();
     await expect.poll(() => watchedRow(page, uid).getAttribute("data-status"), { timeout: 10_000 }).toBe("offline");
     expect(pageProblems.get(page)).toEqual([]);
+  });
+
+  it("shows a registered user's profile, saves only the fields changed, and logs a refused change with its errCode", async () => {
+    const uid = freshUid("profile");
+    await appServer().registerUser({ uid, platform: 2, name: "Before", email: "before@example.com" });
+    const page = await openConsole();
+    await manage(page, uid);
+    await expect.poll(() => page.inputValue("#profile-name"), { timeout: 10_000 }).toBe("Before");
+    expect(await page.inputValue("#profile-email")).toBe("before@example.com");
+    expect(await page.inputValue("#profile-gender")).toBe("0");
+    expect(await page.textContent("#profile-note")).toMatch(/^created .* \(\d+\)$/);
+
+    await page.fill("#profile-name", "After");
+    await page.selectOption("#profile-gender", "2");
+    await page.click("#profile-save");
+    await expect
+      .poll(() => logLines(page), { timeout: 10_000 })
+      .toContainEqual(expect.stringContaining(`profile of ${uid} updated: name, gender`));
+    const answer = await post("/user/get_user_info", { uidList: [uid] });
+    expect(answer).toMatchObject({
+      errCode: 0,
+      data: [{ uid, name: "After", gender: 2, email: "before@example.com" }],
+    });
+    // Shown again after the save: what the worker now holds.
+    await expect.poll(() => page.inputValue("#profile-name"), { timeout: 10_000 }).toBe("After");
+
+    await page.fill("#profile-name", "x".repeat(65));
+    await page.click("#profile-save");
+    await expect
+      .poll(() => logLines(page), { timeout: 10_000 })
+      .toContainEqual(expect.stringContaining("/user/update_user_info: 400/400 name: at most 64 characters"));
+
+    const ghost = freshUid("ghost");
+    await manage(page, ghost);
+    await expect.poll(() => page.textContent("#profile-note"), { timeout: 10_000 }).toBe(`${ghost} is not registered`);
+    expect(await page.inputValue("#profile-name")).toBe("");
+    expect(await page.isDisabled("#profile-save")).toBe(true);
+    expect(scriptErrors(page)).toEqual([]);
   });
 });

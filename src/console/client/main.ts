@@ -7,7 +7,9 @@ import { ConsoleApi } from "./api";
 import { byId } from "./dom";
 import { webhookEventsPanel } from "./events";
 import { logTo } from "./log";
+import { ManagedUser } from "./managed-user";
 import type { ConsoleContext, Panel } from "./panel";
+import { profilePanel } from "./profile";
 import { registerPanel } from "./register";
 import { sessionsPanel } from "./sessions";
 import { watchedUsersPanel } from "./watched-users";
@@ -16,7 +18,7 @@ const api = new ConsoleApi(byId("secret", HTMLInputElement));
 const log = logTo(byId("log", HTMLElement));
 // First: the other panels watch the users they register or connect.
 const { watch } = watchedUsersPanel({ api, log });
-const context: ConsoleContext = { api, log, watch };
+const context: ConsoleContext = { api, log, watch, user: new ManagedUser() };
 
-const PANELS: Panel[] = [registerPanel, sessionsPanel, webhookEventsPanel];
+const PANELS: Panel[] = [registerPanel, sessionsPanel, profilePanel, webhookEventsPanel];
 for (const panel of PANELS) panel(context);
