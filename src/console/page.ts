@@ -62,6 +62,13 @@ export function renderConsolePage(): string {
 <button id="profile-save" type="button">Save changes</button>
 <p id="profile-note" class="note"></p>
 </fieldset>
+<fieldset><legend>Sessions on the server (<code>get_user_sessions</code>, <code>force_logout</code>)</legend>
+<button id="user-sessions-refresh" type="button">Refresh</button>
+<label>platform <select id="logout-platform">${platformOptions()}</select></label>
+<button id="logout-submit" type="button">Log out platform</button>
+<span id="user-sessions-note" class="note"></span>
+<table><thead><tr><th>connID</th><th>platform</th><th>connected</th><th>last active</th><th></th></tr></thead><tbody id="user-sessions"></tbody></table>
+</fieldset>
 <fieldset><legend>Watched users (live, from a presence subscription)</legend>
 <p class="note">This tab opens a socket of its own as user <code id="watcher">…</code> (registered on first use, platform Web) and subscribes to these users over it; it never polls.</p>
 <label>watch uid <input id="watch-uid"></label><button id="watch-add" type="button">Watch</button>

@@ -399,6 +399,48 @@ describe("the dev console in a real browser", () => {
     await expect.poll(() => page.textContent("#profile-note"), { timeout: 10_000 }).toBe(`${ghost} is not registered`);
     expect(await page.inputValue("#profile-name")).toBe("");
     expect(await page.isDisabled("#profile-save")).toBe(true);
+    await expect.poll(() => page.textContent("#user-sessions-note"), { timeout: 10_000 }).toContain("404/602");
     expect(scriptErrors(page)).toEqual([]);
+  });
+
+  it("lists the console's sessions as the server sees them, kicks one by its connID and logs a platform out", async () => {
+    await closeOtherPages();
+    const uid = freshUid("sessions");
+    await appServer().registerUser({ uid, platform: 2, name: "Sessions" });
+    const page = await openConsole();
+    await openSession(page, uid, 2);
+    await openSession(page, uid, 5);
+    const consoleRow = (platform: string) =>
+      page.locator(`#sessions tr[data-uid="${uid}"][data-platform="${platform}"]`);
+    await expect.poll(() => consoleRow("Android").getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    await expect.poll(() => consoleRow("Web").getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+
+    await manage(page, uid);
+    const serverRows = page.locator("#user-sessions tr");
+    await expect.poll(() => serverRows.count(), { timeout: 10_000 }).toBe(2);
+    const sessions = (await post("/manager/get_user_sessions", { uid })).data as { connID: string; platform: string }[];
+    const android = sessions.find((session) => session.platform === "Android");
+    expect(await page.locator("#user-sessions tr[data-platform=Android] td").first().textContent()).toBe(
+      android?.connID,
+    );
+
+    await page.click("#user-sessions tr[data-platform=Android] button.kick");
+    await expect.poll(() => consoleRow("Android").getAttribute("data-state"), { timeout: 10_000 }).toBe("closed");
+    expect(await consoleRow("Android").locator("td.state").textContent()).toBe("closed 4002 (logged out)");
+    // Shown again after the kick: only the Web session is left, and it stays open.
+    await expect.poll(() => serverRows.count(), { timeout: 10_000 }).toBe(1);
+    expect(await serverRows.first().getAttribute("data-platform")).toBe("Web");
+    expect(await consoleRow("Web").getAttribute("data-state")).toBe("open");
+    expect(await logLines(page)).toContainEqual(
+      expect.stringContaining(`kicked session ${android?.connID} of ${uid} on Android`),
+    );
+
+    await page.selectOption("#logout-platform", "5");
+    await page.click("#logout-submit");
+    await expect.poll(() => consoleRow("Web").getAttribute("data-state"), { timeout: 10_000 }).toBe("closed");
+    expect(await consoleRow("Web").locator("td.state").textContent()).toBe("closed 4002 (logged out)");
+    await expect.poll(() => serverRows.count(), { timeout: 10_000 }).toBe(0);
+    expect((await post("/manager/get_user_sessions", { uid })).data).toEqual([]);
+    expect(pageProblems.get(page)).toEqual([]);
   });
 });

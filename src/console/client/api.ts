@@ -1,4 +1,4 @@
-import { ErrCode, type PresenceEvent, Route } from "../../../protocol";
+import { ErrCode, type PlatformId, type PlatformName, type PresenceEvent, Route } from "../../../protocol";
 import { AppServerClient, ImApiError } from "../../../sdk/appserver";
 
 /** One delivery the console's webhook receiver kept, as POST /console/events lists it. */
@@ -29,6 +29,17 @@ export interface UserInfo extends Required<ProfileFields> {
   bannedUntil?: number;
 }
 
+/** An open session as get_user_sessions answers it. */
+export interface UserSessionInfo {
+  connID: string;
+  platformID: PlatformId;
+  platform: PlatformName;
+  /** Unix ms. */
+  connectedAt: number;
+  /** Unix ms. */
+  lastActiveAt: number;
+}
+
 interface Envelope {
   errCode: number;
   errMsg: string;
@@ -48,6 +59,8 @@ const isDelivery = (value: unknown): value is Delivery =>
   isRecord(value) && typeof value.receivedAt === "number" && Array.isArray(value.events);
 const isUserInfo = (value: unknown): value is UserInfo =>
   isRecord(value) && typeof value.uid === "string" && typeof value.createTime === "number";
+const isSessionInfo = (value: unknown): value is UserSessionInfo =>
+  isRecord(value) && typeof value.connID === "string" && typeof value.platformID === "number";
 
 /**
  * The worker as the console reaches it: the AppServer routes through the SDK,
@@ -94,6 +107,17 @@ export class ConsoleApi {
   /** POST /user/update_user_info: the fields given, and only those. */
   async updateUserInfo(uid: string, fields: ProfileFields): Promise<void> {
     await this.call(Route.updateUserInfo.path, { uid, ...fields });
+  }
+
+  /** POST /manager/get_user_sessions: the user's open sessions. */
+  async getUserSessions(uid: string): Promise<UserSessionInfo[]> {
+    const route = Route.getUserSessions.path;
+    return listOf(await this.call(route, { uid }), "data", route, isSessionInfo);
+  }
+
+  /** POST /auth/force_logout with a connID: that one session only. */
+  async kickSession(uid: string, platform: PlatformId, connID: string): Promise<void> {
+    await this.call(Route.forceLogout.path, { uid, platform, connID });
   }
 
   /** An AppServer route with the secret typed now. */

@@ -12,6 +12,7 @@ import type { ConsoleContext, Panel } from "./panel";
 import { profilePanel } from "./profile";
 import { registerPanel } from "./register";
 import { sessionsPanel } from "./sessions";
+import { userSessionsPanel } from "./user-sessions";
 import { watchedUsersPanel } from "./watched-users";
 
 const api = new ConsoleApi(byId("secret", HTMLInputElement));
@@ -20,5 +21,5 @@ const log = logTo(byId("log", HTMLElement));
 const { watch } = watchedUsersPanel({ api, log });
 const context: ConsoleContext = { api, log, watch, user: new ManagedUser() };
 
-const PANELS: Panel[] = [registerPanel, sessionsPanel, profilePanel, webhookEventsPanel];
+const PANELS: Panel[] = [registerPanel, sessionsPanel, profilePanel, userSessionsPanel, webhookEventsPanel];
 for (const panel of PANELS) panel(context);
