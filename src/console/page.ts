@@ -69,6 +69,16 @@ export function renderConsolePage(): string {
 <span id="user-sessions-note" class="note"></span>
 <table><thead><tr><th>connID</th><th>platform</th><th>connected</th><th>last active</th><th></th></tr></thead><tbody id="user-sessions"></tbody></table>
 </fieldset>
+<fieldset><legend>Ban or delete (<code>ban_user</code>, <code>delete_user</code>)</legend>
+<label>banned until <input id="ban-until" type="datetime-local"></label>
+<label>reason <input id="ban-reason"></label>
+<button id="ban-submit" type="button">Ban</button>
+<button id="ban-lift" type="button">Lift ban</button>
+<button id="delete-start" type="button">Delete…</button>
+<button id="delete-confirm" type="button" hidden></button>
+<button id="delete-cancel" type="button" hidden>Cancel</button>
+<p id="moderation-result" class="note"></p>
+</fieldset>
 <fieldset><legend>Watched users (live, from a presence subscription)</legend>
 <p class="note">This tab opens a socket of its own as user <code id="watcher">…</code> (registered on first use, platform Web) and subscribes to these users over it; it never polls.</p>
 <label>watch uid <input id="watch-uid"></label><button id="watch-add" type="button">Watch</button>

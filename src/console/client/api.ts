@@ -61,6 +61,7 @@ const isUserInfo = (value: unknown): value is UserInfo =>
   isRecord(value) && typeof value.uid === "string" && typeof value.createTime === "number";
 const isSessionInfo = (value: unknown): value is UserSessionInfo =>
   isRecord(value) && typeof value.connID === "string" && typeof value.platformID === "number";
+const isString = (value: unknown): value is string => typeof value === "string";
 
 /**
  * The worker as the console reaches it: the AppServer routes through the SDK,
@@ -118,6 +119,17 @@ export class ConsoleApi {
   /** POST /auth/force_logout with a connID: that one session only. */
   async kickSession(uid: string, platform: PlatformId, connID: string): Promise<void> {
     await this.call(Route.forceLogout.path, { uid, platform, connID });
+  }
+
+  /** POST /manager/ban_user: until `until` (Unix seconds); 0 lifts the ban. */
+  async banUser(uid: string, until: number, reason: string): Promise<void> {
+    await this.call(Route.banUser.path, { uid, until, reason });
+  }
+
+  /** POST /manager/delete_user: answers failedUidList, the uids that were not deleted. */
+  async deleteUsers(deleteUidList: readonly string[]): Promise<string[]> {
+    const route = Route.deleteUser.path;
+    return listOf(await this.call(route, { deleteUidList }), "failedUidList", route, isString);
   }
 
   /** An AppServer route with the secret typed now. */

@@ -8,6 +8,7 @@ import { byId } from "./dom";
 import { webhookEventsPanel } from "./events";
 import { logTo } from "./log";
 import { ManagedUser } from "./managed-user";
+import { moderationPanel } from "./moderation";
 import type { ConsoleContext, Panel } from "./panel";
 import { profilePanel } from "./profile";
 import { registerPanel } from "./register";
@@ -21,5 +22,12 @@ const log = logTo(byId("log", HTMLElement));
 const { watch } = watchedUsersPanel({ api, log });
 const context: ConsoleContext = { api, log, watch, user: new ManagedUser() };
 
-const PANELS: Panel[] = [registerPanel, sessionsPanel, profilePanel, userSessionsPanel, webhookEventsPanel];
+const PANELS: Panel[] = [
+  registerPanel,
+  sessionsPanel,
+  profilePanel,
+  userSessionsPanel,
+  moderationPanel,
+  webhookEventsPanel,
+];
 for (const panel of PANELS) panel(context);
