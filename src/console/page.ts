@@ -46,6 +46,39 @@ export function renderConsolePage(): string {
 <button id="session-open" type="button">Connect</button>
 <table><thead><tr><th>uid</th><th>platform</th><th>state</th><th>reconnects</th><th></th></tr></thead><tbody id="sessions"></tbody></table>
 </fieldset>
+<fieldset><legend>Manage a user</legend>
+<label>uid <input id="manage-uid"></label>
+<button id="manage-load" type="button">Load</button>
+<span class="note">shows it in the panels below, which show it again after each action</span>
+</fieldset>
+<fieldset><legend>Profile (<code>get_user_info</code>, <code>update_user_info</code>)</legend>
+<label>name <input id="profile-name"></label>
+<label>gender <select id="profile-gender"><option value="0">0 unknown</option><option value="1">1 male</option><option value="2">2 female</option></select></label>
+<label>mobile <input id="profile-mobile"></label>
+<label>birth <input id="profile-birth"></label>
+<label>email <input id="profile-email"></label>
+<label>icon <input id="profile-icon"></label>
+<label>ex <input id="profile-ex"></label>
+<button id="profile-save" type="button">Save changes</button>
+<p id="profile-note" class="note"></p>
+</fieldset>
+<fieldset><legend>Sessions on the server (<code>get_user_sessions</code>, <code>force_logout</code>)</legend>
+<button id="user-sessions-refresh" type="button">Refresh</button>
+<label>platform <select id="logout-platform">${platformOptions()}</select></label>
+<button id="logout-submit" type="button">Log out platform</button>
+<span id="user-sessions-note" class="note"></span>
+<table><thead><tr><th>connID</th><th>platform</th><th>connected</th><th>last active</th><th></th></tr></thead><tbody id="user-sessions"></tbody></table>
+</fieldset>
+<fieldset><legend>Ban or delete (<code>ban_user</code>, <code>delete_user</code>)</legend>
+<label>banned until <input id="ban-until" type="datetime-local"></label>
+<label>reason <input id="ban-reason"></label>
+<button id="ban-submit" type="button">Ban</button>
+<button id="ban-lift" type="button">Lift ban</button>
+<button id="delete-start" type="button">Delete…</button>
+<button id="delete-confirm" type="button" hidden></button>
+<button id="delete-cancel" type="button" hidden>Cancel</button>
+<p id="moderation-result" class="note"></p>
+</fieldset>
 <fieldset><legend>Watched users (live, from a presence subscription)</legend>
 <p class="note">This tab opens a socket of its own as user <code id="watcher">…</code> (registered on first use, platform Web) and subscribes to these users over it; it never polls.</p>
 <label>watch uid <input id="watch-uid"></label><button id="watch-add" type="button">Watch</button>

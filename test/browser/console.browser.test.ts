@@ -67,6 +67,16 @@ async function openConsole(secret = inject("imSecret"), beforeLoad?: (page: Page
   return page;
 }
 
+/**
+ * The page's script errors, less the lines Chromium logs for every answer
+ * with an error status: a test that provokes a refusal expects those.
+ */
+function scriptErrors(page: Page): string[] {
+  return (pageProblems.get(page) ?? []).filter(
+    (text) => !/^Failed to load resource: the server responded with a status of \d+/.test(text),
+  );
+}
+
 /** The sockets the page opened as its own console user, to watch. */
 async function watcherSockets(page: Page) {
   const uid = await page.textContent("#watcher");
@@ -104,6 +114,33 @@ async function openSession(page: Page, uid: string, platform: number): Promise<v
   await page.fill("#session-uid", uid);
   await page.selectOption("#session-platform", String(platform));
   await page.click("#session-open");
+}
+
+/** The page's sockets as `uid`, in the order opened. */
+function socketsOf(page: Page, uid: string) {
+  return (pageSockets.get(page) ?? []).filter((socket) => socket.url.searchParams.get("sendID") === uid);
+}
+
+/** An AppServer route the SDK has no method for yet; answers the envelope. */
+async function post(route: string, fields: object): Promise<Record<string, unknown>> {
+  const response = await fetch(`${workerUrl()}${route}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ...fields, secret: inject("imSecret") }),
+  });
+  return (await response.json()) as Record<string, unknown>;
+}
+
+/** Types a uid into "Manage a user" and loads it into the panels below. */
+async function manage(page: Page, uid: string): Promise<void> {
+  await page.fill("#manage-uid", uid);
+  await page.click("#manage-load");
+}
+
+/** A moment as a datetime-local input takes it (the page's local time, to the minute). */
+function localMinute(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}`;
 }
 
 /** Pages of earlier tests share this origin's storage; closed, their sockets stay out of the next test's way. */
@@ -335,6 +372,189 @@ describe("the dev console in a real browser", () => {
     // Live over the new socket: the user's session ends and the row follows.
     await sessionRows(page, uid).locator("button.disconnect").click();
     await expect.poll(() => watchedRow(page, uid).getAttribute("data-status"), { timeout: 10_000 }).toBe("offline");
+    expect(pageProblems.get(page)).toEqual([]);
+  });
+
+  it("shows a registered user's profile, saves only the fields changed, and logs a refused change with its errCode", async () => {
+    const uid = freshUid("profile");
+    await appServer().registerUser({ uid, platform: 2, name: "Before", email: "before@example.com" });
+    const page = await openConsole();
+    await manage(page, uid);
+    await expect.poll(() => page.inputValue("#profile-name"), { timeout: 10_000 }).toBe("Before");
+    expect(await page.inputValue("#profile-email")).toBe("before@example.com");
+    expect(await page.inputValue("#profile-gender")).toBe("0");
+    expect(await page.textContent("#profile-note")).toMatch(/^created .* \(\d+\)$/);
+
+    await page.fill("#profile-name", "After");
+    await page.selectOption("#profile-gender", "2");
+    await page.click("#profile-save");
+    await expect
+      .poll(() => logLines(page), { timeout: 10_000 })
+      .toContainEqual(expect.stringContaining(`profile of ${uid} updated: name, gender`));
+    const answer = await post("/user/get_user_info", { uidList: [uid] });
+    expect(answer).toMatchObject({
+      errCode: 0,
+      data: [{ uid, name: "After", gender: 2, email: "before@example.com" }],
+    });
+    // Shown again after the save: what the worker now holds.
+    await expect.poll(() => page.inputValue("#profile-name"), { timeout: 10_000 }).toBe("After");
+
+    await page.fill("#profile-name", "x".repeat(65));
+    await page.click("#profile-save");
+    await expect
+      .poll(() => logLines(page), { timeout: 10_000 })
+      .toContainEqual(expect.stringContaining("/user/update_user_info: 400/400 name: at most 64 characters"));
+
+    const ghost = freshUid("ghost");
+    await manage(page, ghost);
+    await expect.poll(() => page.textContent("#profile-note"), { timeout: 10_000 }).toBe(`${ghost} is not registered`);
+    expect(await page.inputValue("#profile-name")).toBe("");
+    expect(await page.isDisabled("#profile-save")).toBe(true);
+    await expect.poll(() => page.textContent("#user-sessions-note"), { timeout: 10_000 }).toContain("404/602");
+    expect(scriptErrors(page)).toEqual([]);
+  });
+
+  it("lists the console's sessions as the server sees them, kicks one by its connID and logs a platform out", async () => {
+    await closeOtherPages();
+    const uid = freshUid("sessions");
+    await appServer().registerUser({ uid, platform: 2, name: "Sessions" });
+    const page = await openConsole();
+    await openSession(page, uid, 2);
+    await openSession(page, uid, 5);
+    const consoleRow = (platform: string) =>
+      page.locator(`#sessions tr[data-uid="${uid}"][data-platform="${platform}"]`);
+    await expect.poll(() => consoleRow("Android").getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    await expect.poll(() => consoleRow("Web").getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+
+    await manage(page, uid);
+    const serverRows = page.locator("#user-sessions tr");
+    await expect.poll(() => serverRows.count(), { timeout: 10_000 }).toBe(2);
+    const sessions = (await post("/manager/get_user_sessions", { uid })).data as { connID: string; platform: string }[];
+    const android = sessions.find((session) => session.platform === "Android");
+    expect(await page.locator("#user-sessions tr[data-platform=Android] td").first().textContent()).toBe(
+      android?.connID,
+    );
+
+    await page.click("#user-sessions tr[data-platform=Android] button.kick");
+    await expect.poll(() => consoleRow("Android").getAttribute("data-state"), { timeout: 10_000 }).toBe("closed");
+    expect(await consoleRow("Android").locator("td.state").textContent()).toBe("closed 4002 (logged out)");
+    // Shown again after the kick: only the Web session is left, and it stays open.
+    await expect.poll(() => serverRows.count(), { timeout: 10_000 }).toBe(1);
+    expect(await serverRows.first().getAttribute("data-platform")).toBe("Web");
+    expect(await consoleRow("Web").getAttribute("data-state")).toBe("open");
+    expect(await logLines(page)).toContainEqual(
+      expect.stringContaining(`kicked session ${android?.connID} of ${uid} on Android`),
+    );
+
+    await page.selectOption("#logout-platform", "5");
+    await page.click("#logout-submit");
+    await expect.poll(() => consoleRow("Web").getAttribute("data-state"), { timeout: 10_000 }).toBe("closed");
+    expect(await consoleRow("Web").locator("td.state").textContent()).toBe("closed 4002 (logged out)");
+    await expect.poll(() => serverRows.count(), { timeout: 10_000 }).toBe(0);
+    expect((await post("/manager/get_user_sessions", { uid })).data).toEqual([]);
+    expect(pageProblems.get(page)).toEqual([]);
+  });
+
+  it("bans a user until the moment chosen: the console's session closes with 4006 and says until when, without retrying, until the ban is lifted", async () => {
+    await closeOtherPages();
+    const uid = freshUid("banned");
+    await appServer().registerUser({ uid, platform: 2, name: "Banned" });
+    const page = await openConsole();
+    await openSession(page, uid, 2);
+    await expect.poll(() => sessionRows(page, uid).getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+
+    await manage(page, uid);
+    const until = new Date(Date.now() + 3_600_000);
+    until.setSeconds(0, 0);
+    const untilSeconds = until.getTime() / 1000;
+    await page.fill("#ban-until", localMinute(until));
+    await page.fill("#ban-reason", "spam");
+    await page.click("#ban-submit");
+    await expect.poll(() => sessionRows(page, uid).getAttribute("data-state"), { timeout: 10_000 }).toBe("closed");
+    expect(await sessionRows(page, uid).locator("td.state").textContent()).toMatch(
+      new RegExp(`^closed 4006 \\(banned until .+ \\(${untilSeconds}\\)\\)$`),
+    );
+    expect(await page.textContent("#moderation-result")).toMatch(
+      new RegExp(`^banned ${uid} until .+ \\(${untilSeconds}\\)$`),
+    );
+    await expect.poll(() => page.textContent("#profile-note"), { timeout: 10_000 }).toContain(`banned until`);
+    const [info] = (await post("/user/get_user_info", { uidList: [uid] })).data as { bannedUntil?: number }[];
+    expect(info?.bannedUntil).toBe(untilSeconds);
+    // Stopped: no socket follows the one the ban closed.
+    await sleep(2_000);
+    expect(socketsOf(page, uid)).toHaveLength(1);
+    expect(await sessionRows(page, uid).getAttribute("data-state")).toBe("closed");
+
+    // While banned, a new session is refused its token (603), said in the log.
+    await openSession(page, uid, 2);
+    await expect
+      .poll(() => logLines(page), { timeout: 10_000 })
+      .toContainEqual(expect.stringContaining("/auth/user_token: 403/603 the user is banned until"));
+
+    await page.click("#ban-lift");
+    await expect
+      .poll(() => page.textContent("#moderation-result"), { timeout: 10_000 })
+      .toBe(`lifted the ban of ${uid}`);
+    await expect.poll(() => page.textContent("#profile-note"), { timeout: 10_000 }).not.toContain("banned");
+    await openSession(page, uid, 2);
+    await expect.poll(() => sessionRows(page, uid).nth(1).getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    expect(scriptErrors(page)).toEqual([]);
+  });
+
+  it("deletes a user after a confirm step: the console's session closes with 4005 and stays closed, the profile is gone, failedUidList is shown", async () => {
+    await closeOtherPages();
+    const uid = freshUid("deleted");
+    await appServer().registerUser({ uid, platform: 2, name: "Deleted" });
+    const page = await openConsole();
+    await openSession(page, uid, 2);
+    await expect.poll(() => sessionRows(page, uid).getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    await manage(page, uid);
+    await expect.poll(() => page.inputValue("#profile-name"), { timeout: 10_000 }).toBe("Deleted");
+
+    // The first click only asks; Cancel leaves the user be.
+    await page.click("#delete-start");
+    expect(await page.isVisible("#delete-confirm")).toBe(true);
+    expect(await page.textContent("#delete-confirm")).toBe(`Delete ${uid} for good`);
+    await page.click("#delete-cancel");
+    expect(await page.isVisible("#delete-confirm")).toBe(false);
+    expect((await post("/user/get_user_info", { uidList: [uid] })).data).toHaveLength(1);
+
+    await page.click("#delete-start");
+    await page.click("#delete-confirm");
+    await expect
+      .poll(() => page.textContent("#moderation-result"), { timeout: 10_000 })
+      .toBe(`delete_user ${uid}: failedUidList []`);
+    await expect.poll(() => sessionRows(page, uid).getAttribute("data-state"), { timeout: 10_000 }).toBe("closed");
+    expect(await sessionRows(page, uid).locator("td.state").textContent()).toBe("closed 4005 (account deleted)");
+    await expect.poll(() => page.textContent("#profile-note"), { timeout: 10_000 }).toBe(`${uid} is not registered`);
+    await expect.poll(() => page.textContent("#user-sessions-note"), { timeout: 10_000 }).toContain("404/602");
+    expect((await post("/user/get_user_info", { uidList: [uid] })).data).toEqual([]);
+    await sleep(2_000);
+    expect(socketsOf(page, uid)).toHaveLength(1);
+
+    // A uid that is not registered comes back in failedUidList.
+    await page.click("#delete-start");
+    await page.click("#delete-confirm");
+    await expect
+      .poll(() => page.textContent("#moderation-result"), { timeout: 10_000 })
+      .toBe(`delete_user ${uid}: failedUidList ["${uid}"]`);
+    expect(scriptErrors(page)).toEqual([]);
+  });
+
+  it("watches as a new user when the tab's own user is deleted", async () => {
+    await closeOtherPages();
+    const page = await openConsole();
+    await page.fill("#watch-uid", freshUid("watched"));
+    await page.click("#watch-add");
+    await expect.poll(() => page.textContent("#status-note"), { timeout: 10_000 }).toBe("live");
+    const first = (await page.textContent("#watcher")) ?? "";
+    expect(await post("/manager/delete_user", { deleteUidList: [first] })).toMatchObject({ failedUidList: [] });
+    await expect.poll(() => page.textContent("#watcher"), { timeout: 10_000 }).not.toBe(first);
+    await expect.poll(() => page.textContent("#status-note"), { timeout: 10_000 }).toBe("live");
+    expect(await logLines(page)).toContainEqual(
+      expect.stringContaining("watcher socket closed 4005 (account deleted); watching as a new user"),
+    );
+    expect(socketsOf(page, first)).toHaveLength(1);
     expect(pageProblems.get(page)).toEqual([]);
   });
 });

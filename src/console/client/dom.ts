@@ -53,3 +53,8 @@ export function messageOf(error: unknown): string {
 export function seconds(ms: number | undefined): string {
   return `${((ms ?? 0) / 1000).toFixed(1)} s`;
 }
+
+/** Unix seconds as the page shows a moment: local time, then the number the API uses. */
+export function unixTime(seconds: number): string {
+  return `${new Date(seconds * 1000).toLocaleString()} (${seconds})`;
+}

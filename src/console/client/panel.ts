@@ -1,5 +1,6 @@
 import type { ConsoleApi } from "./api";
 import type { Log } from "./log";
+import type { ManagedUser } from "./managed-user";
 
 /** What every panel gets. */
 export interface ConsoleContext {
@@ -7,6 +8,8 @@ export interface ConsoleContext {
   log: Log;
   /** Adds a uid to the watched users table; nothing happens when it is there already. */
   watch(uid: string): void;
+  /** The uid the user-management panels work on. */
+  user: ManagedUser;
 }
 
 /**

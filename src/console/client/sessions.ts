@@ -1,4 +1,5 @@
 import { type ClientSession, connect, PLATFORM_NAMES, type PlatformId } from "../../../sdk/client";
+import { accountClose, isAccountRefusal } from "./account-closes";
 import { button, byId, cell, messageOf, seconds, selectedPlatform } from "./dom";
 import type { Panel } from "./panel";
 
@@ -10,12 +11,17 @@ interface OpenedSession {
   /** The state column: the SDK's state with its why (close code, next retry). */
   detail: string;
   reconnects: number;
+  /** The console ended it (its account was deleted or banned): the SDK's close that follows changes nothing shown. */
+  stopped: boolean;
 }
 
 /**
  * "Open a session": a client session per click, through the SDK's connect, so it
  * heartbeats, reconnects with jittered backoff after a drop, asks for a fresh
  * token when a handshake is refused, and stays closed once kicked or logged out.
+ * The SDK would also retry after 4005 (account deleted) and 4006 (banned), in
+ * vain: the console stops such a session and shows why, and does the same when
+ * a fresh token is refused because the account is gone (602) or banned (603).
  */
 export const sessionsPanel: Panel = ({ api, log, watch }) => {
   const uidInput = byId("session-uid", HTMLInputElement);
@@ -30,15 +36,23 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
     try {
       const platform = selectedPlatform(platformSelect);
       const issued = await api.appServer().getUserToken({ uid, platform });
+      let entry: OpenedSession | undefined;
       const session = connect({
         url: api.socketUrl(),
         uid,
         platform,
         token: issued.token,
         expiredTime: issued.expiredTime,
-        refreshToken: () => api.appServer().getUserToken({ uid, platform }),
+        refreshToken: async () => {
+          try {
+            return await api.appServer().getUserToken({ uid, platform });
+          } catch (error) {
+            if (entry && isAccountRefusal(error)) stop(entry, `stopped: ${messageOf(error)}`);
+            throw error;
+          }
+        },
       });
-      const entry: OpenedSession = { uid, platform, session, detail: "connecting", reconnects: 0 };
+      entry = { uid, platform, session, detail: "connecting", reconnects: 0, stopped: false };
       follow(entry);
       opened.push(entry);
       watch(uid);
@@ -58,6 +72,15 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
       render();
     });
     session.on("closed", ({ code, reason, willReconnect, retryInMs }) => {
+      if (entry.stopped) {
+        render();
+        return;
+      }
+      const ended = accountClose(code, reason);
+      if (ended) {
+        stop(entry, ended);
+        return;
+      }
       const closed = `closed ${code}${reason ? ` (${reason})` : ""}`;
       entry.detail = willReconnect ? `${closed}, reconnecting in ${seconds(retryInMs)}` : closed;
       log(`session ${where}: ${entry.detail}`);
@@ -66,6 +89,16 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
     session.on("kicked", ({ reason, errMsg }) => log(`session ${where}: ${reason}${errMsg ? ` (${errMsg})` : ""}`));
     session.on("message", ({ data }) => log(`frame for ${uid}: ${data}`));
     session.on("error", ({ error }) => log(`session ${where}: ${error.message}`));
+  }
+
+  /** Ends the SDK's session (no more retries) and shows why. */
+  function stop(entry: OpenedSession, detail: string): void {
+    if (entry.session.state === "closed") return;
+    entry.stopped = true;
+    entry.detail = detail;
+    log(`session ${entry.uid} on ${PLATFORM_NAMES[entry.platform]}: ${detail}`);
+    entry.session.close();
+    render();
   }
 
   function renderRow(entry: OpenedSession): HTMLTableRowElement {

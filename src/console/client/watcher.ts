@@ -10,6 +10,7 @@ import {
   type PresenceListener,
   type WatchedUser,
 } from "../../../sdk/client";
+import { accountClose, isAccountRefusal } from "./account-closes";
 import type { ConsoleApi } from "./api";
 import { messageOf, seconds } from "./dom";
 import type { Log } from "./log";
@@ -41,7 +42,8 @@ export interface WatcherView {
  * heartbeats it, reconnects it with jittered backoff and subscribes again after
  * each reconnect. When the server ends it for good (kicked, logged out), the
  * watcher starts another: a fresh token for the same user, or a new user when
- * another tab holds this one.
+ * another tab holds this one or the user was deleted (4005) or banned (4006),
+ * which the SDK would otherwise retry in vain.
  */
 export class Watcher {
   private session: ClientSession | undefined;
@@ -106,7 +108,14 @@ export class Watcher {
       platform,
       token,
       expiredTime,
-      refreshToken: () => this.api.appServer().getUserToken({ uid, platform }),
+      refreshToken: async () => {
+        try {
+          return await this.api.appServer().getUserToken({ uid, platform });
+        } catch (error) {
+          if (isAccountRefusal(error)) this.replace(session, messageOf(error));
+          throw error;
+        }
+      },
     });
     this.session = session;
     // Sent once the socket opens, and again after every reconnect.
@@ -125,6 +134,12 @@ export class Watcher {
       if (reason === "kicked") sessionStorage.removeItem(WATCHER_KEY);
     });
     session.on("closed", ({ code, reason, willReconnect, retryInMs }) => {
+      if (this.session !== session) return; // replaced: the close is the watcher's own
+      const ended = accountClose(code, reason);
+      if (ended) {
+        this.replace(session, `socket ${ended}`);
+        return;
+      }
       const closed = `socket closed, code ${code}${reason ? ` (${reason})` : ""}`;
       this.view.log(`watcher ${closed}${willReconnect ? `; the SDK reconnects in ${seconds(retryInMs)}` : ""}`);
       this.view.changed();
@@ -132,7 +147,7 @@ export class Watcher {
         this.view.status(`${closed}; retrying in ${seconds(retryInMs)}`);
         return;
       }
-      if (this.session === session) this.session = undefined;
+      this.session = undefined;
       this.restartLater(closed);
     });
     session.on("error", ({ error }) => {
@@ -156,6 +171,17 @@ export class Watcher {
     }
   }
 
+  /** Its user was deleted or banned: the session stops, and the next one is a new user's. */
+  private replace(session: ClientSession, why: string): void {
+    if (this.session !== session) return;
+    this.session = undefined;
+    sessionStorage.removeItem(WATCHER_KEY);
+    session.close();
+    this.view.log(`watcher ${why}; watching as a new user`);
+    this.view.changed();
+    this.restartLater(why);
+  }
+
   private restartLater(why: string): void {
     this.restarts++;
     const delay = backoffDelay(this.restarts, RESTART);
@@ -163,14 +189,17 @@ export class Watcher {
     this.restartTimer = setTimeout(() => void this.start(), delay);
   }
 
-  /** A token for this tab's user, registered on first use (or anew when the local state was reset). */
+  /**
+   * A token for this tab's user, registered on first use, and anew when the
+   * local state was reset or the user was deleted or banned.
+   */
   private async credentials(): Promise<IssuedToken> {
     const stored = sessionStorage.getItem(WATCHER_KEY);
     if (stored) {
       try {
         return await this.api.appServer().getUserToken({ uid: stored, platform: WATCHER_PLATFORM });
       } catch (error) {
-        if (!isImApiError(error, ErrCode.notRegistered)) throw error;
+        if (!isAccountRefusal(error)) throw error;
       }
     }
     // A user per tab, so two console tabs never kick each other off the same platform.
