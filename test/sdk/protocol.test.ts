@@ -42,8 +42,11 @@ const framesFit: Assignable<PresenceFrame, z.infer<typeof presenceFrameSchema>> 
 
 describe("the shared protocol module", () => {
   // The worker imports error codes, close codes, platforms and the heartbeat text from this module itself.
-  it("holds the status batch limit the worker's schema enforces", () => {
+  it("holds the batch and page limits the worker's schemas enforce", () => {
     expect(LIMITS.userIdListLength).toBe(sdk.MAX_UIDS_PER_STATUS_QUERY);
+    expect(LIMITS.userInfoListLength).toBe(sdk.MAX_UIDS_PER_USER_INFO_QUERY);
+    expect(LIMITS.manageListLength).toBe(sdk.MAX_UIDS_PER_MANAGE_CALL);
+    expect(LIMITS.pageLimit).toBe(sdk.MAX_UIDS_PER_PAGE);
   });
 
   it("names each platform id the way the status route spells it", () => {
