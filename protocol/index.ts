@@ -23,7 +23,7 @@ export {
   type WatchedUser,
 } from "./presence-frames.js";
 export { type AppServerRouteName, Route, type RouteName } from "./routes.js";
-export { CloseCode, PING, PONG } from "./socket.js";
+export { banEndOf, bannedCloseReason, CloseCode, PING, PONG } from "./socket.js";
 export {
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
   MAX_SIGNATURES_PER_HEADER,

@@ -108,6 +108,21 @@ describe("the shared protocol module", () => {
     expect(LIMITS.pageLimit).toBe(sdk.MAX_UIDS_PER_PAGE);
   });
 
+  it("spells a ban's close reason once: the end the worker writes is the end the SDK reads", () => {
+    expect(sdk.bannedCloseReason(1_764_300_000)).toBe("banned until 1764300000");
+    expect(sdk.banEndOf(sdk.bannedCloseReason(1_764_300_000))).toBe(1_764_300_000);
+    for (const unreadable of [
+      "banned",
+      "banned until ",
+      "banned until -1",
+      "banned until 12s",
+      "banned until 1e9",
+      "",
+    ]) {
+      expect(sdk.banEndOf(unreadable), unreadable).toBeUndefined();
+    }
+  });
+
   it("names each platform id the way the status route spells it", () => {
     expect(Object.fromEntries(Object.entries(sdk.Platform).map(([name, id]) => [id, name]))).toEqual(
       sdk.PLATFORM_NAMES,
