@@ -15,7 +15,10 @@ export type PresenceListener = (user: WatchedUser) => void;
  * decides which frames go out and which entries reach the listeners; the
  * session only moves frames. Entries are kept per user by `seq`: one that is
  * not newer than the one already known is dropped, so a listener never sees
- * a user's state go back in time, whatever the order frames arrive in.
+ * a user's state go back in time, whatever the order frames arrive in. The
+ * exception is `seq` 0, a reset (the user was deleted, or is unknown): it
+ * replaces whatever is known, and the entries after it count from there (a
+ * uid registered again starts again from 1).
  */
 export class Watchlist {
   private readonly listeners = new Map<string, Set<PresenceListener>>();
@@ -82,16 +85,24 @@ export class Watchlist {
     return frames("subscribe", this.userIDs);
   }
 
-  /** A `presence` frame's entries: the newer ones are kept and passed to their listeners. */
+  /** A `presence` frame's entries: the newer ones (and resets) are kept and passed to their listeners. */
   apply(users: readonly WatchedUser[]): void {
     for (const user of users) {
       const listeners = this.listeners.get(user.userID);
       if (!listeners) continue; // unwatched while the frame was on its way
-      const known = this.known.get(user.userID);
-      if (known && known.seq >= user.seq) continue;
+      if (!this.supersedes(user)) continue;
       this.known.set(user.userID, user);
       for (const listener of [...listeners]) this.call(listener, user);
     }
+  }
+
+  /** Whether an entry replaces what is known of its user. */
+  private supersedes(user: WatchedUser): boolean {
+    const known = this.known.get(user.userID);
+    if (!known) return true;
+    // A reset replaces any state, whatever its seq; only a reset already known makes it a repeat.
+    if (user.seq === 0) return known.seq !== 0;
+    return user.seq > known.seq;
   }
 
   private call(listener: PresenceListener, user: WatchedUser): void {

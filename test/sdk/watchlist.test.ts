@@ -51,6 +51,22 @@ describe("the SDK's watchlist", () => {
     expect(list.stateOf("a")).toEqual(offline("a", 5));
   });
 
+  it("takes a seq-0 entry as a reset that replaces any known state; the entries after it count from there", () => {
+    const list = new Watchlist(() => {});
+    const { heard, listener } = recorder();
+    const reset: WatchedUser = { userID: "a", status: "offline", seq: 0 };
+    list.add(["a"], listener);
+    list.apply([online("a", 17)]);
+    // Deleted: the reset replaces seq 17; a repeat of it changes nothing.
+    list.apply([reset]);
+    list.apply([reset]);
+    expect(list.stateOf("a")).toEqual(reset);
+    // Registered again: its seq starts from 1, below the 17 heard before the reset.
+    list.apply([online("a", 1), offline("a", 2), online("a", 1)]);
+    expect(heard).toEqual([online("a", 17), reset, online("a", 1), offline("a", 2)]);
+    expect(list.stateOf("a")).toEqual(offline("a", 2));
+  });
+
   it("ignores entries of users no longer watched, and forgets their state", () => {
     const list = new Watchlist(() => {});
     const { heard, listener } = recorder();

@@ -117,6 +117,44 @@ describe("client SDK presence subscriptions against the real worker", () => {
     }
   });
 
+  it("hears a deleted user's reset (seq 0) in place of its state, then the user registered again from seq 1", async () => {
+    const bob = await someone("bob");
+    const bobWeb = await bob.online(Platform.Web);
+    const bobPhone = await bob.online(Platform.IOS);
+    const { session } = await watcherSession();
+    const { heard, onChange } = listener();
+    try {
+      session.watch([bob.uid], onChange);
+      await eventually("snapshot", () => heard.length === 1);
+      expect(heard[0]).toMatchObject({ status: "online", platforms: ["IOS", "Web"], seq: 2 });
+
+      await appServer().deleteUsers([bob.uid]);
+      await eventually("reset", () => session.presenceOf(bob.uid)?.seq === 0);
+      expect(session.presenceOf(bob.uid)).toEqual({ userID: bob.uid, status: "offline", seq: 0 });
+
+      // The uid again, a new user: its first entry has seq 1, below the 2 heard before the reset.
+      await appServer().registerUser({ uid: bob.uid, platform: Platform.Android, name: "new bob" });
+      const newBob = await bob.online(Platform.Android);
+      await eventually("the new bob online", () => session.presenceOf(bob.uid)?.status === "online");
+      expect(session.presenceOf(bob.uid)).toEqual({
+        userID: bob.uid,
+        status: "online",
+        platforms: ["Android"],
+        seq: 1,
+      });
+      expect(heard.map((u) => [u.status, u.seq])).toEqual([
+        ["online", 2],
+        ["offline", 0],
+        ["online", 1],
+      ]);
+      newBob.close();
+    } finally {
+      bobWeb.close();
+      bobPhone.close();
+      session.close();
+    }
+  });
+
   it("reports a subscribe the server refuses as a PresenceFrameError; the session stays open", async () => {
     const { session, events } = await watcherSession();
     try {
