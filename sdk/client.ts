@@ -193,7 +193,8 @@ export class ClientSession {
   /**
    * Watches users' presence over this session's socket (docs/protocol.md#presence-subscriptions). The
    * listener hears each user's current state, then every change of it, at
-   * most once per `seq` and never an older state after a newer one. After a
+   * most once per `seq` and never an older state after a newer one, except
+   * for a reset (`seq` 0: the user was deleted) and what follows it. After a
    * reconnect the session subscribes again by itself, and the listener hears
    * whatever changed meanwhile. Returns a function that stops this listener.
    * Throws a RangeError beyond 3,000 users per session.

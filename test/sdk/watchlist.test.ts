@@ -67,6 +67,24 @@ describe("the SDK's watchlist", () => {
     expect(list.stateOf("a")).toEqual(offline("a", 2));
   });
 
+  it("takes a new socket's snapshot as the state now: a lower seq is a user registered again while the session was away", () => {
+    const list = new Watchlist(() => {});
+    const { heard, listener } = recorder();
+    list.add(["a", "b", "c"], listener);
+    list.apply([online("a", 17), offline("b", 4), online("c", 3)]);
+    list.resubscribeFrames();
+    // a: deleted and registered again meanwhile; b: unchanged (not heard twice);
+    // c: registered again and at the same seq by now, on another platform.
+    list.apply([online("a", 2, ["IOS"]), offline("b", 4), online("c", 3, ["Android"])]);
+    // After the snapshot the usual order holds again.
+    list.apply([online("a", 1), offline("a", 3), offline("b", 3)]);
+    expect(heard.map((u) => `${u.userID}${u.seq}`)).toEqual(["a17", "b4", "c3", "a2", "c3", "a3"]);
+    expect(list.stateOf("c")).toEqual(online("c", 3, ["Android"]));
+    // Only the first entry per user after a resubscribe counts as its snapshot.
+    list.apply([online("c", 1)]);
+    expect(list.stateOf("c")).toEqual(online("c", 3, ["Android"]));
+  });
+
   it("ignores entries of users no longer watched, and forgets their state", () => {
     const list = new Watchlist(() => {});
     const { heard, listener } = recorder();
