@@ -123,10 +123,10 @@ const DEFAULT_RECONNECT = { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, 
 const OPEN = 1;
 
 /** Closes after which reconnecting would only undo what the server decided. */
-const FINAL_CLOSES: ReadonlyMap<number, SessionEvents["kicked"]["reason"]> = new Map([
-  [CloseCode.kicked, "kicked"],
-  [CloseCode.loggedOut, "logged_out"],
-  [CloseCode.accountDeleted, "account_deleted"],
+const FINAL_CLOSES: ReadonlyMap<number, Pick<SessionEvents["kicked"], "code" | "reason">> = new Map([
+  [CloseCode.kicked, { code: CloseCode.kicked, reason: "kicked" }],
+  [CloseCode.loggedOut, { code: CloseCode.loggedOut, reason: "logged_out" }],
+  [CloseCode.accountDeleted, { code: CloseCode.accountDeleted, reason: "account_deleted" }],
 ]);
 
 /** setTimeout's longest delay (about 24.8 days): a longer one would fire at once. */
@@ -333,14 +333,10 @@ export class ClientSession {
     kickMessage: string | undefined,
   ): Promise<void> {
     if (this.currentState === "closed") return;
-    const finalReason = FINAL_CLOSES.get(code);
-    if (finalReason !== undefined) {
+    const final = FINAL_CLOSES.get(code);
+    if (final !== undefined) {
       this.currentState = "closed";
-      this.emit("kicked", {
-        code: code as SessionEvents["kicked"]["code"],
-        reason: finalReason,
-        ...(kickMessage === undefined ? {} : { errMsg: kickMessage }),
-      });
+      this.emit("kicked", { ...final, ...(kickMessage === undefined ? {} : { errMsg: kickMessage }) });
       this.emit("closed", { code, reason, wasOpen, willReconnect: false });
       return;
     }
@@ -387,6 +383,8 @@ export class ClientSession {
     // Armed before the listeners run: one that calls close() cancels it.
     this.later(retryInMs, () => void this.dial());
     this.emit("banned", { reason, until });
+    // A `banned` listener that called close() has had its own `closed`.
+    if (this.state === "closed") return;
     this.emit("closed", { code, reason, wasOpen, willReconnect: true, retryInMs });
   }
 

@@ -162,6 +162,18 @@ describe("client session SDK reconnects", () => {
     expect(events.closed.at(-1)).toMatchObject({ code: 1000, willReconnect: false });
   });
 
+  it("stays closed when a banned listener closes the session: no wait, no second closed event", async () => {
+    const server = await standInServer((socket) => setTimeout(() => socket.close(4006, "banned until 1"), 50));
+    const session = connect({ url: server.url, uid: "u", token: "t", platform: 2, reconnect: { initialDelayMs: 20 } });
+    const events = track(session, server);
+    session.on("banned", () => session.close());
+    await eventually("banned", () => events.banned.length === 1);
+    expect(session.state).toBe("closed");
+    expect(events.closed).toEqual([{ code: 1000, reason: "client closed", wasOpen: false, willReconnect: false }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.connections).toHaveLength(1);
+  });
+
   it("reconnects after a first backoff step when the ban's end has already passed", async () => {
     const server = await standInServer((socket, index) => {
       if (index === 0) setTimeout(() => socket.close(4006, "banned until 1"), 50);
