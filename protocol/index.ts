@@ -4,7 +4,12 @@
  * nothing outside this folder, so the SDK build carries no server code.
  */
 export { ErrCode, type KnownErrCode } from "./errors.js";
-export { MAX_UIDS_PER_STATUS_QUERY } from "./limits.js";
+export {
+  MAX_UIDS_PER_MANAGE_CALL,
+  MAX_UIDS_PER_PAGE,
+  MAX_UIDS_PER_STATUS_QUERY,
+  MAX_UIDS_PER_USER_INFO_QUERY,
+} from "./limits.js";
 export { PLATFORM_NAMES, Platform, type PlatformId, type PlatformName } from "./platforms.js";
 export {
   type ClientFrame,
@@ -20,7 +25,7 @@ export {
   type WatchedUser,
 } from "./presence-frames.js";
 export { type AppServerRouteName, Route, type RouteName } from "./routes.js";
-export { CloseCode, PING, PONG } from "./socket.js";
+export { banEndOf, bannedCloseReason, CloseCode, PING, PONG } from "./socket.js";
 export {
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
   MAX_SIGNATURES_PER_HEADER,

@@ -37,6 +37,9 @@ export type ClientFrame = ClientPresenceFrame | SetFrame;
 /**
  * A watched user's state, across all of their platforms. `seq` grows with
  * every change: a client keeps the highest per user and ignores older ones.
+ * `seq` 0 is a reset (a deleted or unknown user): it replaces whatever the
+ * client held, and the next entry may carry any seq (a uid registered again
+ * starts again from 1).
  */
 export type WatchedUser =
   | { userID: string; status: "online"; platforms: PlatformName[]; seq: number }

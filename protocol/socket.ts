@@ -15,3 +15,17 @@ export const CloseCode = {
   /** Policy violation (a standard code): the socket sent more frames than its budget allows. */
   tooManyFrames: 1008,
 } as const;
+
+const BANNED_PREFIX = "banned until ";
+
+/** The reason of a 4006 close: `banned until <Unix seconds>`, the ban's end. */
+export function bannedCloseReason(untilSeconds: number): string {
+  return `${BANNED_PREFIX}${untilSeconds}`;
+}
+
+/** The ban's end (Unix seconds) a 4006 close reason names, or undefined when it names none. */
+export function banEndOf(reason: string): number | undefined {
+  if (!reason.startsWith(BANNED_PREFIX)) return undefined;
+  const seconds = reason.slice(BANNED_PREFIX.length);
+  return /^\d{1,12}$/.test(seconds) ? Number(seconds) : undefined;
+}

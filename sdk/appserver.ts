@@ -1,4 +1,12 @@
-import { ErrCode, MAX_UIDS_PER_STATUS_QUERY, type PlatformId, type PlatformName, Route } from "../protocol/index.js";
+import {
+  ErrCode,
+  MAX_UIDS_PER_MANAGE_CALL,
+  MAX_UIDS_PER_STATUS_QUERY,
+  MAX_UIDS_PER_USER_INFO_QUERY,
+  type PlatformId,
+  type PlatformName,
+  Route,
+} from "../protocol/index.js";
 import { type BackoffOptions, backoffDelay, sleep } from "./backoff.js";
 import { ImApiError, ImNetworkError, isImApiError } from "./errors.js";
 
@@ -41,7 +49,7 @@ export interface AppServerClientOptions {
   fetch?: FetchLike;
   /** Per-attempt timeout; a timeout counts as a network error. Default 10 s. */
   timeoutMs?: number;
-  /** For token issuance and status queries only. Default 3 attempts, 200 ms doubling to at most 2 s. */
+  /** For the calls that are safe to repeat (each method says). Default 3 attempts, 200 ms doubling to at most 2 s. */
   retry?: Partial<RetryOptions>;
   /** Random source for jitter (tests pin it). */
   random?: () => number;
@@ -84,6 +92,89 @@ export type UserOnlineStatus =
   /** `lastSeen`: Unix ms when the last session ended; only for users who have been online. */
   | { userID: string; status: "offline"; lastSeen?: number; invisible?: true };
 
+/** A user's profile fields, as registerUser and updateUserInfo take them and getUserInfo answers them. */
+export interface ProfileFields {
+  name: string;
+  icon: string;
+  /** 0 unknown, 1 male, 2 female. */
+  gender: 0 | 1 | 2;
+  mobile: string;
+  birth: string;
+  email: string;
+  ex: string;
+}
+
+/** Some profile fields, at least one: an update that names none does not compile (the server would answer 400). */
+export type ProfileUpdate = {
+  [Field in keyof ProfileFields]: Pick<ProfileFields, Field> & Partial<ProfileFields>;
+}[keyof ProfileFields];
+
+/** updateUserInfo's input: the uid and the fields to set (an empty string clears one). */
+export type UpdateUserInfoInput = { uid: string; operationID?: string } & ProfileUpdate;
+
+/** A registered user, as getUserInfo answers. */
+export interface UserInfo extends ProfileFields {
+  uid: string;
+  /** When the user registered, Unix seconds. */
+  createTime: number;
+  /** While a ban is in force: when it ends, Unix seconds. Absent otherwise. */
+  bannedUntil?: number;
+}
+
+export interface AccountStatus {
+  userID: string;
+  accountStatus: "registered" | "unregistered";
+}
+
+export interface UserIdPageInput {
+  /** The nextCursor of the page before; none for the first page. */
+  cursor?: string;
+  /** Uids per page, 1–1000. Default 1000. */
+  limit?: number;
+  operationID?: string;
+}
+
+/** One page of registered uids, in ascending code-point order. */
+export interface UserIdPage {
+  uidList: string[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface DeleteUsersResult {
+  /** The uids that were not registered, each once: nothing was done for them. */
+  failedUidList: string[];
+}
+
+export interface UserIdInput {
+  uid: string;
+  operationID?: string;
+}
+
+export interface BanUserInput extends UserIdInput {
+  /** When the ban ends: a Date, or Unix seconds. 0 or a moment already past lifts a ban. */
+  until: Date | number;
+  /** Up to 128 characters, kept with the ban. */
+  reason?: string;
+}
+
+/** One open session of a user, as getUserSessions answers. */
+export interface UserSession {
+  /** This session's id: forceLogout({ …, connID }) ends this session only. */
+  connID: string;
+  platformID: PlatformId;
+  platform: PlatformName;
+  /** Unix ms. */
+  connectedAt: number;
+  /** The session's last frame, pings included, Unix ms. */
+  lastActiveAt: number;
+}
+
+export interface ForceLogoutInput extends UserPlatformInput {
+  /** One session only (a connID from getUserSessions): only it closes, only its token is invalidated. */
+  connID?: string;
+}
+
 export type RegisterOutcome =
   /** This call created the user. */
   | "registered"
@@ -93,7 +184,8 @@ export type RegisterOutcome =
   | "ambiguous";
 
 const DEFAULT_RETRY: RetryOptions = { attempts: 3, initialDelayMs: 200, maxDelayMs: 2_000, factor: 2 };
-const STATUS_QUERY_CONCURRENCY = 4;
+/** Batches of one batched read in flight at once. */
+const READ_CONCURRENCY = 4;
 
 interface Envelope {
   errCode: number;
@@ -121,6 +213,27 @@ function retryAfterMs(header: string | null): number | undefined {
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
+/**
+ * The list `field` of an answer, checked to be one (and, when `length` is
+ * given, to have one entry per id asked): anything else is not an answer to
+ * this request.
+ */
+function listIn<T>(answer: Envelope, field: string, route: string, length?: number): T[] {
+  const list = answer[field];
+  if (!Array.isArray(list) || (length !== undefined && list.length !== length)) {
+    throw new ImApiError(ErrCode.internal, 200, `${field} does not match the request`, route);
+  }
+  return list as T[];
+}
+
+/** Unix seconds for ban_user: a Date is rounded up, so the ban lasts at least until that moment. */
+function unixSeconds(until: Date | number): number {
+  if (typeof until === "number") return until;
+  const ms = until.getTime();
+  if (Number.isNaN(ms)) throw new RangeError("until: an invalid Date");
+  return Math.max(0, Math.ceil(ms / 1000));
+}
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
@@ -142,8 +255,9 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item:
 
 /**
  * The AppServer side of the API: register users, issue tokens, query presence,
- * log users out. Every call resolves to typed data or throws ImApiError /
- * ImNetworkError. Only calls that are safe to repeat are retried.
+ * log users out, read and change profiles, list, ban and delete users. Every
+ * call resolves to typed data or throws ImApiError / ImNetworkError. Only
+ * calls that are safe to repeat are retried.
  */
 export class AppServerClient {
   private readonly baseUrl: string;
@@ -213,32 +327,150 @@ export class AppServerClient {
     options: { operationID?: string } = {},
   ): Promise<UserOnlineStatus[]> {
     const batches = chunk(uids, MAX_UIDS_PER_STATUS_QUERY);
-    const answers = await mapLimited(batches, STATUS_QUERY_CONCURRENCY, async (batch) => {
+    const answers = await mapLimited(batches, READ_CONCURRENCY, async (batch) => {
       const answer = await this.call(
         Route.onlineStatus.path,
         { userIDList: batch, operationID: options.operationID },
         { retryable: true },
       );
-      const result = answer.successResult;
-      if (!Array.isArray(result) || result.length !== batch.length) {
-        throw new ImApiError(
-          ErrCode.internal,
-          200,
-          "successResult does not match the request",
-          Route.onlineStatus.path,
-        );
-      }
-      return result as UserOnlineStatus[];
+      return listIn<UserOnlineStatus>(answer, "successResult", Route.onlineStatus.path, batch.length);
     });
     return answers.flat();
   }
 
   /**
-   * POST /auth/force_logout. Not retried by default: a repeat would also
-   * invalidate tokens issued between the two tries. Safe to call again yourself.
+   * POST /auth/force_logout: the platform's sessions, or with `connID` one
+   * session only. Not retried: a repeat would also invalidate tokens issued
+   * between the two tries, and one with a connID would answer 604 once the
+   * first had ended that session. Safe to call again yourself.
    */
-  async forceLogout(input: UserPlatformInput): Promise<void> {
+  async forceLogout(input: ForceLogoutInput): Promise<void> {
     await this.call(Route.forceLogout.path, input, { retryable: false });
+  }
+
+  /**
+   * POST /user/get_user_info for any number of uids: the profiles of the
+   * registered ones, in the order of `uids`, each once; unknown uids are left
+   * out. Lists longer than 200 go in batches. A read, so retried.
+   */
+  async getUserInfo(uids: readonly string[], options: { operationID?: string } = {}): Promise<UserInfo[]> {
+    // Each once across batches too: the server dedupes only within a call.
+    const batches = chunk([...new Set(uids)], MAX_UIDS_PER_USER_INFO_QUERY);
+    const answers = await mapLimited(batches, READ_CONCURRENCY, async (batch) => {
+      const answer = await this.call(
+        Route.getUserInfo.path,
+        { uidList: batch, operationID: options.operationID },
+        { retryable: true },
+      );
+      return listIn<UserInfo>(answer, "data", Route.getUserInfo.path);
+    });
+    return answers.flat();
+  }
+
+  /**
+   * POST /user/update_user_info: sets the fields given (an empty string
+   * clears one) and leaves the others as they are. Throws 602 for an unknown
+   * uid. Retried: setting the same values again changes nothing. (A retry can
+   * land after another caller's update of the same field, and win over it.)
+   */
+  async updateUserInfo(input: UpdateUserInfoInput): Promise<void> {
+    await this.call(Route.updateUserInfo.path, input, { retryable: true });
+  }
+
+  /**
+   * POST /manager/account_check for any number of ids: one entry per id, in
+   * order, duplicates kept. Lists longer than 100 go in batches. A read, so retried.
+   */
+  async accountCheck(userIDs: readonly string[], options: { operationID?: string } = {}): Promise<AccountStatus[]> {
+    const batches = chunk(userIDs, MAX_UIDS_PER_MANAGE_CALL);
+    const answers = await mapLimited(batches, READ_CONCURRENCY, async (batch) => {
+      const answer = await this.call(
+        Route.accountCheck.path,
+        { userIDList: batch, operationID: options.operationID },
+        { retryable: true },
+      );
+      return listIn<AccountStatus>(answer, "result", Route.accountCheck.path, batch.length);
+    });
+    return answers.flat();
+  }
+
+  /**
+   * POST /manager/get_all_users_uid: one page of registered uids, in
+   * code-point order after `cursor`. A read, so retried. A cursor that is
+   * not a nextCursor of this server throws 400. See allUserIds for every page.
+   */
+  async getAllUsersUid(input: UserIdPageInput = {}): Promise<UserIdPage> {
+    const answer = await this.call(Route.getAllUsersUid.path, input, { retryable: true });
+    const uidList = listIn<string>(answer, "uidList", Route.getAllUsersUid.path);
+    return typeof answer.nextCursor === "string" ? { uidList, nextCursor: answer.nextCursor } : { uidList };
+  }
+
+  /**
+   * Every registered uid, in code-point order, one page (`pageSize`, default
+   * 1000) fetched at a time as the loop asks for more. The server pages by
+   * key, so every user registered throughout the loop comes exactly once;
+   * one added or deleted meanwhile may or may not come.
+   */
+  async *allUserIds(
+    options: { pageSize?: number; operationID?: string } = {},
+  ): AsyncGenerator<string, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.getAllUsersUid({ cursor, limit: options.pageSize, operationID: options.operationID });
+      yield* page.uidList;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  }
+
+  /**
+   * POST /manager/delete_user for any number of uids, in batches of 100, one
+   * batch at a time: erases each user everywhere and closes their sessions
+   * (4005). Resolves once every batch is complete. Retried: the server
+   * finishes a deletion that failed part-way when it is asked again. After a
+   * lost answer, though, the retry finds the users the first attempt deleted
+   * no longer registered, and lists them in failedUidList: read that list
+   * as "not registered now". A call that throws may have deleted some
+   * batches; calling it again with the same list finishes the rest.
+   */
+  async deleteUsers(uids: readonly string[], options: { operationID?: string } = {}): Promise<DeleteUsersResult> {
+    const failedUidList: string[] = [];
+    // One at a time: each batch reaches up to 100 users' objects and their presence shards.
+    for (const batch of chunk([...new Set(uids)], MAX_UIDS_PER_MANAGE_CALL)) {
+      const answer = await this.call(
+        Route.deleteUser.path,
+        { deleteUidList: batch, operationID: options.operationID },
+        { retryable: true },
+      );
+      failedUidList.push(...listIn<string>(answer, "failedUidList", Route.deleteUser.path));
+    }
+    return { failedUidList };
+  }
+
+  /**
+   * POST /manager/ban_user: until `until`, user_token throws 603 and
+   * handshakes are refused; the sessions open now are closed with 4006. The
+   * ban ends by itself then; 0 or a past moment lifts it now (see liftBan).
+   * Throws 602 for an unknown uid. Retried: a ban is set, not added, so a
+   * repeat changes nothing. (A retry can land after another caller's change
+   * of the same ban, and win over it.)
+   */
+  async banUser(input: BanUserInput): Promise<void> {
+    const { until, ...rest } = input;
+    await this.call(Route.banUser.path, { ...rest, until: unixSeconds(until) }, { retryable: true });
+  }
+
+  /** Lifts a user's ban now: banUser with `until: 0`. Retried, like banUser. */
+  async liftBan(input: UserIdInput): Promise<void> {
+    await this.banUser({ ...input, until: 0 });
+  }
+
+  /**
+   * POST /manager/get_user_sessions: the user's open sessions.
+   * Throws 602 for an unknown uid. A read, so retried.
+   */
+  async getUserSessions(input: UserIdInput): Promise<UserSession[]> {
+    const answer = await this.call(Route.getUserSessions.path, input, { retryable: true });
+    return listIn<UserSession>(answer, "data", Route.getUserSessions.path);
   }
 
   private async call(route: string, fields: object, { retryable }: { retryable: boolean }): Promise<Envelope> {

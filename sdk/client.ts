@@ -1,4 +1,5 @@
 import {
+  banEndOf,
   type ClientPresenceFrame,
   CloseCode,
   ErrCode,
@@ -89,12 +90,23 @@ export interface SessionEvents {
   pong: Record<string, never>;
   /** Any other text frame from the server (presence frames go to `watch` listeners instead). */
   message: { data: string };
-  /** 4001 (a newer session on this platform) or 4002 (force_logout). The session will not reconnect. */
+  /**
+   * The server ended the session for good: 4001 (a newer session on this
+   * platform), 4002 (force_logout) or 4005 (the account was deleted). The
+   * session will not reconnect.
+   */
   kicked: {
-    code: typeof CloseCode.kicked | typeof CloseCode.loggedOut;
-    reason: "kicked" | "logged_out";
+    code: typeof CloseCode.kicked | typeof CloseCode.loggedOut | typeof CloseCode.accountDeleted;
+    reason: "kicked" | "logged_out" | "account_deleted";
+    /** The text of the 702 frame that comes before a 4001. */
     errMsg?: string;
   };
+  /**
+   * 4006: the user is banned. With `until` (Unix seconds, the ban's end) the
+   * session waits until then and reconnects; `closed` that follows says in
+   * how long. Without it (a close reason the SDK cannot read) the session stops.
+   */
+  banned: { reason: string; until?: number };
   /** A socket closed; `willReconnect` says whether another one follows after `retryInMs`. */
   closed: { code: number; reason: string; wasOpen: boolean; willReconnect: boolean; retryInMs?: number };
   /**
@@ -111,7 +123,14 @@ const DEFAULT_RECONNECT = { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, 
 const OPEN = 1;
 
 /** Closes after which reconnecting would only undo what the server decided. */
-const FINAL_CLOSES: ReadonlySet<number> = new Set([CloseCode.kicked, CloseCode.loggedOut]);
+const FINAL_CLOSES: ReadonlyMap<number, Pick<SessionEvents["kicked"], "code" | "reason">> = new Map([
+  [CloseCode.kicked, { code: CloseCode.kicked, reason: "kicked" }],
+  [CloseCode.loggedOut, { code: CloseCode.loggedOut, reason: "logged_out" }],
+  [CloseCode.accountDeleted, { code: CloseCode.accountDeleted, reason: "account_deleted" }],
+]);
+
+/** setTimeout's longest delay (about 24.8 days): a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function toWebSocketUrl(base: string, params: Record<string, string>): string {
   const url = new URL(base);
@@ -123,8 +142,9 @@ function toWebSocketUrl(base: string, params: Record<string, string>): string {
 
 /**
  * One client session: a WebSocket that heartbeats, reconnects with backoff
- * and jitter, refreshes its token when asked to, and stops for good when the
- * server kicks it (4001) or logs it out (4002).
+ * and jitter, refreshes its token when asked to, waits out a ban (4006), and
+ * stops for good when the server kicks it (4001), logs it out (4002) or
+ * deletes its account (4005).
  */
 export class ClientSession {
   private readonly listeners: { [E in SessionEvent]: Set<(event: SessionEvents[E]) => void> } = {
@@ -132,6 +152,7 @@ export class ClientSession {
     pong: new Set(),
     message: new Set(),
     kicked: new Set(),
+    banned: new Set(),
     closed: new Set(),
     error: new Set(),
   };
@@ -172,7 +193,8 @@ export class ClientSession {
   /**
    * Watches users' presence over this session's socket (docs/protocol.md#presence-subscriptions). The
    * listener hears each user's current state, then every change of it, at
-   * most once per `seq` and never an older state after a newer one. After a
+   * most once per `seq` and never an older state after a newer one, except
+   * for a reset (`seq` 0: the user was deleted) and what follows it. After a
    * reconnect the session subscribes again by itself, and the listener hears
    * whatever changed meanwhile. Returns a function that stops this listener.
    * Throws a RangeError beyond 3,000 users per session.
@@ -311,17 +333,14 @@ export class ClientSession {
     kickMessage: string | undefined,
   ): Promise<void> {
     if (this.currentState === "closed") return;
-    if (FINAL_CLOSES.has(code)) {
+    const final = FINAL_CLOSES.get(code);
+    if (final !== undefined) {
       this.currentState = "closed";
-      const kicked = code === CloseCode.kicked;
-      this.emit("kicked", {
-        code: kicked ? CloseCode.kicked : CloseCode.loggedOut,
-        reason: kicked ? "kicked" : "logged_out",
-        ...(kickMessage === undefined ? {} : { errMsg: kickMessage }),
-      });
+      this.emit("kicked", { ...final, ...(kickMessage === undefined ? {} : { errMsg: kickMessage }) });
       this.emit("closed", { code, reason, wasOpen, willReconnect: false });
       return;
     }
+    if (code === CloseCode.banned) return this.waitOutBan(reason, wasOpen);
     if (code === CloseCode.tokenExpired) {
       if (!this.options.refreshToken) {
         this.currentState = "closed";
@@ -342,6 +361,47 @@ export class ClientSession {
       return;
     }
     this.scheduleRetry({ code, reason, wasOpen });
+  }
+
+  /**
+   * 4006: reconnects once the ban is over, or stops when the reason names no
+   * end. The wait adds one first backoff step past the end, so a clock a
+   * little behind the server's does not dial into the ban again.
+   */
+  private waitOutBan(reason: string, wasOpen: boolean): void {
+    const code = CloseCode.banned;
+    const until = banEndOf(reason);
+    if (until === undefined) {
+      this.currentState = "closed";
+      this.emit("banned", { reason });
+      this.emit("closed", { code, reason, wasOpen, willReconnect: false });
+      return;
+    }
+    const retryInMs = Math.max(0, until * 1000 - Date.now()) + backoffDelay(1, this.reconnect, this.options.random);
+    this.currentState = "waiting";
+    this.reconnects++;
+    // Armed before the listeners run: one that calls close() cancels it.
+    this.later(retryInMs, () => void this.dial());
+    this.emit("banned", { reason, until });
+    // A `banned` listener that called close() has had its own `closed`.
+    if (this.state === "closed") return;
+    this.emit("closed", { code, reason, wasOpen, willReconnect: true, retryInMs });
+  }
+
+  /** Runs `next` after `ms` as the pending reconnect (close() cancels it), in steps when longer than a timer allows. */
+  private later(ms: number, next: () => void): void {
+    const due = Date.now() + ms;
+    const arm = (delay: number) => {
+      this.retryTimer = setTimeout(
+        () => {
+          const left = due - Date.now();
+          if (left > 0) arm(left);
+          else next();
+        },
+        Math.min(delay, MAX_TIMER_MS),
+      );
+    };
+    arm(ms);
   }
 
   /** Swaps in a fresh token; false when the callback failed (a retry is then already scheduled) or the session was closed. */

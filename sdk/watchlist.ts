@@ -15,11 +15,17 @@ export type PresenceListener = (user: WatchedUser) => void;
  * decides which frames go out and which entries reach the listeners; the
  * session only moves frames. Entries are kept per user by `seq`: one that is
  * not newer than the one already known is dropped, so a listener never sees
- * a user's state go back in time, whatever the order frames arrive in.
+ * a user's state go back in time, whatever the order frames arrive in. The
+ * exception is `seq` 0, a reset (the user was deleted, or is unknown): it
+ * replaces whatever is known, and the entries after it count from there (a
+ * uid registered again starts again from 1). So does the snapshot a new
+ * socket gets: a reset it missed while away may lie behind it.
  */
 export class Watchlist {
   private readonly listeners = new Map<string, Set<PresenceListener>>();
   private readonly known = new Map<string, WatchedUser>();
+  /** Users whose next entry is the snapshot that answers a new socket's subscribe. */
+  private readonly awaitingSnapshot = new Set<string>();
 
   /** `reportError` hears what a listener throws; the other listeners still run. */
   constructor(private readonly reportError: (error: Error) => void) {}
@@ -72,26 +78,45 @@ export class Watchlist {
       if (listener && set.size > 0) continue;
       this.listeners.delete(id);
       this.known.delete(id);
+      this.awaitingSnapshot.delete(id);
       dropped.push(id);
     }
     return frames("unsubscribe", dropped);
   }
 
-  /** After a (re)connect: the server forgot the old socket's subscriptions, so all of them go again. */
+  /**
+   * After a (re)connect: the server forgot the old socket's subscriptions, so
+   * all of them go again, and each user's next entry is taken as the snapshot
+   * that answers them (see supersedes).
+   */
   resubscribeFrames(): ClientPresenceFrame[] {
+    for (const id of this.listeners.keys()) this.awaitingSnapshot.add(id);
     return frames("subscribe", this.userIDs);
   }
 
-  /** A `presence` frame's entries: the newer ones are kept and passed to their listeners. */
+  /** A `presence` frame's entries: the newer ones (and resets) are kept and passed to their listeners. */
   apply(users: readonly WatchedUser[]): void {
     for (const user of users) {
       const listeners = this.listeners.get(user.userID);
       if (!listeners) continue; // unwatched while the frame was on its way
-      const known = this.known.get(user.userID);
-      if (known && known.seq >= user.seq) continue;
+      if (!this.supersedes(user)) continue;
       this.known.set(user.userID, user);
       for (const listener of [...listeners]) this.call(listener, user);
     }
+  }
+
+  /** Whether an entry replaces what is known of its user. */
+  private supersedes(user: WatchedUser): boolean {
+    const known = this.known.get(user.userID);
+    const snapshot = this.awaitingSnapshot.delete(user.userID);
+    if (!known) return true;
+    // A new socket's snapshot is the user's state now. While the session was away the user may
+    // have been deleted and registered again (the reset went to the old socket, or to none), so
+    // a lower seq, or the same seq with another state, is a new user's: only a repeat is dropped.
+    if (snapshot) return !sameEntry(user, known);
+    // A reset replaces any state, whatever its seq; only a reset already known makes it a repeat.
+    if (user.seq === 0) return known.seq !== 0;
+    return user.seq > known.seq;
   }
 
   private call(listener: PresenceListener, user: WatchedUser): void {
@@ -101,6 +126,12 @@ export class Watchlist {
       this.reportError(error instanceof Error ? error : new Error(String(error)));
     }
   }
+}
+
+function sameEntry(a: WatchedUser, b: WatchedUser): boolean {
+  if (a.seq !== b.seq) return false;
+  if (a.status === "online" && b.status === "online") return a.platforms.join() === b.platforms.join();
+  return a.status === "offline" && b.status === "offline" && a.lastSeen === b.lastSeen;
 }
 
 /** Frames of at most MAX_IDS_PER_FRAME ids each. */

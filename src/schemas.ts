@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { MAX_IDS_PER_FRAME, MAX_UIDS_PER_STATUS_QUERY, type PlatformId } from "../protocol";
+import {
+  MAX_IDS_PER_FRAME,
+  MAX_UIDS_PER_MANAGE_CALL,
+  MAX_UIDS_PER_PAGE,
+  MAX_UIDS_PER_STATUS_QUERY,
+  MAX_UIDS_PER_USER_INFO_QUERY,
+  type PlatformId,
+} from "../protocol";
 import { decodeCursor } from "./lib/cursor";
 import { MAX_PLATFORM, MIN_PLATFORM } from "./platforms";
 
@@ -15,11 +22,11 @@ export const LIMITS = {
   operationIdChars: 64,
   userIdListLength: MAX_UIDS_PER_STATUS_QUERY,
   /** get_user_info */
-  userInfoListLength: 200,
+  userInfoListLength: MAX_UIDS_PER_USER_INFO_QUERY,
   /** account_check and delete_user */
-  manageListLength: 100,
+  manageListLength: MAX_UIDS_PER_MANAGE_CALL,
   /** get_all_users_uid's page, at most and by default */
-  pageLimit: 1000,
+  pageLimit: MAX_UIDS_PER_PAGE,
   banReasonChars: 128,
   connIdChars: 64,
   /** set_presence_grants: uids to add, and to remove, per call */

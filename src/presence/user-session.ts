@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import {
+  bannedCloseReason,
   CloseCode,
   ErrCode,
   type ErrorFrame,
@@ -233,7 +234,7 @@ export class UserSession extends DurableObject<Env> {
     }
     this.account.write({ ...account, ban: { untilMs, reason } });
     for (const ws of openSockets(this.ctx)) {
-      this.endSession(ws, CloseCode.banned, `banned until ${Math.ceil(untilMs / 1000)}`, {
+      this.endSession(ws, CloseCode.banned, bannedCloseReason(Math.ceil(untilMs / 1000)), {
         reason: "banned",
         atMs: now,
       });

@@ -38,6 +38,7 @@ export function recordEvents(session: ClientSession) {
     pong: [],
     message: [],
     kicked: [],
+    banned: [],
     closed: [],
     error: [],
   };

@@ -2,20 +2,48 @@ import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import type { ClientPresenceFrame, ErrorFrame, PresenceEvent, PresenceFrame } from "../../protocol";
 import * as sdk from "../../protocol";
-import type { IssuedToken, RegisterUserInput, UserOnlineStatus, UserPlatformInput } from "../../sdk/appserver";
 import type {
+  AccountStatus,
+  BanUserInput,
+  DeleteUsersResult,
+  ForceLogoutInput,
+  IssuedToken,
+  RegisterUserInput,
+  UpdateUserInfoInput,
+  UserIdInput,
+  UserIdPage,
+  UserIdPageInput,
+  UserInfo,
+  UserOnlineStatus,
+  UserPlatformInput,
+  UserSession,
+} from "../../sdk/appserver";
+import type {
+  accountCheckAnswerSchema,
+  allUsersUidAnswerSchema,
+  deleteUserAnswerSchema,
   errorFrameSchema,
   onlineStatusEntrySchema,
   presenceEventSchema,
   presenceFrameSchema,
   tokenAnswerSchema,
+  userInfoSchema,
+  userSessionsAnswerSchema,
 } from "../../src/openapi/responses";
 import {
+  type accountCheckBody,
+  type banUserBody,
+  type deleteUserBody,
+  type forceLogoutBody,
+  type getAllUsersUidBody,
+  type getUserInfoBody,
+  type getUserSessionsBody,
   LIMITS,
   type RegisterUserBody,
   type subscribeFrame,
   type UserTokenBody,
   type unsubscribeFrame,
+  type updateUserInfoBody,
 } from "../../src/schemas";
 
 // Compile-time: every SDK input is a valid request body once the secret is added, and covers every body field.
@@ -31,6 +59,37 @@ const statusFits: Assignable<UserOnlineStatus, StatusEntry> = true;
 const statusCovers: Assignable<keyof StatusEntry, KeysOfEither<UserOnlineStatus>> = true;
 const tokenAnswerSame: Assignable<IssuedToken, z.infer<typeof tokenAnswerSchema>["data"]> &
   Assignable<z.infer<typeof tokenAnswerSchema>["data"], IssuedToken> = true;
+
+// The user-management routes. Requests are checked against what the schemas take (z.input: a cursor
+// goes in as the string the server decodes); the SDK's batched calls send a list of ids it builds itself.
+type Body<Schema extends z.ZodType> = z.input<Schema>;
+type WithSecret<T> = T & { secret: string };
+type Same<A, B> = Assignable<A, B> & Assignable<B, A>;
+type Elements<T> = T extends readonly (infer Element)[] ? Element : never;
+const updateFits: Assignable<WithSecret<UpdateUserInfoInput>, Body<typeof updateUserInfoBody>> = true;
+const updateCovers: Assignable<keyof Body<typeof updateUserInfoBody>, KeysOfEither<UpdateUserInfoInput> | "secret"> =
+  true;
+const pageFits: Assignable<WithSecret<UserIdPageInput>, Body<typeof getAllUsersUidBody>> = true;
+const pageCovers: Assignable<keyof Body<typeof getAllUsersUidBody>, keyof UserIdPageInput | "secret"> = true;
+// banUser takes a Date too, and sends Unix seconds.
+type BanWire = Omit<BanUserInput, "until"> & { until: number };
+const banFits: Assignable<WithSecret<BanWire>, Body<typeof banUserBody>> = true;
+const banCovers: Assignable<keyof Body<typeof banUserBody>, keyof BanUserInput | "secret"> = true;
+const sessionsFits: Same<WithSecret<UserIdInput>, Body<typeof getUserSessionsBody>> = true;
+const logoutFits: Assignable<WithSecret<ForceLogoutInput>, Body<typeof forceLogoutBody>> = true;
+const logoutCovers: Assignable<keyof Body<typeof forceLogoutBody>, keyof ForceLogoutInput | "secret"> = true;
+const listsFit: Assignable<{ secret: string; uidList: string[]; operationID?: string }, Body<typeof getUserInfoBody>> &
+  Assignable<{ secret: string; userIDList: string[]; operationID?: string }, Body<typeof accountCheckBody>> &
+  Assignable<{ secret: string; deleteUidList: string[]; operationID?: string }, Body<typeof deleteUserBody>> = true;
+// Answers: what the SDK types is what the worker documents, field for field.
+type UserInfoEntry = z.infer<typeof userInfoSchema>;
+const userInfoFits: Assignable<UserInfo, UserInfoEntry> & Assignable<keyof UserInfoEntry, keyof UserInfo> = true;
+const accountFits: Same<AccountStatus, Elements<z.infer<typeof accountCheckAnswerSchema>["result"]>> = true;
+type AnswerFields<Schema extends z.ZodType> = Omit<z.infer<Schema>, "errCode" | "errMsg">;
+const pageAnswerFits: Same<UserIdPage, AnswerFields<typeof allUsersUidAnswerSchema>> = true;
+const deleteAnswerFits: Same<DeleteUsersResult, AnswerFields<typeof deleteUserAnswerSchema>> = true;
+type SessionEntry = Elements<z.infer<typeof userSessionsAnswerSchema>["data"]>;
+const sessionFits: Assignable<UserSession, SessionEntry> & Assignable<keyof SessionEntry, keyof UserSession> = true;
 // The webhook event the SDK types is the one the OpenAPI document describes.
 const eventFits: Assignable<PresenceEvent, z.infer<typeof presenceEventSchema>> = true;
 const eventCovers: Assignable<keyof z.infer<typeof presenceEventSchema>, keyof PresenceEvent> = true;
@@ -42,8 +101,26 @@ const framesFit: Assignable<PresenceFrame, z.infer<typeof presenceFrameSchema>> 
 
 describe("the shared protocol module", () => {
   // The worker imports error codes, close codes, platforms and the heartbeat text from this module itself.
-  it("holds the status batch limit the worker's schema enforces", () => {
+  it("holds the batch and page limits the worker's schemas enforce", () => {
     expect(LIMITS.userIdListLength).toBe(sdk.MAX_UIDS_PER_STATUS_QUERY);
+    expect(LIMITS.userInfoListLength).toBe(sdk.MAX_UIDS_PER_USER_INFO_QUERY);
+    expect(LIMITS.manageListLength).toBe(sdk.MAX_UIDS_PER_MANAGE_CALL);
+    expect(LIMITS.pageLimit).toBe(sdk.MAX_UIDS_PER_PAGE);
+  });
+
+  it("spells a ban's close reason once: the end the worker writes is the end the SDK reads", () => {
+    expect(sdk.bannedCloseReason(1_764_300_000)).toBe("banned until 1764300000");
+    expect(sdk.banEndOf(sdk.bannedCloseReason(1_764_300_000))).toBe(1_764_300_000);
+    for (const unreadable of [
+      "banned",
+      "banned until ",
+      "banned until -1",
+      "banned until 12s",
+      "banned until 1e9",
+      "",
+    ]) {
+      expect(sdk.banEndOf(unreadable), unreadable).toBeUndefined();
+    }
   });
 
   it("names each platform id the way the status route spells it", () => {
@@ -64,5 +141,25 @@ describe("the shared protocol module", () => {
       eventCovers,
       framesFit,
     ]).toEqual(Array(9).fill(true));
+  });
+
+  it("keeps the user-management inputs valid request bodies, and their answer types what the worker documents", () => {
+    expect([
+      updateFits,
+      updateCovers,
+      pageFits,
+      pageCovers,
+      banFits,
+      banCovers,
+      sessionsFits,
+      logoutFits,
+      logoutCovers,
+      listsFit,
+      userInfoFits,
+      accountFits,
+      pageAnswerFits,
+      deleteAnswerFits,
+      sessionFits,
+    ]).toEqual(Array(15).fill(true));
   });
 });

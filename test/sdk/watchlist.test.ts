@@ -51,6 +51,40 @@ describe("the SDK's watchlist", () => {
     expect(list.stateOf("a")).toEqual(offline("a", 5));
   });
 
+  it("takes a seq-0 entry as a reset that replaces any known state; the entries after it count from there", () => {
+    const list = new Watchlist(() => {});
+    const { heard, listener } = recorder();
+    const reset: WatchedUser = { userID: "a", status: "offline", seq: 0 };
+    list.add(["a"], listener);
+    list.apply([online("a", 17)]);
+    // Deleted: the reset replaces seq 17; a repeat of it changes nothing.
+    list.apply([reset]);
+    list.apply([reset]);
+    expect(list.stateOf("a")).toEqual(reset);
+    // Registered again: its seq starts from 1, below the 17 heard before the reset.
+    list.apply([online("a", 1), offline("a", 2), online("a", 1)]);
+    expect(heard).toEqual([online("a", 17), reset, online("a", 1), offline("a", 2)]);
+    expect(list.stateOf("a")).toEqual(offline("a", 2));
+  });
+
+  it("takes a new socket's snapshot as the state now: a lower seq is a user registered again while the session was away", () => {
+    const list = new Watchlist(() => {});
+    const { heard, listener } = recorder();
+    list.add(["a", "b", "c"], listener);
+    list.apply([online("a", 17), offline("b", 4), online("c", 3)]);
+    list.resubscribeFrames();
+    // a: deleted and registered again meanwhile; b: unchanged (not heard twice);
+    // c: registered again and at the same seq by now, on another platform.
+    list.apply([online("a", 2, ["IOS"]), offline("b", 4), online("c", 3, ["Android"])]);
+    // After the snapshot the usual order holds again.
+    list.apply([online("a", 1), offline("a", 3), offline("b", 3)]);
+    expect(heard.map((u) => `${u.userID}${u.seq}`)).toEqual(["a17", "b4", "c3", "a2", "c3", "a3"]);
+    expect(list.stateOf("c")).toEqual(online("c", 3, ["Android"]));
+    // Only the first entry per user after a resubscribe counts as its snapshot.
+    list.apply([online("c", 1)]);
+    expect(list.stateOf("c")).toEqual(online("c", 3, ["Android"]));
+  });
+
   it("ignores entries of users no longer watched, and forgets their state", () => {
     const list = new Watchlist(() => {});
     const { heard, listener } = recorder();

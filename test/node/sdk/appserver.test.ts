@@ -1,29 +1,9 @@
 /// <reference types="node" />
 import { describe, expect, it } from "vitest";
-import { ErrCode, type FetchLike, ImApiError, ImNetworkError, Platform } from "../../../sdk/appserver";
+import { ErrCode, ImApiError, ImNetworkError, Platform } from "../../../sdk/appserver";
 import { connect } from "../../../sdk/client";
 import { appServer, eventually, freshUid, onlinePlatformsOf, recordEvents, workerUrl } from "../helpers";
-
-const realFetch: FetchLike = (url, init) => fetch(url, init);
-
-/** A fetch that counts calls per route and lets a test break chosen calls. */
-function scriptedFetch(script: (route: string, call: number) => "pass" | "fail-before" | "fail-after" | Response) {
-  const calls: string[] = [];
-  const fetchLike: FetchLike = async (url, init) => {
-    const route = new URL(url).pathname;
-    calls.push(route);
-    const action = script(route, calls.filter((r) => r === route).length);
-    if (action === "fail-before") throw new TypeError("fetch failed: connection refused");
-    if (action instanceof Response) return action;
-    const response = await realFetch(url, init);
-    // The request reached the worker and took effect; only its answer is lost.
-    if (action === "fail-after") throw new TypeError("fetch failed: connection reset");
-    return response;
-  };
-  return { fetch: fetchLike, calls };
-}
-
-const fastRetry = { initialDelayMs: 10, maxDelayMs: 50 };
+import { fastRetry, scriptedFetch } from "./scripted-fetch";
 
 describe("AppServerClient against the real worker", () => {
   it("registers a user and issues tokens, with typed results", async () => {

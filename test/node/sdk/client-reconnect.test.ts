@@ -132,6 +132,67 @@ describe("client session SDK reconnects", () => {
     expect(server.connections).toHaveLength(1);
   });
 
+  it("stops for good on a 4006 whose reason names no end, and reports it as banned", async () => {
+    const server = await standInServer((socket) => setTimeout(() => socket.close(4006, "banned"), 50));
+    const session = connect({ url: server.url, uid: "u", token: "t", platform: 2, reconnect: { initialDelayMs: 20 } });
+    const events = track(session, server);
+    await eventually("closed", () => session.state === "closed");
+    expect(events.banned).toEqual([{ reason: "banned" }]);
+    expect(events.closed.at(-1)).toMatchObject({ code: 4006, willReconnect: false });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.connections).toHaveLength(1);
+  });
+
+  it("waits out a ban longer than a timer can hold (40 days) without dialling early; close() cancels the wait", async () => {
+    const until = Math.floor(Date.now() / 1000) + 40 * 24 * 3600;
+    const server = await standInServer((socket) => setTimeout(() => socket.close(4006, `banned until ${until}`), 50));
+    const session = connect({ url: server.url, uid: "u", token: "t", platform: 2, reconnect: { initialDelayMs: 20 } });
+    const events = track(session, server);
+    await eventually("banned", () => events.banned.length === 1);
+    expect(events.banned[0]).toEqual({ reason: `banned until ${until}`, until });
+    const [closed] = events.closed;
+    expect(closed).toMatchObject({ code: 4006, wasOpen: true, willReconnect: true });
+    expect(closed?.retryInMs).toBeGreaterThan(2 ** 31);
+    expect(session.state).toBe("waiting");
+    // A single setTimeout of more than 2^31-1 ms would fire at once.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.connections).toHaveLength(1);
+    session.close();
+    expect(session.state).toBe("closed");
+    expect(events.closed.at(-1)).toMatchObject({ code: 1000, willReconnect: false });
+  });
+
+  it("stays closed when a banned listener closes the session: no wait, no second closed event", async () => {
+    const server = await standInServer((socket) => setTimeout(() => socket.close(4006, "banned until 1"), 50));
+    const session = connect({ url: server.url, uid: "u", token: "t", platform: 2, reconnect: { initialDelayMs: 20 } });
+    const events = track(session, server);
+    session.on("banned", () => session.close());
+    await eventually("banned", () => events.banned.length === 1);
+    expect(session.state).toBe("closed");
+    expect(events.closed).toEqual([{ code: 1000, reason: "client closed", wasOpen: false, willReconnect: false }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.connections).toHaveLength(1);
+  });
+
+  it("reconnects after a first backoff step when the ban's end has already passed", async () => {
+    const server = await standInServer((socket, index) => {
+      if (index === 0) setTimeout(() => socket.close(4006, "banned until 1"), 50);
+    });
+    const session = connect({
+      url: server.url,
+      uid: "u",
+      token: "t",
+      platform: 2,
+      reconnect: { initialDelayMs: 40 },
+      random: () => 1,
+    });
+    const events = track(session, server);
+    await eventually("open again", () => events.open.length === 2);
+    expect(events.banned).toEqual([{ reason: "banned until 1", until: 1 }]);
+    expect(events.closed[0]).toMatchObject({ code: 4006, willReconnect: true, retryInMs: 40 });
+    expect(server.connections.map((c) => c.token)).toEqual(["t", "t"]);
+  });
+
   it("gives up after reconnect.maxAttempts failures", async () => {
     const server = await standInServer((socket) => socket.close(1011, "always"));
     const session = connect({

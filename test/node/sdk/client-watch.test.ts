@@ -25,7 +25,7 @@ async function someone(prefix: string) {
 }
 
 /** A watcher session; its sockets come from the `ws` package so a test can cut one without a close frame. */
-async function watcherSession() {
+async function watcherSession(reconnect = quickReconnect) {
   const { uid, token } = await (async () => {
     const id = freshUid("watcher");
     return { uid: id, token: (await appServer().registerUser({ uid: id, platform: Platform.Web, name: "w" })).token };
@@ -42,7 +42,8 @@ async function watcherSession() {
     uid,
     token,
     platform: Platform.Web,
-    reconnect: quickReconnect,
+    reconnect,
+    random: () => 1, // each delay exactly its step
     WebSocket: Tracked as unknown as new (url: string) => WebSocketLike,
   });
   const events = recordEvents(session);
@@ -113,6 +114,74 @@ describe("client SDK presence subscriptions against the real worker", () => {
       expect(heard.map((u) => u.seq)).toEqual([1, 2, 3]);
       aliceAgain.close();
     } finally {
+      session.close();
+    }
+  });
+
+  it("hears a deleted user's reset (seq 0) in place of its state, then the user registered again from seq 1", async () => {
+    const bob = await someone("bob");
+    const bobWeb = await bob.online(Platform.Web);
+    const bobPhone = await bob.online(Platform.IOS);
+    const { session } = await watcherSession();
+    const { heard, onChange } = listener();
+    try {
+      session.watch([bob.uid], onChange);
+      await eventually("snapshot", () => heard.length === 1);
+      expect(heard[0]).toMatchObject({ status: "online", platforms: ["IOS", "Web"], seq: 2 });
+
+      await appServer().deleteUsers([bob.uid]);
+      await eventually("reset", () => session.presenceOf(bob.uid)?.seq === 0);
+      expect(session.presenceOf(bob.uid)).toEqual({ userID: bob.uid, status: "offline", seq: 0 });
+
+      // The uid again, a new user: its first entry has seq 1, below the 2 heard before the reset.
+      await appServer().registerUser({ uid: bob.uid, platform: Platform.Android, name: "new bob" });
+      const newBob = await bob.online(Platform.Android);
+      await eventually("the new bob online", () => session.presenceOf(bob.uid)?.status === "online");
+      expect(session.presenceOf(bob.uid)).toEqual({
+        userID: bob.uid,
+        status: "online",
+        platforms: ["Android"],
+        seq: 1,
+      });
+      expect(heard.map((u) => [u.status, u.seq])).toEqual([
+        ["online", 2],
+        ["offline", 0],
+        ["online", 1],
+      ]);
+      newBob.close();
+    } finally {
+      bobWeb.close();
+      bobPhone.close();
+      session.close();
+    }
+  });
+
+  it("after a reconnect takes the snapshot of a user deleted and registered again while it was away, though its seq is lower", async () => {
+    const bob = await someone("bob");
+    const bobWeb = await bob.online(Platform.Web);
+    const bobPhone = await bob.online(Platform.IOS);
+    // Three seconds away after the cut: long enough to delete bob, register the uid again and go online.
+    const { session, events, sockets } = await watcherSession({ initialDelayMs: 3_000, maxDelayMs: 3_000 });
+    const { heard, onChange } = listener();
+    try {
+      session.watch([bob.uid], onChange);
+      await eventually("snapshot", () => heard.length === 1);
+      expect(heard[0]).toMatchObject({ status: "online", seq: 2 });
+
+      sockets.at(-1)!.terminate();
+      await appServer().deleteUsers([bob.uid]);
+      await appServer().registerUser({ uid: bob.uid, platform: Platform.Android, name: "new bob" });
+      const newBob = await bob.online(Platform.Android);
+      expect(events.open).toHaveLength(1);
+
+      await eventually("reconnected", () => events.open.length === 2, 8_000);
+      await eventually("the new bob, from the new socket's snapshot", () => heard.length === 2, 5_000);
+      expect(heard[1]).toEqual({ userID: bob.uid, status: "online", platforms: ["Android"], seq: 1 });
+      expect(session.presenceOf(bob.uid)).toEqual(heard[1]);
+      newBob.close();
+    } finally {
+      bobWeb.close();
+      bobPhone.close();
       session.close();
     }
   });

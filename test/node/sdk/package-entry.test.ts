@@ -21,16 +21,21 @@ const session = connect({ url, uid, token, platform: Platform.Web });
 await new Promise((resolve) => session.on("pong", resolve));
 const [status] = await appServer.getUsersOnlineStatus([uid]);
 session.close();
-console.log(JSON.stringify(status));
+const [user] = await appServer.getUserInfo([uid]);
+console.log(JSON.stringify({ status, name: user?.name }));
 `;
 
 // A TypeScript consumer with Node's own resolution: the exports' "types" conditions must lead somewhere.
 const TYPED_PROGRAM = `
-import { AppServerClient, Platform, type IssuedToken } from "${SDK_NAME}/appserver";
+import { AppServerClient, Platform, type IssuedToken, type UserInfo } from "${SDK_NAME}/appserver";
 import { connect, type ClientSession } from "${SDK_NAME}/client";
 const appServer = new AppServerClient({ baseUrl: "http://localhost:8787", secret: "s" });
 export const token: Promise<IssuedToken> = appServer.getUserToken({ uid: "u", platform: Platform.Web });
+export const users: Promise<UserInfo[]> = appServer.getUserInfo(["u"]);
+export const uids: AsyncIterable<string> = appServer.allUserIds({ pageSize: 100 });
+export const ban: Promise<void> = appServer.banUser({ uid: "u", until: new Date() });
 export const session: ClientSession = connect({ url: "http://localhost:8787", uid: "u", token: "t", platform: Platform.Web });
+session.on("banned", ({ until }) => until);
 `;
 
 const CONSUMER_TSCONFIG = {
@@ -63,8 +68,8 @@ beforeAll(() => {
 
 afterAll(() => sdk?.cleanup());
 
-/** Runs PROGRAM with `node` in the consumer project against the test worker: the uid it used and the status it read. */
-function runProgram(node: string, major: number): { uid: string; status: unknown } {
+/** Runs PROGRAM with `node` in the consumer project against the test worker: the uid it used, the status and name it read. */
+function runProgram(node: string, major: number): { uid: string; status: unknown; name: unknown } {
   writeFileSync(join(sdk.project, "entry.mjs"), PROGRAM);
   const uid = freshUid(`entry-node${major}`);
   const run = spawnSync(node, [...(FLAGS_BY_MAJOR[major] ?? []), "entry.mjs", workerUrl(), inject("imSecret"), uid], {
@@ -73,7 +78,7 @@ function runProgram(node: string, major: number): { uid: string; status: unknown
     timeout: 30_000,
   });
   expect(run.status, `node ${major}: ${run.stderr}`).toBe(0);
-  return { uid, status: JSON.parse(run.stdout.trim()) };
+  return { uid, ...(JSON.parse(run.stdout.trim()) as { status: unknown; name: unknown }) };
 }
 
 const onlineOnWeb = (uid: string) => ({
@@ -115,19 +120,21 @@ describe(`${SDK_NAME}, packed and installed into a fresh project`, () => {
     expect(check.status, check.stdout + check.stderr).toBe(0);
   });
 
-  it("works from plain Node 22: register, connect, pong, status", () => {
+  it("works from plain Node 22: register, connect, pong, status, profile", () => {
     const node22 = nodes.get(22);
     if (!node22) throw new Error(`no Node 22 found (looked at ${process.execPath}, PATH and the node devDependency)`);
-    const { uid, status } = runProgram(node22, 22);
+    const { uid, status, name } = runProgram(node22, 22);
     expect(status).toEqual(onlineOnWeb(uid));
+    expect(name).toBe("entry");
   });
 
-  it("works from plain Node 20: register, connect, pong, status", (context) => {
+  it("works from plain Node 20: register, connect, pong, status, profile", (context) => {
     const node20 = nodes.get(20);
     if (!node20) {
       return context.skip("no Node 20 on this machine (PATH, /usr/bin, /usr/local/bin): the Node 20 half did not run");
     }
-    const { uid, status } = runProgram(node20, 20);
+    const { uid, status, name } = runProgram(node20, 20);
     expect(status).toEqual(onlineOnWeb(uid));
+    expect(name).toBe("entry");
   });
 });
