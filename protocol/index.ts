@@ -14,7 +14,10 @@ export { PLATFORM_NAMES, Platform, type PlatformId, type PlatformName } from "./
 export {
   type ClientFrame,
   type ClientPresenceFrame,
+  type CustomStatus,
   type ErrorFrame,
+  MAX_CUSTOM_STATUS_CHARS,
+  MAX_CUSTOM_STATUS_SECONDS,
   MAX_IDS_PER_FRAME,
   MAX_WATCHED_PER_SOCKET,
   type PresenceFrame,
@@ -29,10 +32,12 @@ export { banEndOf, bannedCloseReason, CloseCode, PING, PONG } from "./socket.js"
 export {
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
   MAX_SIGNATURES_PER_HEADER,
+  type PlatformEvent,
   type PresenceEvent,
   type PresenceEventBody,
   type PresenceEventReason,
   SIGNATURE_HEADER,
+  type StateEvent,
   signWebhook,
   type VerifyWebhookOptions,
   verifyWebhook,

@@ -22,13 +22,28 @@ export interface UnsubscribeFrame {
 
 export type ClientPresenceFrame = SubscribeFrame | UnsubscribeFrame;
 
+/** A custom status ("In a meeting"): at most 128 characters, no control characters. */
+export interface CustomStatus {
+  text: string;
+  /** Unix seconds; it clears itself then. At most 30 days ahead; none: until changed. */
+  expiresAt?: number;
+}
+
+export const MAX_CUSTOM_STATUS_CHARS = 128;
+/** How far ahead a custom status may expire. */
+export const MAX_CUSTOM_STATUS_SECONDS = 30 * 24 * 3600;
+
 /**
- * Sets something about this user's own presence (docs/protocol.md#your-own-presence):
- * `invisible` holds for the user across platforms and reconnects until changed.
+ * Sets something about this user's own presence (docs/protocol.md#your-own-presence).
+ * `invisible` and `customStatus` are the user's, across platforms and reconnects;
+ * `background` is this socket's (the app went to the background, or came back).
  */
 export interface SetFrame {
   type: "set";
   invisible?: boolean;
+  background?: boolean;
+  /** `null` clears it. */
+  customStatus?: CustomStatus | null;
 }
 
 /** Every JSON frame a client may send. */
@@ -42,9 +57,17 @@ export type ClientFrame = ClientPresenceFrame | SetFrame;
  * starts again from 1).
  */
 export type WatchedUser =
-  | { userID: string; status: "online"; platforms: PlatformName[]; seq: number }
+  | {
+      userID: string;
+      status: "online";
+      platforms: PlatformName[];
+      /** The live platforms whose app is in the background; absent when none. */
+      background?: PlatformName[];
+      customStatus?: CustomStatus;
+      seq: number;
+    }
   /** `lastSeen` (Unix ms): when the last session ended, for a user who has been online. */
-  | { userID: string; status: "offline"; lastSeen?: number; seq: number };
+  | { userID: string; status: "offline"; lastSeen?: number; customStatus?: CustomStatus; seq: number };
 
 /** A snapshot after each subscribe (every id it named), then one entry per change. */
 export interface PresenceFrame {

@@ -10,6 +10,7 @@ export const Route = {
   onlineStatus: { method: "POST", path: "/user/get_users_online_status" },
   getUserInfo: { method: "POST", path: "/user/get_user_info" },
   updateUserInfo: { method: "POST", path: "/user/update_user_info" },
+  setCustomStatus: { method: "POST", path: "/user/set_custom_status" },
   accountCheck: { method: "POST", path: "/manager/account_check" },
   getAllUsersUid: { method: "POST", path: "/manager/get_all_users_uid" },
   deleteUser: { method: "POST", path: "/manager/delete_user" },
@@ -39,6 +40,7 @@ export type AppServerRouteName =
   | "onlineStatus"
   | "getUserInfo"
   | "updateUserInfo"
+  | "setCustomStatus"
   | "accountCheck"
   | "getAllUsersUid"
   | "deleteUser"

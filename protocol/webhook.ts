@@ -1,4 +1,5 @@
 import type { PlatformId, PlatformName } from "./platforms.js";
+import type { CustomStatus } from "./presence-frames.js";
 
 /** Why a platform went online or offline (docs/webhooks.md). */
 export type PresenceEventReason =
@@ -12,7 +13,7 @@ export type PresenceEventReason =
   | "banned";
 
 /** One change of one platform of one user, as delivered to PRESENCE_WEBHOOK_URL. */
-export interface PresenceEvent {
+export interface PlatformEvent {
   /** Unique, and the same on every retry: receivers deduplicate on it. */
   id: string;
   type: "online" | "offline";
@@ -29,6 +30,26 @@ export interface PresenceEvent {
   /** The user is invisible: watchers see it offline meanwhile (docs/protocol.md#your-own-presence). */
   invisible?: true;
 }
+
+/**
+ * A change of what a user says about its presence (background, invisibility,
+ * custom status, its expiry included), with the user's whole state after it.
+ */
+export interface StateEvent {
+  id: string;
+  type: "state";
+  userID: string;
+  platforms: PlatformName[];
+  /** The live platforms whose app is in the background. */
+  background: PlatformName[];
+  invisible: boolean;
+  customStatus: CustomStatus | null;
+  seq: number;
+  time: number;
+}
+
+/** What PRESENCE_WEBHOOK_URL receives: a platform's change, or a change of the user's state. */
+export type PresenceEvent = PlatformEvent | StateEvent;
 
 /** The body of one delivery: at most 100 events. */
 export interface PresenceEventBody {

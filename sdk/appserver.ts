@@ -1,4 +1,5 @@
 import {
+  type CustomStatus,
   ErrCode,
   MAX_UIDS_PER_MANAGE_CALL,
   MAX_UIDS_PER_STATUS_QUERY,
@@ -81,16 +82,21 @@ export interface IssuedToken {
   expiredTime: number;
 }
 
-/** `invisible`: the user is invisible; its watchers see it offline, the AppServer the truth. */
+/**
+ * `invisible`: the user is invisible; its watchers see it offline, the AppServer the truth.
+ * `customStatus`: while set and unexpired, online or offline.
+ */
 export type UserOnlineStatus =
   | {
       userID: string;
       status: "online";
-      detailPlatformStatus: { platform: PlatformName; status: "online" }[];
+      /** `isBackground`: every live session on the platform has its app in the background (decide on pushes by it). */
+      detailPlatformStatus: { platform: PlatformName; status: "online"; isBackground: boolean }[];
+      customStatus?: CustomStatus;
       invisible?: true;
     }
   /** `lastSeen`: Unix ms when the last session ended; only for users who have been online. */
-  | { userID: string; status: "offline"; lastSeen?: number; invisible?: true };
+  | { userID: string; status: "offline"; lastSeen?: number; customStatus?: CustomStatus; invisible?: true };
 
 /** A user's profile fields, as registerUser and updateUserInfo take them and getUserInfo answers them. */
 export interface ProfileFields {
@@ -119,6 +125,8 @@ export interface UserInfo extends ProfileFields {
   createTime: number;
   /** While a ban is in force: when it ends, Unix seconds. Absent otherwise. */
   bannedUntil?: number;
+  /** While a ban is in force: the reason it was given ("" when none). */
+  banReason?: string;
 }
 
 export interface AccountStatus {

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import {
+  MAX_CUSTOM_STATUS_CHARS,
+  MAX_CUSTOM_STATUS_SECONDS,
   MAX_IDS_PER_FRAME,
   MAX_UIDS_PER_MANAGE_CALL,
   MAX_UIDS_PER_PAGE,
@@ -242,6 +244,35 @@ export const setPresenceGrantsBody = z
     error: "a uid may not be both added and removed",
   });
 
+/**
+ * A custom status (docs/protocol.md#your-own-presence): 1–128 characters with
+ * no control characters, and an optional expiry in Unix seconds, in the
+ * future and at most 30 days ahead. The same rules for a `set` frame and for
+ * set_custom_status.
+ */
+export const customStatus = z.object(
+  {
+    text: chars(1, MAX_CUSTOM_STATUS_CHARS)
+      .refine((s) => s.isWellFormed(), { ...firstBroken, error: "must be well-formed Unicode (no lone surrogates)" })
+      .refine((s) => !CONTROL.test(s), "must not contain control characters (Unicode Cc)"),
+    expiresAt: z
+      .int({ error: typeError("an integer (Unix seconds)") })
+      .refine((at) => at * 1000 > Date.now(), { ...firstBroken, error: "must be in the future (Unix seconds)" })
+      .refine(
+        (at) => at * 1000 <= Date.now() + MAX_CUSTOM_STATUS_SECONDS * 1000,
+        `must be at most ${MAX_CUSTOM_STATUS_SECONDS / 86_400} days ahead`,
+      )
+      .optional(),
+  },
+  { error: typeError("an object with text (and expiresAt), or null to clear it") },
+);
+
+export const setCustomStatusBody = z.object({
+  ...appServerRequest,
+  uid: anyUid,
+  customStatus: customStatus.nullable(),
+});
+
 export const getPresenceGrantsBody = z.object({
   ...appServerRequest,
   uid: anyUid,
@@ -279,10 +310,20 @@ const watchedIds = z
 export const subscribeFrame = z.object({ type: z.literal("subscribe"), userIDs: watchedIds });
 export const unsubscribeFrame = z.object({ type: z.literal("unsubscribe"), userIDs: watchedIds });
 
+const flag = () => z.boolean({ error: typeError("true or false") });
+
 /** Sets something about the user's own presence (docs/protocol.md#your-own-presence); at least one field. */
 export const setFrame = z
-  .object({ type: z.literal("set"), invisible: z.boolean({ error: typeError("true or false") }).optional() })
-  .refine((frame) => frame.invisible !== undefined, { error: "set: name what to set (invisible)" });
+  .object({
+    type: z.literal("set"),
+    invisible: flag().optional(),
+    background: flag().optional(),
+    customStatus: customStatus.nullable().optional(),
+  })
+  .refine(
+    (frame) => frame.invisible !== undefined || frame.background !== undefined || frame.customStatus !== undefined,
+    { error: "set: name what to set (invisible, background or customStatus)" },
+  );
 
 /** A client's JSON frame on its socket (docs/protocol.md). */
 export const clientFrame = z.discriminatedUnion("type", [subscribeFrame, unsubscribeFrame, setFrame], {

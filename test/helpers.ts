@@ -78,8 +78,10 @@ export async function tokenFor(uid: string, platform: number): Promise<string> {
 export type StatusEntry = {
   userID: string;
   status: "online" | "offline";
-  detailPlatformStatus?: { platform: string; status: string }[];
+  detailPlatformStatus?: { platform: string; status: string; isBackground: boolean }[];
   lastSeen?: number;
+  customStatus?: { text: string; expiresAt?: number };
+  invisible?: true;
 };
 
 export async function onlineStatus(userIDList: string[]): Promise<StatusEntry[]> {

@@ -15,7 +15,7 @@ import type { Settings } from "../config";
 import { FRAME_BUDGET } from "../presence/frame-budget";
 import { UPGRADE_REQUIRED_HEADERS } from "../routes/connect";
 import type { NamedSchema, OperationDoc, RouteEntry } from "../routes/route-entry";
-import { connectQuery, LIMITS, subscribeFrame, unsubscribeFrame } from "../schemas";
+import { connectQuery, LIMITS, setFrame, subscribeFrame, unsubscribeFrame } from "../schemas";
 import { ERROR_CODE_DOCS, type ErrorCodeDoc, errorCodeDoc } from "./error-codes";
 import { requestJsonSchema, responseJsonSchema } from "./json-schema";
 import { errorEnvelopeSchema, errorFrameSchema, presenceEventBodySchema, presenceFrameSchema } from "./responses";
@@ -99,7 +99,7 @@ export interface OpenApiDocument {
      */
     frames: {
       description: string;
-      client: Record<"subscribe" | "unsubscribe", Json>;
+      client: Record<"subscribe" | "unsubscribe" | "set", Json>;
       server: Record<"presence" | "error", Json>;
       limits: { idsPerFrame: number; watchedPerSocket: number };
     };
@@ -133,6 +133,8 @@ export const FIELD_NOTES: Record<string, string> = {
   connID: "One session only: its connID from get_user_sessions. Its platform must be the `platform` given.",
   add: `Uids to let see the user (at most ${LIMITS.grantsPerCall}).`,
   remove: `Uids no longer to let see the user (at most ${LIMITS.grantsPerCall}).`,
+  customStatus:
+    "The user's custom status: `text` (1–128 characters, no control characters) and optional `expiresAt` (Unix seconds, in the future, at most 30 days ahead), or null to clear it.",
   sendID: "The connecting user's uid (OpenIM's name for it).",
   token: "A token from user_register or user_token for this uid and platform.",
   platformID: `The platform this session is on: ${PLATFORM_LIST}.`,
@@ -514,11 +516,16 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
       frames: {
         description: [
           "Presence subscriptions on the same socket. After each subscribe: one `presence` frame, the snapshot of every id it named.",
+          "A `set` frame sets the user's own presence: `invisible` and `customStatus` (the user's, across platforms), `background` (this socket's app state).",
           "Then one `presence` entry per change of a watched user's state across platforms, within 2 s; per user in `seq` order, never older than one already sent.",
           "A bad frame or one over a limit: an `error` frame; the socket stays open. Subscriptions end with the socket: resubscribe after a reconnect.",
           "Each frame counts against the frame budget (see close code tooManyFrames).",
         ].join(" "),
-        client: { subscribe: requestJsonSchema(subscribeFrame), unsubscribe: requestJsonSchema(unsubscribeFrame) },
+        client: {
+          subscribe: requestJsonSchema(subscribeFrame),
+          unsubscribe: requestJsonSchema(unsubscribeFrame),
+          set: requestJsonSchema(setFrame),
+        },
         server: { presence: responseJsonSchema(presenceFrameSchema), error: responseJsonSchema(errorFrameSchema) },
         limits: { idsPerFrame: MAX_IDS_PER_FRAME, watchedPerSocket: MAX_WATCHED_PER_SOCKET },
       },

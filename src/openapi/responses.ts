@@ -22,17 +22,34 @@ export const tokenAnswerSchema = successEnvelopeSchema.extend({
   }),
 });
 
+/** A custom status as answers and frames carry it (docs/protocol.md#your-own-presence). */
+export const customStatusSchema = z
+  .object({
+    text: z.string().meta({ description: "1–128 characters" }),
+    expiresAt: z.int().optional().meta({ description: "Unix seconds; absent: until changed" }),
+  })
+  .meta({ description: "the user's custom status, while set and unexpired" });
+
 export const onlineStatusEntrySchema = z.object({
   userID: z.string(),
   status: z.enum(["online", "offline"]),
   detailPlatformStatus: z
-    .array(z.object({ platform: platformName, status: z.literal("online") }))
+    .array(
+      z.object({
+        platform: platformName,
+        status: z.literal("online"),
+        isBackground: z.boolean().meta({
+          description: "every live session on this platform has its app in the background (OpenIM v3's name)",
+        }),
+      }),
+    )
     .optional()
     .meta({ description: "each live platform once; absent when offline" }),
   lastSeen: z.int().optional().meta({
     description:
       "offline users who have been online: Unix milliseconds of the moment their last live session ended; absent otherwise",
   }),
+  customStatus: customStatusSchema.optional(),
   invisible: z
     .literal(true)
     .optional()
@@ -126,8 +143,8 @@ const presenceReason = z.enum([
   "banned",
 ] satisfies PresenceEventReason[]);
 
-/** One presence event (docs/webhooks.md#events), as the webhook body carries it. */
-export const presenceEventSchema = z.object({
+/** A platform of a user went online or offline (docs/webhooks.md#events). */
+const platformEventSchema = z.object({
   id: z.string().meta({ description: "unique, and the same on every retry: deduplicate on it" }),
   type: z.enum(["online", "offline"]),
   userID: z.string(),
@@ -146,6 +163,22 @@ export const presenceEventSchema = z.object({
     .meta({ description: "present while the user is invisible: watchers see it offline meanwhile" }),
 });
 
+/** A change of what the user says about its presence, with its whole state after it (docs/webhooks.md#events). */
+const stateEventSchema = z.object({
+  id: z.string().meta({ description: "unique, and the same on every retry: deduplicate on it" }),
+  type: z.literal("state"),
+  userID: z.string(),
+  platforms: z.array(platformName).meta({ description: "the user's live platforms" }),
+  background: z.array(platformName).meta({ description: "the live platforms whose app is in the background" }),
+  invisible: z.boolean(),
+  customStatus: customStatusSchema.nullable().meta({ description: "null when none (cleared, or expired)" }),
+  seq: z.int().meta({ description: "per user, strictly increasing across all of that user's events" }),
+  time: z.int().meta({ description: "Unix milliseconds of the change" }),
+});
+
+/** One presence event, as the webhook body carries it. */
+export const presenceEventSchema = z.discriminatedUnion("type", [platformEventSchema, stateEventSchema]);
+
 export const presenceEventBodySchema = z.object({
   events: z.array(presenceEventSchema).min(1).max(100),
 });
@@ -156,6 +189,12 @@ export const watchedUserSchema = z.discriminatedUnion("status", [
     userID: z.string(),
     status: z.literal("online"),
     platforms: z.array(platformName).min(1).meta({ description: "the user's live platforms, across all devices" }),
+    background: z
+      .array(platformName)
+      .min(1)
+      .optional()
+      .meta({ description: "the live platforms whose app is in the background; absent when none" }),
+    customStatus: customStatusSchema.optional(),
     seq: z.int().meta({ description: "per user, grows with every change: keep the highest, ignore older" }),
   }),
   z.object({
@@ -165,6 +204,7 @@ export const watchedUserSchema = z.discriminatedUnion("status", [
       .int()
       .optional()
       .meta({ description: "Unix ms when the last session ended; absent for a user never online" }),
+    customStatus: customStatusSchema.optional(),
     seq: z.int().meta({ description: "per user, grows with every change: 0 for a user never online" }),
   }),
 ]);

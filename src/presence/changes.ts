@@ -1,6 +1,6 @@
-import type { PlatformId, PresenceEvent, PresenceEventReason } from "../../protocol";
+import type { PlatformEvent, PlatformId, PresenceEvent, PresenceEventReason, StateEvent } from "../../protocol";
 import { platformMask, platformName, platformsOfMask } from "../platforms";
-import type { HeldOffline, StoredPresence } from "../storage/user-presence";
+import type { HeldOffline, PresenceSettings, StoredPresence } from "../storage/user-presence";
 
 /** Why a platform's last session ended, and when. */
 export interface Ending {
@@ -13,6 +13,10 @@ export interface ChangeInput {
   stored: StoredPresence;
   /** The platforms live right now. */
   live: readonly PlatformId[];
+  /** Of those, the ones whose every live session is in the background. */
+  background: readonly PlatformId[];
+  /** What the user sets about its own presence, after this event (unchanged: `stored.settings`). */
+  settings: PresenceSettings;
   /** What ended sessions during this event, by platform; a platform that vanished without one ended by "close". */
   endings: ReadonlyMap<PlatformId, Ending>;
   nowMs: number;
@@ -29,25 +33,30 @@ export interface ChangeResult {
 }
 
 /**
- * What a change of the user's live platforms means: the next stored state
- * (one row), and the webhook events it produces (docs/webhooks.md). Every platform
- * that changes takes the next `seq`, so `seq` only grows. With a grace, an
- * offline is held instead of sent; the platform coming back within it
- * cancels both events, and an expired hold is sent by flushHeld with a fresh
- * `seq`. Events list the platforms a receiver believes live: held ones too.
+ * What a change of the user's presence means: the next stored state (one
+ * row), and the webhook events it produces (docs/webhooks.md). Every platform
+ * that changes takes the next `seq`, and so does a change of the user's state
+ * (background, invisibility, custom status), with one `state` event; `seq`
+ * only grows. With a grace, an offline is held instead of sent; the platform
+ * coming back within it cancels both events, and an expired hold is sent by
+ * flushHeld with a fresh `seq`. Events list the platforms a receiver believes
+ * live: held ones too.
  */
 export function applyChange(input: ChangeInput): ChangeResult {
   const { stored, nowMs, webhooks } = input;
   const before = stored.platforms;
   const after = platformMask(input.live);
-  if (before === after) return { stored, events: [], changed: false };
+  const background = platformMask(input.background) & after;
+  // A platform that goes keeps no background flag: that is the offline's news, not a change of state.
+  const stateChanged = background !== (stored.background & after) || !sameSettings(input.settings, stored.settings);
+  if (before === after && !stateChanged) return { stored, events: [], changed: false };
 
   let seq = stored.seq;
   let held = [...stored.held];
   const events: PresenceEvent[] = [];
   // What receivers believe live: the platforms before this change, and the ones whose offline is held.
   let believed = before | platformMask(held.map((h) => h.platform));
-  const emit = (platform: PlatformId, type: PresenceEvent["type"], reason: PresenceEventReason, time: number) =>
+  const emit = (platform: PlatformId, type: PlatformEvent["type"], reason: PresenceEventReason, time: number) =>
     events.push(event(input, { platform, type, reason, time, seq, believed }));
 
   for (const platform of platformsOfMask(before & ~after)) {
@@ -72,12 +81,62 @@ export function applyChange(input: ChangeInput): ChangeResult {
     }
   }
 
-  const lastSeenMs = after === 0 ? lastEnding(before, input.endings, nowMs) : stored.lastSeenMs;
+  let settings = input.settings;
+  if (stateChanged) {
+    seq++;
+    // Going invisible: watchers see the user as of this change.
+    if (settings.invisible && !stored.settings.invisible)
+      settings = { ...settings, invisible: { ...settings.invisible, seq } };
+    if (webhooks) events.push(stateEvent(input, { seq, time: nowMs, platforms: after, background, settings }));
+  }
+
+  const lastSeenMs = after === 0 && before !== 0 ? lastEnding(before, input.endings, nowMs) : stored.lastSeenMs;
   return {
-    stored: { ...stored, seq, platforms: after, lastSeenMs, held, outbox: appendToOutbox(stored.outbox, events) },
+    stored: {
+      ...stored,
+      seq,
+      platforms: after,
+      background,
+      settings,
+      lastSeenMs,
+      held,
+      outbox: appendToOutbox(stored.outbox, events),
+    },
     events,
     changed: true,
   };
+}
+
+/** Whether two settings say the same: invisible or not, and the same custom status. */
+function sameSettings(a: PresenceSettings, b: PresenceSettings): boolean {
+  return (
+    (a.invisible === undefined) === (b.invisible === undefined) &&
+    a.customStatus?.text === b.customStatus?.text &&
+    a.customStatus?.expiresAtMs === b.customStatus?.expiresAtMs
+  );
+}
+
+function stateEvent(
+  input: Pick<ChangeInput, "uid" | "newId">,
+  state: { seq: number; time: number; platforms: number; background: number; settings: PresenceSettings },
+): StateEvent {
+  const { customStatus } = state.settings;
+  return {
+    id: input.newId(),
+    type: "state",
+    userID: input.uid,
+    platforms: platformsOfMask(state.platforms).map(platformName),
+    background: platformsOfMask(state.background).map(platformName),
+    invisible: state.settings.invisible !== undefined,
+    customStatus: customStatus ? { text: customStatus.text, ...expiry(customStatus.expiresAtMs) } : null,
+    seq: state.seq,
+    time: state.time,
+  };
+}
+
+/** A custom status's expiry as clients read it, in Unix seconds. */
+export function expiry(expiresAtMs: number | undefined): { expiresAt?: number } {
+  return expiresAtMs === undefined ? {} : { expiresAt: Math.round(expiresAtMs / 1000) };
 }
 
 /** Sends the held offlines whose grace has run out, each with the next `seq`. */
@@ -128,13 +187,13 @@ function event(
   input: Pick<ChangeInput, "uid" | "newId" | "stored">,
   change: {
     platform: PlatformId;
-    type: PresenceEvent["type"];
+    type: PlatformEvent["type"];
     reason: PresenceEventReason;
     time: number;
     seq: number;
     believed: number;
   },
-): PresenceEvent {
+): PlatformEvent {
   return {
     id: input.newId(),
     type: change.type,

@@ -1,4 +1,4 @@
-import type { WatchedUser } from "../../protocol";
+import type { CustomStatus, WatchedUser } from "../../protocol";
 
 /**
  * A watched user's entry as its shard hands it to watchers' objects: the
@@ -36,4 +36,9 @@ export class StampClock {
     this.last = Math.max(Date.now() * 1_000, this.last + 1);
     return this.last;
   }
+}
+
+/** Whether a custom status still stands at `nowMs`. */
+export function isUnexpired(status: CustomStatus, nowMs: number): boolean {
+  return status.expiresAt === undefined || nowMs < status.expiresAt * 1000;
 }

@@ -8,8 +8,8 @@ import type {
   SnapshotEntry,
   VerifyPlan,
 } from "../storage/shard-tables";
+import { DeadlineSchedule } from "./deadlines";
 import { type PresenceReport, planVerification, type VerifyTiming } from "./verification";
-import { VerifySchedule } from "./verify-schedule";
 
 /** Catch-up verifies after a wake are at most this far apart (and all within one verify window). */
 const RESTORE_STEP_MS = 5;
@@ -29,14 +29,29 @@ export interface LivePlatforms extends Version {
 /** What a shard knows of a user: online with its platforms, or offline (since lastSeen, if it has been online). */
 export type UserPresence = LivePlatforms | OfflineUser;
 
-/** What a user's watchers see of it, seq aside: a change of this is what they are told of. */
+/**
+ * What a user's watchers see of it, seq aside: a change of this is what they
+ * are told of. While the user is invisible they see it offline since then, and
+ * nothing else; a custom status's expiry is not part of it (the expiry, when
+ * it comes, is a change of its own).
+ */
 function watcherView(presence: UserPresence | undefined): string {
   if (!presence) return "unknown";
-  const { invisible } = presence.details ?? {};
+  const { invisible, background, customStatus } = presence.details ?? {};
   if (invisible) return JSON.stringify([presence.epoch, "offline", invisible.lastSeenMs]);
   return "platforms" in presence
-    ? JSON.stringify([presence.epoch, "online", presence.platforms])
-    : JSON.stringify([presence.epoch, "offline", presence.lastSeenMs]);
+    ? JSON.stringify([presence.epoch, "online", presence.platforms, background, customStatus])
+    : JSON.stringify([presence.epoch, "offline", presence.lastSeenMs, customStatus]);
+}
+
+/** The details a report brings: only what it has, so a visible user in the foreground with no status stores none. */
+function detailsOf(report: PresenceReport): PresenceDetails | undefined {
+  const details: PresenceDetails = {
+    ...(report.invisible ? { invisible: report.invisible } : {}),
+    ...(report.background?.length ? { background: report.background } : {}),
+    ...(report.customStatus ? { customStatus: report.customStatus } : {}),
+  };
+  return Object.keys(details).length > 0 ? details : undefined;
 }
 
 function presenceOf(user: OnlineUser): LivePlatforms {
@@ -49,9 +64,14 @@ export function isLaterVersion(a: Version, b: Version): boolean {
   return a.epoch > b.epoch || (a.epoch === b.epoch && a.seq > b.seq);
 }
 
-/** What applying a report means: the table write it needs, and the user's new state if watchers must hear of it. */
+/**
+ * What applying a report means: the table write it needs, the user's state
+ * after it (unless the report was older than what is known, or the user moved
+ * away), and that state again if watchers must hear of it.
+ */
 export interface AppliedReport {
   write?: RosterWrite;
+  current?: UserPresence;
   changed?: UserPresence;
 }
 
@@ -70,7 +90,7 @@ export type RosterWrite =
  */
 export class OnlineRoster {
   private readonly online = new Map<string, OnlineUser>();
-  private readonly schedule = new VerifySchedule();
+  private readonly schedule = new DeadlineSchedule<VerifyPlan>();
   /** Memory changed since the last snapshot was taken. */
   private unsaved = false;
 
@@ -157,7 +177,7 @@ export class OnlineRoster {
     const entries: SnapshotEntry[] = [];
     for (const { platforms: _inItsRow, ...user } of this.online.values()) {
       // A user being verified right now is off the schedule; the next restore verifies it at once.
-      if (this.schedule.planOf(user.uid)) entries.push(user);
+      if (this.schedule.windowOf(user.uid)) entries.push(user);
     }
     return entries;
   }
@@ -185,7 +205,7 @@ export class OnlineRoster {
     this.unsaved = true;
     const platforms = platformMask(report.platforms);
     const plan = planVerification(report, this.timing);
-    const details: PresenceDetails | undefined = report.invisible ? { invisible: report.invisible } : undefined;
+    const details = detailsOf(report);
     const version = { uid, epoch: report.epoch, seq: report.seq, ...(details ? { details } : {}) };
     const user: OnlineUser | undefined = plan && { ...version, platforms, reportedAtMs: report.reportedAtMs, plan };
     const offline: OfflineUser = {
@@ -204,11 +224,12 @@ export class OnlineRoster {
       this.schedule.delete(uid);
     }
     // Watchers hear of a change of what they see: the platforms, going offline, going invisible,
-    // a new incarnation. A seq alone is no change, nor is anything that happens while invisible.
+    // background, custom status, a new incarnation. A seq alone is no change, nor is anything
+    // that happens while invisible.
     if (report.movedAway) return { write };
     const after: UserPresence = user ? presenceOf(user) : offline;
-    if (watcherView(known ? presenceOf(known) : stored) === watcherView(after)) return { write };
-    return { write, changed: after };
+    if (watcherView(known ? presenceOf(known) : stored) === watcherView(after)) return { write, current: after };
+    return { write, current: after, changed: after };
   }
 
   /** Live platforms of each uid that has any, as far as the entries can still be trusted at `nowMs`. */
@@ -226,7 +247,7 @@ export class OnlineRoster {
    * alarm that runs for the earliest closing window serves them all.
    */
   takeDue(nowMs: number, max: number): string[] {
-    return this.schedule.takeOpen(nowMs, max);
+    return this.schedule.takeOpen(nowMs, max).map(([uid]) => uid);
   }
 
   /** A verify that got no answer: try again at `atMs`, keeping the entry's trust. */

@@ -5,9 +5,10 @@ import { getOrInsertComputed } from "../lib/maps";
 import { recordMetric } from "../metrics";
 import { platformName } from "../platforms";
 import { ensureSchema, PRESENCE_SHARD_MIGRATIONS } from "../storage/schema";
-import { ShardTables } from "../storage/shard-tables";
+import { type PresenceDetails, ShardTables, statusExpiryMs } from "../storage/shard-tables";
 import { WatchLists } from "../storage/watch-lists";
-import { isNewer, type ShardEntry, StampClock, unknownEntry } from "./entries";
+import { DeadlineSchedule, type DueWindow } from "./deadlines";
+import { isNewer, isUnexpired, type ShardEntry, StampClock, unknownEntry } from "./entries";
 import { OnlineRoster, type RosterWrite, type UserPresence } from "./roster";
 import { userSession } from "./user-sessions";
 import { ALARM_CALLS, OFFLINE_GRACE_MS, type PresenceReport, verifyTiming } from "./verification";
@@ -27,24 +28,41 @@ const DELIVERY_RETRIES = 2;
 /**
  * A user's state as its watchers get it (docs/protocol.md#presence-subscriptions):
  * the truth, or while the user is invisible, what it would look like had it
- * gone offline then (docs/security.md#who-may-see-whom).
+ * gone offline then, and nothing else (docs/security.md#who-may-see-whom).
+ * A custom status past its expiry is left out even before the expiry is
+ * applied, so no reader sees it a moment late.
  */
 function toEntry(presence: UserPresence, stamp: number): ShardEntry {
   const { uid: userID, seq } = presence;
-  const { invisible } = presence.details ?? {};
+  const { invisible, background, customStatus } = presence.details ?? {};
   if (invisible) {
     const lastSeen = invisible.lastSeenMs === undefined ? {} : { lastSeen: invisible.lastSeenMs };
     return { userID, status: "offline", ...lastSeen, seq: invisible.seq, stamp };
   }
+  const status = customStatus && isUnexpired(customStatus, Date.now()) ? { customStatus } : {};
   return "platforms" in presence
-    ? { userID, status: "online", platforms: presence.platforms.map(platformName), seq, stamp }
+    ? {
+        userID,
+        status: "online",
+        platforms: presence.platforms.map(platformName),
+        ...(background?.length ? { background: background.map(platformName) } : {}),
+        ...status,
+        seq,
+        stamp,
+      }
     : {
         userID,
         status: "offline",
         ...(presence.lastSeenMs === undefined ? {} : { lastSeen: presence.lastSeenMs }),
+        ...status,
         seq,
         stamp,
       };
+}
+
+/** When a shard asks a user's object to clear its custom status: at its expiry, and by then at the latest. */
+interface StatusExpiry extends DueWindow {
+  expiresAtMs: number;
 }
 
 /**
@@ -61,6 +79,12 @@ export class PresenceShard extends DurableObject<Env> {
   /** Per watching user, the users of this shard it watches (owner: the watcher's uid). */
   private readonly watchers: WatchLists;
   private readonly roster: OnlineRoster;
+  /**
+   * When each custom status of this shard's users expires. Kept in memory
+   * beside the verifies and served by the same alarm; a wake rebuilds it from
+   * the tables. No alarm or timer per user.
+   */
+  private readonly statusExpiries = new DeadlineSchedule<StatusExpiry>();
   private readonly heartbeatTimeoutMs: number;
   /** The alarm as last set, so setAlarm (a billed row) runs only when it has to move earlier. */
   private alarmAtMs?: number;
@@ -107,6 +131,8 @@ export class PresenceShard extends DurableObject<Env> {
     const rows = this.table.onlineUsers();
     if (runtimeWasDown) this.roster.restoreAfterOutage(rows, now);
     else this.roster.restore(rows, this.table.loadSnapshot(), now, now + this.heartbeatTimeoutMs);
+    for (const row of rows) this.scheduleStatusExpiry(row.uid, row.details);
+    for (const { uid, expiresAtMs } of this.table.offlineStatusExpiries()) this.expireAt(uid, expiresAtMs);
     this.resumeFanout();
     await this.armAlarm();
   }
@@ -238,6 +264,7 @@ export class PresenceShard extends DurableObject<Env> {
       const held = this.roster.epochOf(uid) ?? this.table.offlineState(uid)?.epoch;
       if (held === undefined || held >= epoch) continue;
       this.roster.forget(uid);
+      this.statusExpiries.delete(uid);
       this.table.erase(uid);
       const watchers = this.watchers.ownersOf(uid);
       if (watchers.length > 0) this.markFanout();
@@ -269,11 +296,18 @@ export class PresenceShard extends DurableObject<Env> {
     const lagMs = this.alarmAtMs === undefined ? 0 : Math.max(0, started - this.alarmAtMs);
     this.alarmAtMs = undefined;
     const due = this.roster.takeDue(started, ALARM_CALLS.verifies);
-    const answered = await Promise.all(due.map((uid) => this.verify(uid)));
-    await this.deliver(ALARM_CALLS.total - due.length);
+    // A custom status that expires is one more verify of its user: one call does both when both are due.
+    const expiring = new Map(
+      this.statusExpiries
+        .takeOpen(started, ALARM_CALLS.verifies - due.length)
+        .map(([uid, { expiresAtMs }]) => [uid, expiresAtMs]),
+    );
+    const asked = [...new Set([...due, ...expiring.keys()])];
+    const answered = await Promise.all(asked.map((uid) => this.verify(uid, expiring.get(uid))));
+    await this.deliver(ALARM_CALLS.total - asked.length);
     await this.armAlarm();
     this.saveIfGoingIdle();
-    if (due.length > 0) {
+    if (asked.length > 0) {
       // One point per alarm, not per verify: a metric must not cost more than what it measures.
       const failed = answered.filter((ok) => !ok).length;
       recordMetric(this.env, {
@@ -281,22 +315,43 @@ export class PresenceShard extends DurableObject<Env> {
         outcome: failed ? "some_failed" : "ok",
         details: [this.ctx.id.name ?? ""],
         latencyMs: Date.now() - started,
-        values: [due.length, failed, lagMs, this.roster.size],
+        values: [asked.length, failed, lagMs, this.roster.size],
       });
     }
   }
 
-  /** Asks a user's object about its sockets; false when it did not answer. */
-  private async verify(uid: string): Promise<boolean> {
+  /**
+   * Asks a user's object about its sockets, and to clear its custom status if
+   * `statusDueMs` (its expiry) has come; false when it did not answer.
+   */
+  private async verify(uid: string, statusDueMs?: number): Promise<boolean> {
     try {
-      this.apply(uid, await userSession(this.env, uid).verify(this.ctx.id.name ?? ""), "verify");
+      this.apply(uid, await userSession(this.env, uid).verify(this.ctx.id.name ?? "", statusDueMs), "verify");
       return true;
     } catch (error) {
       // The entry keeps its trust window; if no answer comes within it, the user reads offline.
-      this.roster.retry(uid, Date.now() + VERIFY_RETRY_MS);
+      const retryAtMs = Date.now() + VERIFY_RETRY_MS;
+      this.roster.retry(uid, retryAtMs);
+      if (statusDueMs !== undefined && !this.statusExpiries.windowOf(uid))
+        this.statusExpiries.set(uid, { fromMs: retryAtMs, byMs: retryAtMs, expiresAtMs: statusDueMs });
       console.error(JSON.stringify({ level: "error", event: "presence_verify_failed", error: String(error) }));
       return false;
     }
+  }
+
+  /**
+   * Keeps the user's custom status expiry, if it has one, in the schedule;
+   * forgets it otherwise. An invisible user's status is shown to nobody but
+   * expires all the same: the AppServer hears of it.
+   */
+  private scheduleStatusExpiry(uid: string, details: PresenceDetails | undefined): void {
+    const expiresAtMs = statusExpiryMs(details);
+    if (expiresAtMs === undefined) this.statusExpiries.delete(uid);
+    else this.expireAt(uid, expiresAtMs);
+  }
+
+  private expireAt(uid: string, expiresAtMs: number): void {
+    this.statusExpiries.set(uid, { fromMs: expiresAtMs, byMs: expiresAtMs, expiresAtMs });
   }
 
   /**
@@ -352,7 +407,9 @@ export class PresenceShard extends DurableObject<Env> {
 
   private apply(uid: string, report: PresenceReport, origin: "publish" | "verify"): void {
     const stored = this.roster.has(uid) ? undefined : this.table.offlineState(uid);
-    const { write, changed } = this.roster.apply(uid, report, stored, origin);
+    const { write, current, changed } = this.roster.apply(uid, report, stored, origin);
+    if (current) this.scheduleStatusExpiry(uid, current.details);
+    else if (report.movedAway) this.statusExpiries.delete(uid);
     const watchers = changed ? this.visibleWatchersOf(uid) : [];
     // Written in the same step as the change it marks, so a restart finds both or neither.
     const fanoutAtMs = watchers.length > 0 ? this.markFanout() : undefined;
@@ -397,9 +454,10 @@ export class PresenceShard extends DurableObject<Env> {
     if (snapshot) this.table.saveSnapshot(snapshot);
   }
 
-  /** Moves the alarm earlier when a verify is due sooner, or at once when changes wait to be delivered. */
+  /** Moves the alarm earlier when a verify or an expiry is due sooner, or at once when changes wait to be delivered. */
   private async armAlarm(): Promise<void> {
-    const next = this.toDeliver.size > 0 ? Date.now() : this.roster.nextDue();
+    const deadlines = [this.roster.nextDue(), this.statusExpiries.next()].filter((at) => at !== undefined);
+    const next = this.toDeliver.size > 0 ? Date.now() : deadlines.length ? Math.min(...deadlines) : undefined;
     if (next === undefined || (this.alarmAtMs !== undefined && this.alarmAtMs <= next)) return;
     this.alarmAtMs = next;
     await this.ctx.storage.setAlarm(next);

@@ -28,6 +28,8 @@ export interface SessionAttachment {
   operationID?: string;
   /** When the session ended, once its `close` metric was written (src/metrics.ts). */
   endedAtMs?: number;
+  /** The app is in the background (a `set` frame said so); absent: in the foreground. */
+  background?: boolean;
 }
 
 export function platformTag(platform: PlatformId): string {

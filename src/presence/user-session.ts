@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import {
   bannedCloseReason,
   CloseCode,
+  type CustomStatus,
   ErrCode,
   type ErrorFrame,
   PING,
@@ -15,14 +16,15 @@ import { type LoginPolicy, readSettings, type Settings } from "../config";
 import { envelope, envelopeResponse } from "../errors";
 import { clipForLog } from "../log-fields";
 import { recordMetric } from "../metrics";
+import { platformsOfMask } from "../platforms";
 import { LIMITS } from "../schemas";
 import { AccountStore } from "../storage/account";
 import { RevocationStore } from "../storage/revocations";
 import { ensureSchema, USER_SESSION_MIGRATIONS } from "../storage/schema";
-import { type StoredPresence, UserPresenceStore } from "../storage/user-presence";
+import { type PresenceSettings, type StoredPresence, UserPresenceStore } from "../storage/user-presence";
 import { WatchLists } from "../storage/watch-lists";
 import type { ClientTokenClaims } from "../tokens";
-import { applyChange, type Ending, flushHeld, nextHeldDue } from "./changes";
+import { applyChange, type Ending, expiry, flushHeld, nextHeldDue } from "./changes";
 import type { ShardEntry } from "./entries";
 import { closeFloodingSocket, countFrame } from "./frame-budget";
 import { parseClientFrame } from "./frames";
@@ -277,12 +279,22 @@ export class UserSession extends DurableObject<Env> {
    * deadlines. The answer is the shard's news, so nothing is published to it.
    * A shard that is no longer this user's (PRESENCE_SHARDS changed) is told the
    * user left it, and the right shard hears from us instead.
+   *
+   * The shard also asks when the custom status it holds expires (`statusDueMs`,
+   * its deadline): a status due by then is cleared (a change, with its `state`
+   * event) whatever this object's clock says, so a clock a moment behind the
+   * shard's cannot leave it standing. A status set again since, with a later
+   * expiry, stays. No alarm of this object waits for an expiry.
    */
-  async verify(askedBy: string): Promise<PresenceReport> {
+  async verify(askedBy: string, statusDueMs?: number): Promise<PresenceReport> {
     const now = Date.now();
     this.closeDeadSockets(now);
     this.revocations.prune(now);
-    const { report } = this.record(now);
+    const settings =
+      statusDueMs === undefined
+        ? undefined
+        : withoutExpiredStatus(this.presence.read().settings, Math.max(now, statusDueMs));
+    const { report } = this.record(now, settings);
     const moved = askedBy !== presenceShardName(this.uid, this.settings.presenceShards);
     if (moved) await this.outbox.publish(report);
     await this.afterChange();
@@ -317,7 +329,7 @@ export class UserSession extends DurableObject<Env> {
     if ("refusal" in parsed)
       return sendFrame(ws, { type: "error", errCode: ErrCode.badRequest, errMsg: parsed.refusal });
     try {
-      if (parsed.frame.type === "set") await this.set(parsed.frame, now);
+      if (parsed.frame.type === "set") await this.set(ws, parsed.frame, now);
       else await this.watching.handle(ws, parsed.frame);
     } catch (error) {
       // Whatever the frame changed was undone; the client hears why, and the socket goes on.
@@ -339,28 +351,36 @@ export class UserSession extends DurableObject<Env> {
   }
 
   /**
-   * A `set` frame (docs/protocol.md#your-own-presence): what the user sets
-   * about its own presence. A setting that changes is a change like a
-   * connect: it takes the next seq, is stored (one row) and published.
+   * A `set` frame (docs/protocol.md#your-own-presence): `background` is this
+   * socket's; `invisible` and `customStatus` are the user's. A change is a
+   * change like a connect: it takes the next seq, is stored (one row) with its
+   * `state` event, and published.
    */
-  private async set(frame: SetFrame, now: number): Promise<void> {
+  private async set(ws: WebSocket, frame: SetFrame, now: number): Promise<void> {
+    if (frame.background !== undefined) {
+      const attachment = readAttachment(ws);
+      if ((attachment.background ?? false) !== frame.background)
+        ws.serializeAttachment({ ...attachment, background: frame.background });
+    }
     const stored = this.presence.read();
     const settings = { ...stored.settings };
-    let seq = stored.seq;
     if (frame.invisible !== undefined && frame.invisible !== (settings.invisible !== undefined)) {
-      seq++;
       if (frame.invisible) {
         // Watchers see what they would if the user went offline now (or stayed offline, if it was).
-        const online = this.observe(now).platforms.length > 0;
-        const lastSeenMs = online ? now : stored.lastSeenMs;
-        settings.invisible = { sinceMs: now, seq, ...(lastSeenMs === undefined ? {} : { lastSeenMs }) };
+        const lastSeenMs = this.observe(now).platforms.length > 0 ? now : stored.lastSeenMs;
+        // Its seq is the change's own, given when the change is recorded.
+        settings.invisible = { sinceMs: now, seq: 0, ...(lastSeenMs === undefined ? {} : { lastSeenMs }) };
       } else delete settings.invisible;
     }
-    if (seq === stored.seq) return;
-    const next = { ...stored, seq, settings };
-    this.presence.write(next);
-    await this.outbox.publish(this.report(now, next));
-    await this.afterChange();
+    if (frame.customStatus !== undefined) setCustomStatus(settings, frame.customStatus);
+    await this.settle(now, settings);
+  }
+
+  /** set_custom_status (docs/api.md#post-userset_custom_status): as a `set` frame would, for the AppServer. */
+  async setCustomStatus(status: CustomStatus | null): Promise<void> {
+    const settings = { ...this.presence.read().settings };
+    setCustomStatus(settings, status);
+    await this.settle(Date.now(), settings);
   }
 
   /** A close or an error: nobody is left to answer, so a failure is logged (the next settle catches up). */
@@ -441,27 +461,32 @@ export class UserSession extends DurableObject<Env> {
     });
   }
 
-  /** The live platforms and when they can next change by themselves; reads only. */
+  /** The live platforms, which of them are in the background, and when they can next change by themselves; reads only. */
   private observe(now: number): LiveState {
     let heartbeatDeadlineMs = Number.POSITIVE_INFINITY;
     let tokenExpiresAtMs = Number.POSITIVE_INFINITY;
     const live = new Set<PlatformId>();
+    // A platform is in the background when every live session on it is.
+    const foreground = new Set<PlatformId>();
     for (const ws of this.liveSockets(now)) {
       const attachment = readAttachment(ws);
       live.add(attachment.platform);
+      if (!attachment.background) foreground.add(attachment.platform);
       heartbeatDeadlineMs = Math.min(
         heartbeatDeadlineMs,
         lastSeenMs(this.ctx, ws, attachment) + this.settings.heartbeatTimeoutMs,
       );
       tokenExpiresAtMs = Math.min(tokenExpiresAtMs, attachment.tokenExpiresAtMs);
     }
-    return { platforms: [...live].sort((a, b) => a - b), heartbeatDeadlineMs, tokenExpiresAtMs };
+    const platforms = [...live].sort((a, b) => a - b);
+    const background = platforms.filter((platform) => !foreground.has(platform));
+    return { platforms, background, heartbeatDeadlineMs, tokenExpiresAtMs };
   }
 
-  /** After sessions ended by the user or the AppServer: the change is stored, and the shard hears of it. */
-  private async settle(now: number): Promise<void> {
+  /** After an event of the user or the AppServer: the change is stored, and the shard hears of it. */
+  private async settle(now: number, settings?: PresenceSettings): Promise<void> {
     this.closeDeadSockets(now);
-    const recorded = this.record(now);
+    const recorded = this.record(now, settings);
     if (recorded.changed) await this.outbox.publish(recorded.report);
     await this.afterChange();
   }
@@ -471,12 +496,17 @@ export class UserSession extends DurableObject<Env> {
    * next seq and is stored (one row) with the webhook events it makes. Who is
    * told, and when, is the caller's to decide.
    */
-  private record(now: number): Recorded {
+  private record(now: number, settings?: PresenceSettings): Recorded {
     const { url, graceMs } = this.settings.webhooks;
+    const stored = this.presence.read();
+    const observed = this.observe(now);
     const change = applyChange({
       uid: this.uid,
-      stored: this.presence.read(),
-      live: this.observe(now).platforms,
+      stored,
+      live: observed.platforms,
+      background: observed.background,
+      // A custom status that has expired goes with whatever event comes first: its expiry is a change too.
+      settings: withoutExpiredStatus(settings ?? stored.settings, now),
       endings: this.endings,
       nowMs: now,
       webhooks: url === undefined ? undefined : { graceMs },
@@ -501,12 +531,14 @@ export class UserSession extends DurableObject<Env> {
 
   private report(now: number, stored: StoredPresence): PresenceReport {
     const { platforms, heartbeatDeadlineMs, tokenExpiresAtMs } = this.observe(now);
-    const { invisible } = stored.settings;
+    const { invisible, customStatus } = withoutExpiredStatus(stored.settings, now);
     const version = {
       epoch: this.account.read().epochMs,
       seq: stored.seq,
       reportedAtMs: now,
       ...(invisible ? { invisible: { seq: invisible.seq, lastSeenMs: invisible.lastSeenMs } } : {}),
+      ...(customStatus ? { customStatus: { text: customStatus.text, ...expiry(customStatus.expiresAtMs) } } : {}),
+      ...(stored.background ? { background: platformsOfMask(stored.background) } : {}),
     };
     return platforms.length === 0
       ? { ...version, platforms, lastSeenMs: stored.lastSeenMs }
@@ -522,11 +554,30 @@ export class UserSession extends DurableObject<Env> {
 
 interface LiveState {
   platforms: PlatformId[];
+  background: PlatformId[];
   heartbeatDeadlineMs: number;
   tokenExpiresAtMs: number;
 }
 
 const newId = () => crypto.randomUUID();
+
+/** Sets (or, with null, clears) the custom status in `settings`; its expiry is kept in ms. */
+function setCustomStatus(settings: PresenceSettings, status: CustomStatus | null): void {
+  if (status === null) delete settings.customStatus;
+  else
+    settings.customStatus = {
+      text: status.text,
+      ...(status.expiresAt === undefined ? {} : { expiresAtMs: status.expiresAt * 1000 }),
+    };
+}
+
+/** The settings as of `nowMs`: a custom status past its expiry is gone. */
+function withoutExpiredStatus(settings: PresenceSettings, nowMs: number): PresenceSettings {
+  const expiresAtMs = settings.customStatus?.expiresAtMs;
+  if (expiresAtMs === undefined || nowMs < expiresAtMs) return settings;
+  const { customStatus: _expired, ...rest } = settings;
+  return rest;
+}
 
 /** A moment as people and machines both read it: ISO 8601 and Unix seconds. */
 function describeTime(ms: number): string {

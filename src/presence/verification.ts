@@ -1,4 +1,4 @@
-import type { PlatformId } from "../../protocol";
+import type { CustomStatus, PlatformId } from "../../protocol";
 import type { VerifyPlan } from "../storage/shard-tables";
 
 /**
@@ -48,6 +48,10 @@ export interface PresenceReport {
   movedAway?: boolean;
   /** While the user is invisible: what its watchers see instead, offline since `lastSeenMs` at `seq`. */
   invisible?: { seq: number; lastSeenMs?: number };
+  /** The live platforms whose app is in the background. */
+  background?: PlatformId[];
+  /** The user's custom status, while set and unexpired. */
+  customStatus?: CustomStatus;
 }
 
 /**

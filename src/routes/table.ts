@@ -22,6 +22,7 @@ import {
   getUserSessionsBody,
   onlineStatusBody,
   registerUserBody,
+  setCustomStatusBody,
   setPresenceGrantsBody,
   updateUserInfoBody,
   userTokenBody,
@@ -41,7 +42,7 @@ import {
   setPresenceGrants,
 } from "./manager";
 import type { RouteEntry } from "./route-entry";
-import { getUserInfo, onlineStatus, updateUserInfo } from "./user";
+import { getUserInfo, onlineStatus, setCustomStatus, updateUserInfo } from "./user";
 
 const TOKEN_ANSWER = { name: "TokenAnswer", schema: tokenAnswerSchema };
 const EMPTY_ANSWER = { name: "EmptyAnswer", schema: emptyAnswerSchema };
@@ -132,6 +133,20 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
       description:
         "Sets each field given (an empty string clears it) and leaves the others as they are; concurrent updates of different fields both land. At least one field.",
       request: { name: "UpdateUserInfoRequest", schema: updateUserInfoBody },
+      answer: EMPTY_ANSWER,
+      errors: { 404: [ErrCode.notRegistered] },
+    },
+  },
+  {
+    route: Route.setCustomStatus,
+    handlers: setCustomStatus,
+    doc: {
+      kind: "appServer",
+      operationId: "setCustomStatus",
+      summary: "Set or clear a user's custom status",
+      description:
+        "As a client's `set` frame would: `customStatus` is `{text, expiresAt?}` (text 1–128 characters, no control characters; expiresAt Unix seconds, in the future, at most 30 days ahead) or `null` to clear it. It is the user's, across platforms; the latest set wins. Watchers who may see the user get an entry with it (or without it) within 2 s, and one without it at expiry; webhooks get a `state` event.",
+      request: { name: "SetCustomStatusRequest", schema: setCustomStatusBody },
       answer: EMPTY_ANSWER,
       errors: { 404: [ErrCode.notRegistered] },
     },

@@ -3,9 +3,11 @@ import { ApiError } from "../errors";
 import { recordMetric } from "../metrics";
 import { validate } from "../middleware/validate";
 import { platformName } from "../platforms";
+import { isUnexpired } from "../presence/entries";
 import { readPresence } from "../presence/shards";
-import { getUserInfoBody, onlineStatusBody, updateUserInfoBody } from "../schemas";
-import { findUsers, type StoredUser, updateProfile } from "../storage/users";
+import { userSession } from "../presence/user-sessions";
+import { getUserInfoBody, onlineStatusBody, setCustomStatusBody, updateUserInfoBody } from "../schemas";
+import { findUsers, type StoredUser, updateProfile, userExists } from "../storage/users";
 import { ok } from "./answer";
 import { factory } from "./factory";
 import { appServerRequest } from "./guards";
@@ -16,21 +18,38 @@ export const onlineStatus = factory.createHandlers(appServerRequest, validate("j
   const started = Date.now();
   const known = await readPresence(c.env, userIDList, readSettings(c.env).presenceShards);
   // One entry per requested id, in request order, duplicates kept.
+  const now = Date.now();
+  // One entry per requested id, in request order, duplicates kept.
   const successResult = userIDList.map((userID) => {
     const presence = known.get(userID);
-    // The AppServer sees the truth: grants and invisibility are for watchers (docs/security.md#who-may-see-whom).
-    const invisible = presence?.details?.invisible ? { invisible: true as const } : {};
+    // The AppServer sees the truth: grants and invisibility are for watchers (docs/security.md#who-may-see-whom),
+    // so an invisible user's custom status shows here too.
+    const { invisible, background = [], customStatus } = presence?.details ?? {};
+    const said = {
+      ...(customStatus && isUnexpired(customStatus, now) ? { customStatus } : {}),
+      ...(invisible ? { invisible: true as const } : {}),
+    };
     if (presence && "platforms" in presence) {
       return {
         userID,
         status: "online" as const,
-        detailPlatformStatus: presence.platforms.map((p) => ({ platform: platformName(p), status: "online" as const })),
-        ...invisible,
+        detailPlatformStatus: presence.platforms.map((p) => ({
+          platform: platformName(p),
+          status: "online" as const,
+          // OpenIM v3's name: the AppServer decides on push notifications from it.
+          isBackground: background.includes(p),
+        })),
+        ...said,
       };
     }
     // lastSeen only for a user who has been online (docs/api.md#post-userget_users_online_status).
     return presence
-      ? { userID, status: "offline" as const, lastSeen: presence.lastSeenMs, ...invisible }
+      ? {
+          userID,
+          status: "offline" as const,
+          ...(presence.lastSeenMs === undefined ? {} : { lastSeen: presence.lastSeenMs }),
+          ...said,
+        }
       : { userID, status: "offline" as const };
   });
   recordMetric(c.env, {
@@ -80,6 +99,22 @@ export const updateUserInfo = factory.createHandlers(
     if (!(await updateProfile(c.env.DB, uid, { name, icon, gender, mobile, birth, email, ex }))) {
       throw ApiError.notRegistered(uid);
     }
+    return ok(c);
+  },
+);
+
+/**
+ * POST /user/set_custom_status (docs/api.md#post-userset_custom_status): the
+ * user's object sets it as a `set` frame would, and its shard and webhooks
+ * hear of it as of any change.
+ */
+export const setCustomStatus = factory.createHandlers(
+  appServerRequest,
+  validate("json", setCustomStatusBody),
+  async (c) => {
+    const { uid, customStatus } = c.req.valid("json");
+    if (!(await userExists(c.env.DB, uid))) throw ApiError.notRegistered(uid);
+    await userSession(c.env, uid).setCustomStatus(customStatus);
     return ok(c);
   },
 );

@@ -120,6 +120,15 @@ export const USER_SESSION_MIGRATIONS: readonly Migration[] = [
         sql.exec("ALTER TABLE presence_state ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'");
     },
   },
+  {
+    version: 6,
+    description:
+      "presence_state gets background (platformMask of the live platforms whose app is in the background), written with the row it changes; settings may now hold a custom status",
+    apply(sql) {
+      if (!hasColumn(sql, "presence_state", "background"))
+        sql.exec("ALTER TABLE presence_state ADD COLUMN background INTEGER NOT NULL DEFAULT 0");
+    },
+  },
 ];
 
 /** One row per change of a watch list (storage/watch-lists.ts); the same shape in both classes. */
@@ -237,6 +246,29 @@ export const PRESENCE_SHARD_MIGRATIONS: readonly Migration[] = [
         grantee TEXT NOT NULL,
         PRIMARY KEY (owner, grantee)
       ) WITHOUT ROWID`);
+    },
+  },
+  {
+    version: 7,
+    description:
+      "offline_users is rebuilt with last_seen_ms nullable (a user never online can have a custom status) and status_expires_at_ms, indexed where set, so a wake finds the custom statuses to expire without a scan; details also hold background and the custom status",
+    apply(sql) {
+      if (hasColumn(sql, "offline_users", "status_expires_at_ms")) return;
+      sql.exec(`CREATE TABLE offline_users_v7 (
+        uid TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        last_seen_ms INTEGER,
+        fanout_at_ms INTEGER,
+        epoch INTEGER NOT NULL DEFAULT 0,
+        details TEXT,
+        status_expires_at_ms INTEGER
+      ) WITHOUT ROWID`);
+      sql.exec(`INSERT INTO offline_users_v7 (uid, seq, last_seen_ms, fanout_at_ms, epoch, details)
+        SELECT uid, seq, last_seen_ms, fanout_at_ms, epoch, details FROM offline_users`);
+      sql.exec("DROP TABLE offline_users");
+      sql.exec("ALTER TABLE offline_users_v7 RENAME TO offline_users");
+      sql.exec(`CREATE INDEX offline_status_expiries ON offline_users (status_expires_at_ms)
+        WHERE status_expires_at_ms IS NOT NULL`);
     },
   },
 ];

@@ -1,11 +1,14 @@
+import type { CustomStatus, PlatformId } from "../../protocol";
+
 /**
- * A presence shard's tables (schema.ts). Written only when a user's live
- * platforms change, never on a heartbeat.
+ * A presence shard's tables (schema.ts). Written only when what a user's
+ * watchers or the status route see changes, never on a heartbeat.
  *
  * - online_users: who is online, and the verify plan of each one's last
  *   publish, to rebuild the shard's memory after a wake without asking anyone.
- * - offline_users: when each user who has been online was last seen, and the
- *   seq of that change, so a late answer cannot bring an offline user back.
+ * - offline_users: when each user who has been online was last seen, its
+ *   custom status, and the seq of that change, so a late answer cannot bring
+ *   an offline user back.
  * - roster_snapshot: the whole schedule, saved when the shard goes idle.
  * - fanout_state: since when a fan-out has been under way (docs/presence.md#containment).
  */
@@ -24,9 +27,19 @@ export interface VerifyPlan {
   trustUntilMs: number;
 }
 
-/** What a user's object reports beside its platforms: what its watchers see instead while it is invisible. */
+/** What a user's object reports beside its platforms (docs/protocol.md#your-own-presence). */
 export interface PresenceDetails {
+  /** While the user is invisible: what its watchers see instead. */
   invisible?: { seq: number; lastSeenMs?: number };
+  /** The live platforms whose app is in the background. */
+  background?: PlatformId[];
+  customStatus?: CustomStatus;
+}
+
+/** When a user's custom status expires, in Unix ms, if it does. */
+export function statusExpiryMs(details: PresenceDetails | undefined): number | undefined {
+  const expiresAt = details?.customStatus?.expiresAt;
+  return expiresAt === undefined ? undefined : expiresAt * 1000;
 }
 
 /** A user a shard holds as online: its state as of one report of its object, and the plan that report brought. */
@@ -62,12 +75,19 @@ type OfflineRow = {
   uid: string;
   epoch: number;
   seq: number;
-  last_seen_ms: number;
+  /** Null for a user never online, stored for its custom status. */
+  last_seen_ms: number | null;
   details: string | null;
 };
 
 function toOfflineUser(row: OfflineRow): OfflineUser {
-  return { uid: row.uid, epoch: row.epoch, seq: row.seq, lastSeenMs: row.last_seen_ms, ...detailsOf(row.details) };
+  return {
+    uid: row.uid,
+    epoch: row.epoch,
+    seq: row.seq,
+    ...(row.last_seen_ms === null ? {} : { lastSeenMs: row.last_seen_ms }),
+    ...detailsOf(row.details),
+  };
 }
 
 /** Details are stored only when there are any: a visible user's rows stay as small as before. */
@@ -147,19 +167,36 @@ export class ShardTables {
     );
   }
 
+  /**
+   * The user's offline row: its lastSeen, its custom status (with its expiry,
+   * indexed so a wake finds what to expire), and the version of this change,
+   * so a late older report cannot undo it.
+   */
   markOffline(user: OfflineUser, fanoutAtMs: number | undefined): void {
     this.sql.exec("DELETE FROM online_users WHERE uid = ?", user.uid);
-    if (user.lastSeenMs === undefined) return;
     this.sql.exec(
-      `INSERT INTO offline_users (uid, seq, last_seen_ms, fanout_at_ms, epoch, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-       ON CONFLICT (uid) DO UPDATE SET seq = ?2, last_seen_ms = ?3, fanout_at_ms = ?4, epoch = ?5, details = ?6`,
+      `INSERT INTO offline_users (uid, seq, last_seen_ms, fanout_at_ms, epoch, details, status_expires_at_ms)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+       ON CONFLICT (uid) DO UPDATE SET seq = ?2, last_seen_ms = ?3, fanout_at_ms = ?4, epoch = ?5, details = ?6,
+         status_expires_at_ms = ?7`,
       user.uid,
       user.seq,
-      user.lastSeenMs,
+      user.lastSeenMs ?? null,
       fanoutAtMs ?? null,
       user.epoch,
       detailsJson(user.details),
+      statusExpiryMs(user.details) ?? null,
     );
+  }
+
+  /** The offline users whose custom status expires, and when: an index read of just those rows. */
+  offlineStatusExpiries(): { uid: string; expiresAtMs: number }[] {
+    return this.sql
+      .exec<{ uid: string; status_expires_at_ms: number }>(
+        "SELECT uid, status_expires_at_ms FROM offline_users WHERE status_expires_at_ms IS NOT NULL",
+      )
+      .toArray()
+      .map((row) => ({ uid: row.uid, expiresAtMs: row.status_expires_at_ms }));
   }
 
   /** Everything stored of a deleted user: its online row, or its lastSeen. */

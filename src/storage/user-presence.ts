@@ -1,9 +1,9 @@
-import type { PlatformId, PresenceEvent } from "../../protocol";
+import type { PlatformId, PresenceEvent, PresenceEventReason } from "../../protocol";
 
 /** An offline event held for the webhook grace: sent when `dueMs` passes, dropped if the platform comes back. */
 export interface HeldOffline {
   platform: PlatformId;
-  reason: Exclude<PresenceEvent["reason"], "connect">;
+  reason: Exclude<PresenceEventReason, "connect">;
   atMs: number;
   dueMs: number;
 }
@@ -18,6 +18,7 @@ export interface Invisibility {
 /** What a user sets about its own presence, beside its sockets (docs/protocol.md#your-own-presence). */
 export interface PresenceSettings {
   invisible?: Invisibility;
+  customStatus?: { text: string; expiresAtMs?: number };
 }
 
 /** What a user's object last reported about itself: one row, written only on a change. */
@@ -26,6 +27,8 @@ export interface StoredPresence {
   seq: number;
   /** platformMask of the live platforms. */
   platforms: number;
+  /** platformMask of the live platforms whose every session is in the background. */
+  background: number;
   /** When the last live session ended; absent until the user has been online. */
   lastSeenMs?: number;
   held: HeldOffline[];
@@ -39,6 +42,7 @@ export interface StoredPresence {
 const NEVER_ONLINE: StoredPresence = {
   seq: 0,
   platforms: 0,
+  background: 0,
   held: [],
   outbox: [],
   publishPending: false,
@@ -48,6 +52,7 @@ const NEVER_ONLINE: StoredPresence = {
 type Row = {
   seq: number;
   platforms: number;
+  background: number;
   last_seen_ms: number | null;
   held: string;
   outbox: string;
@@ -64,12 +69,13 @@ export class UserPresenceStore {
     this.cached ??=
       this.sql
         .exec<Row>(
-          "SELECT seq, platforms, last_seen_ms, held, outbox, publish_pending, settings FROM presence_state WHERE id = 1",
+          "SELECT seq, platforms, background, last_seen_ms, held, outbox, publish_pending, settings FROM presence_state WHERE id = 1",
         )
         .toArray()
         .map((row) => ({
           seq: row.seq,
           platforms: row.platforms,
+          background: row.background,
           lastSeenMs: row.last_seen_ms ?? undefined,
           held: JSON.parse(row.held) as HeldOffline[],
           outbox: JSON.parse(row.outbox) as PresenceEvent[],
@@ -88,10 +94,10 @@ export class UserPresenceStore {
   /** One row, whatever changed in it. */
   write(state: StoredPresence): void {
     this.sql.exec(
-      `INSERT INTO presence_state (id, seq, platforms, last_seen_ms, held, outbox, publish_pending, settings)
-       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
+      `INSERT INTO presence_state (id, seq, platforms, last_seen_ms, held, outbox, publish_pending, settings, background)
+       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
        ON CONFLICT (id) DO UPDATE SET seq = ?1, platforms = ?2, last_seen_ms = ?3, held = ?4, outbox = ?5,
-         publish_pending = ?6, settings = ?7`,
+         publish_pending = ?6, settings = ?7, background = ?8`,
       state.seq,
       state.platforms,
       state.lastSeenMs ?? null,
@@ -99,6 +105,7 @@ export class UserPresenceStore {
       JSON.stringify(state.outbox),
       state.publishPending ? 1 : 0,
       JSON.stringify(state.settings),
+      state.background,
     );
     this.cached = state;
   }

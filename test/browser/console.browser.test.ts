@@ -187,7 +187,7 @@ describe("the dev console in a real browser", () => {
     expect(status).toEqual({
       userID: uid,
       status: "online",
-      detailPlatformStatus: [{ platform: "Android", status: "online" }],
+      detailPlatformStatus: [{ platform: "Android", status: "online", isBackground: false }],
     });
 
     await operator.click(`#sessions tr[data-uid="${uid}"] button.disconnect`);

@@ -207,7 +207,7 @@ describe("GET /openapi.json", () => {
     const limited = operations(doc).filter(
       ([, op]) => op.tags.includes("AppServer") || op.tags.includes("Client sessions"),
     );
-    expect(limited.length).toBe(15);
+    expect(limited.length).toBe(16);
     for (const [path, op] of limited) {
       expect(documentedCodes(doc, op, 429), path).toEqual([429]);
       expect(documentedResponse(doc, op, 429)?.headers?.["Retry-After"], path).toMatchObject({

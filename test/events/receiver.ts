@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
-import type { PresenceEvent, PresenceEventBody } from "../../protocol";
+import type { PlatformEvent, PresenceEvent, PresenceEventBody, StateEvent } from "../../protocol";
 import { sleep } from "../helpers";
 
 /** A delivery as the receiver worker recorded it. */
@@ -52,9 +52,29 @@ export async function waitForEvents(
   return events;
 }
 
-/** type/platform/reason/platforms of each event, in seq order: what a receiver acts on. */
+/** The platform events only: online and offline, not state. */
+export function platformEvents(events: readonly PresenceEvent[]): PlatformEvent[] {
+  return events.filter((e): e is PlatformEvent => e.type !== "state");
+}
+
+/** The state events only. */
+export function stateEvents(events: readonly PresenceEvent[]): StateEvent[] {
+  return events.filter((e): e is StateEvent => e.type === "state");
+}
+
+/**
+ * What a receiver acts on, in seq order: type/platform/reason/platforms of
+ * each platform event; platforms/background/invisible/custom status of each
+ * state event.
+ */
 export function summary(events: readonly PresenceEvent[]): string[] {
   return [...events]
     .sort((a, b) => a.seq - b.seq)
-    .map((e) => `${e.type} ${e.platform} ${e.reason} [${e.platforms.join(",")}]`);
+    .map((e) =>
+      e.type === "state"
+        ? `state [${e.platforms.join(",")}] background [${e.background.join(",")}]${e.invisible ? " invisible" : ""}${
+            e.customStatus ? ` "${e.customStatus.text}"` : ""
+          }`
+        : `${e.type} ${e.platform} ${e.reason} [${e.platforms.join(",")}]`,
+    );
 }

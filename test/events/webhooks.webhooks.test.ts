@@ -7,7 +7,7 @@ import { presenceEventBodySchema } from "../../src/openapi/responses";
 import { issueClientToken } from "../../src/tokens";
 import { connect, freshUid, onlineStatus, post, register, SECRET, sleep, tokenFor } from "../helpers";
 import { keepAlive, sessionStub } from "../presence/helpers";
-import { deliveries, eventsOf, respondWith, summary, waitForEvents } from "./receiver";
+import { deliveries, eventsOf, platformEvents, respondWith, summary, waitForEvents } from "./receiver";
 
 const WEBHOOK_SECRET = env.PRESENCE_WEBHOOK_SECRET ?? "";
 
@@ -34,7 +34,7 @@ describe("presence webhooks: one event per platform that changed, with its reaso
     ]);
     const seqs = events.map((e) => e.seq).sort((a, b) => a - b);
     expect(new Set(seqs).size).toBe(4);
-    for (const e of events) {
+    for (const e of platformEvents(events)) {
       expect(e).toMatchObject({ userID: uid, id: expect.any(String), time: expect.any(Number) });
       expect(e.platformID).toBe(e.platform === "IOS" ? 1 : 5);
     }
@@ -43,7 +43,7 @@ describe("presence webhooks: one event per platform that changed, with its reaso
     expect(entry).toEqual({
       userID: uid,
       status: "offline",
-      lastSeen: events.find((e) => e.reason === "heartbeat_timeout")?.time,
+      lastSeen: platformEvents(events).find((e) => e.reason === "heartbeat_timeout")?.time,
     });
   });
 
@@ -104,10 +104,67 @@ describe("presence webhooks: one event per platform that changed, with its reaso
     phone.send(JSON.stringify({ type: "set", invisible: true }));
     await sleep(200);
     const web = await connect(uid, await tokenFor(uid, 5), 5);
-    const events = await waitForEvents(uid, (e) => e.some((event) => event.platform === "Web"));
-    expect(events.find((e) => e.platform === "IOS")).not.toHaveProperty("invisible");
-    expect(events.find((e) => e.platform === "Web")).toMatchObject({ type: "online", invisible: true });
+    const events = await waitForEvents(uid, (e) => platformEvents(e).some((event) => event.platform === "Web"));
+    expect(platformEvents(events).find((e) => e.platform === "IOS")).not.toHaveProperty("invisible");
+    expect(platformEvents(events).find((e) => e.platform === "Web")).toMatchObject({ type: "online", invisible: true });
+    expect(summary(events)).toEqual([
+      "online IOS connect [IOS]",
+      "state [IOS] background [] invisible",
+      "online Web connect [IOS,Web]",
+    ]);
     stop();
+    web.close();
+  });
+
+  it("sends a state event for each change of background, invisibility or custom status, expiry included, with the whole state after it", async () => {
+    const uid = freshUid("state");
+    await register(uid);
+    const phone = await connect(uid, await tokenFor(uid, 1), 1);
+    const stop = keepAlive(phone);
+    const web = await connect(uid, await tokenFor(uid, 5), 5);
+    const stopWeb = keepAlive(web);
+    await waitForEvents(uid, (e) => e.length === 2);
+    const set = (frame: object) => phone.send(JSON.stringify({ type: "set", ...frame }));
+    set({ background: true });
+    await waitForEvents(uid, (e) => e.length === 3);
+    set({ background: true }); // no change, no event
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    set({ customStatus: { text: "Brb", expiresAt } });
+    await waitForEvents(uid, (e) => e.length === 4);
+    set({ invisible: true });
+    await waitForEvents(uid, (e) => e.length === 5);
+    // The expiry comes with no request from anyone.
+    const events = await waitForEvents(uid, (e) => e.length === 6, 6_000);
+    expect(summary(events)).toEqual([
+      "online IOS connect [IOS]",
+      "online Web connect [IOS,Web]",
+      "state [IOS,Web] background [IOS]",
+      'state [IOS,Web] background [IOS] "Brb"',
+      'state [IOS,Web] background [IOS] invisible "Brb"',
+      "state [IOS,Web] background [IOS] invisible",
+    ]);
+    const inSeqOrder = [...events].sort((a, b) => a.seq - b.seq);
+    for (let i = 1; i < inSeqOrder.length; i++) expect(inSeqOrder[i]!.seq).toBeGreaterThan(inSeqOrder[i - 1]!.seq);
+    const states = inSeqOrder.filter((e) => e.type === "state");
+    expect(states[1]).toEqual({
+      id: expect.any(String),
+      type: "state",
+      userID: uid,
+      platforms: ["IOS", "Web"],
+      background: ["IOS"],
+      invisible: false,
+      customStatus: { text: "Brb", expiresAt },
+      seq: states[0]!.seq + 1,
+      time: expect.any(Number),
+    });
+    expect(states[3]).toMatchObject({ invisible: true, customStatus: null });
+    expect(states[3]!.time).toBeGreaterThanOrEqual(expiresAt * 1000);
+    const mine = (await deliveries()).filter((d) => d.body.includes(uid));
+    for (const delivery of mine)
+      expect(presenceEventBodySchema.safeParse(JSON.parse(delivery.body)).success).toBe(true);
+    stop();
+    stopWeb();
+    phone.close();
     web.close();
   });
 

@@ -55,7 +55,7 @@ afterAll(() => {
   sdk?.cleanup();
 });
 
-const event = (seq: number, type: PresenceEvent["type"] = "online"): PresenceEvent => ({
+const event = (seq: number, type: "online" | "offline" = "online"): PresenceEvent => ({
   id: `e${seq}`,
   type,
   userID: "ada",

@@ -1,20 +1,45 @@
 import { describe, expect, it } from "vitest";
-import type { PlatformId } from "../../protocol";
+import type { PlatformId, PresenceEvent } from "../../protocol";
+import { platformMask } from "../../src/platforms";
 import { applyChange, type Ending, flushHeld, MAX_UNSENT_EVENTS, nextHeldDue } from "../../src/presence/changes";
-import type { StoredPresence } from "../../src/storage/user-presence";
+import type { PresenceSettings, StoredPresence } from "../../src/storage/user-presence";
 
-const NEVER: StoredPresence = { seq: 0, platforms: 0, held: [], outbox: [], publishPending: false, settings: {} };
+const NEVER: StoredPresence = {
+  seq: 0,
+  platforms: 0,
+  background: 0,
+  held: [],
+  outbox: [],
+  publishPending: false,
+  settings: {},
+};
 let ids = 0;
 const base = { uid: "u", newId: () => `e${++ids}` };
+/** A change of the live platforms; the user's state (background, settings) stays as stored unless given. */
 const change = (
   stored: StoredPresence,
   live: PlatformId[],
   nowMs: number,
   graceMs?: number,
   endings = new Map<PlatformId, Ending>(),
-) => applyChange({ ...base, stored, live, endings, nowMs, webhooks: graceMs === undefined ? undefined : { graceMs } });
-const brief = (r: { events: { type: string; platform: string; reason: string; platforms: string[]; seq: number }[] }) =>
-  r.events.map((e) => `${e.seq} ${e.type} ${e.platform} ${e.reason} [${e.platforms.join(",")}]`);
+  state: { background?: PlatformId[]; settings?: PresenceSettings } = {},
+) =>
+  applyChange({
+    ...base,
+    stored,
+    live,
+    background: state.background ?? [],
+    settings: state.settings ?? stored.settings,
+    endings,
+    nowMs,
+    webhooks: graceMs === undefined ? undefined : { graceMs },
+  });
+const brief = (r: { events: PresenceEvent[] }) =>
+  r.events.map((e) =>
+    e.type === "state"
+      ? `${e.seq} state [${e.platforms.join(",")}] bg [${e.background.join(",")}] ${e.invisible ? "invisible " : ""}${JSON.stringify(e.customStatus)}`
+      : `${e.seq} ${e.type} ${e.platform} ${e.reason} [${e.platforms.join(",")}]`,
+  );
 
 describe("applyChange", () => {
   it("gives each platform that changed the next seq, and lists the platforms live after it", () => {
@@ -61,6 +86,46 @@ describe("applyChange", () => {
     const b = change(a.stored, [], 2_000);
     expect([a.events, b.events, b.stored.outbox]).toEqual([[], [], []]);
     expect(b.stored).toMatchObject({ seq: 2, platforms: 0, lastSeenMs: 2_000 });
+  });
+});
+
+describe("state changes (background, invisibility, custom status)", () => {
+  const none = new Map<PlatformId, Ending>();
+
+  it("takes the next seq and makes one state event with the whole state after it", () => {
+    const a = change(NEVER, [1, 5], 1_000, 0);
+    const b = change(a.stored, [1, 5], 2_000, 0, none, { background: [1] });
+    expect(brief(b)).toEqual(["3 state [IOS,Web] bg [IOS] null"]);
+    const status = { text: "In a meeting", expiresAtMs: 9_000_000 };
+    const c = change(b.stored, [1, 5], 3_000, 0, none, { background: [1], settings: { customStatus: status } });
+    expect(brief(c)).toEqual(['4 state [IOS,Web] bg [IOS] {"text":"In a meeting","expiresAt":9000}']);
+    expect(c.stored).toMatchObject({ seq: 4, background: platformMask([1]), settings: { customStatus: status } });
+  });
+
+  it("changes nothing when the state is the same, and gives going invisible the change's own seq", () => {
+    const a = change(NEVER, [2], 1_000, 0, none, { background: [2] });
+    expect(change(a.stored, [2], 2_000, 0, none, { background: [2] }).changed).toBe(false);
+    const invisible = { invisible: { sinceMs: 3_000, seq: 0 } };
+    const b = change(a.stored, [2], 3_000, 0, none, { background: [2], settings: invisible });
+    expect(brief(b)).toEqual([`${a.stored.seq + 1} state [Android] bg [Android] invisible null`]);
+    expect(b.stored.settings.invisible?.seq).toBe(a.stored.seq + 1);
+  });
+
+  it("does not count a platform that goes as a change of background: its offline says it", () => {
+    const a = change(NEVER, [1, 5], 1_000, 0, none, { background: [1] });
+    const b = change(a.stored, [5], 2_000, 0);
+    expect(brief(b)).toEqual([`${a.stored.seq + 1} offline IOS close [Web]`]);
+    expect(b.stored.background).toBe(0);
+  });
+
+  it("without webhooks, still takes a seq and stores the state", () => {
+    const a = change(NEVER, [1], 1_000);
+    const b = change(a.stored, [1], 2_000, undefined, none, { settings: { customStatus: { text: "hi" } } });
+    expect(b).toMatchObject({
+      changed: true,
+      events: [],
+      stored: { seq: 2, settings: { customStatus: { text: "hi" } } },
+    });
   });
 });
 

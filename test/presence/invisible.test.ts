@@ -32,7 +32,11 @@ describe("invisible", () => {
       {
         userID: uid,
         status: "online",
-        detailPlatformStatus: ["IOS", "Android", "Web"].map((platform) => ({ platform, status: "online" })),
+        detailPlatformStatus: ["IOS", "Android", "Web"].map((platform) => ({
+          platform,
+          status: "online",
+          isBackground: false,
+        })),
         invisible: true,
       },
     ]);

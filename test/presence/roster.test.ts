@@ -1,42 +1,45 @@
 import { describe, expect, it } from "vitest";
 import { simulateShard } from "../../bench/simulation/shard";
+import { DeadlineSchedule } from "../../src/presence/deadlines";
 import { OnlineRoster } from "../../src/presence/roster";
 import { OFFLINE_GRACE_MS, planVerification, verifyTiming } from "../../src/presence/verification";
-import { VerifySchedule } from "../../src/presence/verify-schedule";
 
-describe("VerifySchedule", () => {
+describe("DeadlineSchedule", () => {
   const at = (fromMs: number, byMs = fromMs + 5) => ({ fromMs, byMs, trustUntilMs: byMs + 1_500 });
+  const keys = (taken: [string, unknown][]) => taken.map(([key]) => key);
 
   it("takes users whose window has opened, each once, earliest first and up to the limit", () => {
-    const schedule = new VerifySchedule();
+    const schedule = new DeadlineSchedule<ReturnType<typeof at>>();
     schedule.set("c", at(30));
     schedule.set("a", at(10));
     schedule.set("b", at(20));
     schedule.set("a", at(25)); // rescheduled: its old items must not surface
     expect(schedule.next()).toBe(25); // b's window closes first
-    expect(schedule.takeOpen(26, 10)).toEqual(["b", "a"]);
-    expect(schedule.takeOpen(100, 10)).toEqual(["c"]);
+    expect(keys(schedule.takeOpen(26, 10))).toEqual(["b", "a"]);
+    expect(keys(schedule.takeOpen(100, 10))).toEqual(["c"]);
     expect(schedule.next()).toBeUndefined();
 
     for (let i = 0; i < 5; i++) schedule.set(`u${i}`, at(i));
-    expect(schedule.takeOpen(100, 3)).toEqual(["u0", "u1", "u2"]);
+    expect(keys(schedule.takeOpen(100, 3))).toEqual(["u0", "u1", "u2"]);
     schedule.delete("u3");
-    expect(schedule.takeOpen(100, 3)).toEqual(["u4"]);
+    expect(keys(schedule.takeOpen(100, 3))).toEqual(["u4"]);
   });
 
   it("sets the next alarm by the earliest closing window, not the earliest opening one", () => {
-    const schedule = new VerifySchedule();
+    const schedule = new DeadlineSchedule<ReturnType<typeof at>>();
     schedule.set("wide", at(0, 100));
     schedule.set("narrow", at(50, 50));
     expect(schedule.next()).toBe(50);
-    expect(schedule.takeOpen(50, 10)).toEqual(["wide", "narrow"]);
+    expect(keys(schedule.takeOpen(50, 10))).toEqual(["wide", "narrow"]);
   });
 
   it("stays correct when items pile up from many reschedules", () => {
-    const schedule = new VerifySchedule();
+    const schedule = new DeadlineSchedule<ReturnType<typeof at>>();
     for (let round = 0; round < 50; round++) for (let i = 0; i < 100; i++) schedule.set(`u${i}`, at(round * 1000 + i));
     expect(schedule.size).toBe(100);
-    expect(schedule.takeOpen(Number.POSITIVE_INFINITY, 1_000)).toEqual(Array.from({ length: 100 }, (_, i) => `u${i}`));
+    expect(keys(schedule.takeOpen(Number.POSITIVE_INFINITY, 1_000))).toEqual(
+      Array.from({ length: 100 }, (_, i) => `u${i}`),
+    );
   });
 });
 
@@ -152,7 +155,10 @@ describe("OnlineRoster", () => {
   it("writes nothing for a verify's answer that changes nothing, but refreshes the row for a publish", () => {
     const roster = new OnlineRoster(timing);
     roster.apply("u", online(1, 0), undefined, "verify");
-    expect(roster.apply("u", online(1, 20_000), undefined, "verify")).toEqual({});
+    const unchanged = roster.apply("u", online(1, 20_000), undefined, "verify");
+    expect(unchanged.write).toBeUndefined();
+    expect(unchanged.changed).toBeUndefined();
+    expect(unchanged.current).toMatchObject({ uid: "u", seq: 1 });
     expect(roster.apply("u", online(1, 25_000), undefined, "publish").write).toMatchObject({
       kind: "online",
       user: { reportedAtMs: 25_000 },

@@ -193,8 +193,40 @@ describe("granted mode: the AppServer sees the truth", () => {
     socket.send("ping");
     const answer = await post("/user/get_users_online_status", { secret: SECRET, userIDList: [uid] });
     expect(answer.body.successResult).toEqual([
-      { userID: uid, status: "online", detailPlatformStatus: [{ platform: "Windows", status: "online" }] },
+      {
+        userID: uid,
+        status: "online",
+        detailPlatformStatus: [{ platform: "Windows", status: "online", isBackground: false }],
+      },
     ]);
     socket.close();
+  });
+});
+
+describe("granted mode: what presence says (background, custom status)", () => {
+  it("reaches only granted watchers: the others get the unknown entry, then nothing, whatever changes", async () => {
+    const uid = freshUid("said");
+    const phone = await WatchingSocket.open(uid, 1);
+    await phone.settle();
+    const [friend, stranger] = [await WatchingSocket.open(), await WatchingSocket.open()];
+    expect((await grant(uid, { add: [friend.uid] })).body.errCode).toBe(0);
+    await friend.subscribe([uid]);
+    const [unknown] = await stranger.subscribe([uid]);
+    expect(unknown).toEqual({ userID: uid, status: "offline", seq: 0 });
+
+    phone.send({ type: "set", background: true, customStatus: { text: "Commuting" } });
+    expect(await friend.nextEntry(uid, (e) => "customStatus" in e)).toMatchObject({
+      status: "online",
+      background: ["IOS"],
+      customStatus: { text: "Commuting" },
+    });
+    expect(await post("/user/set_custom_status", { secret: SECRET, uid, customStatus: null })).toMatchObject({
+      status: 200,
+    });
+    await friend.nextEntry(uid, (e) => !("customStatus" in e));
+    await sleep(300);
+    await stranger.settle();
+    expect(stranger.entriesFor(uid)).toEqual([unknown]);
+    for (const s of [phone, friend, stranger]) s.close();
   });
 });

@@ -317,7 +317,9 @@ describe("sessions: POST /manager/get_user_sessions and force_logout of one conn
     (await connect(uid, await tokenFor(uid, 5), 5)).close();
     other.send("ping");
     expect(await other.message(0)).toBe("pong");
-    expect((await onlineStatus([uid]))[0]?.detailPlatformStatus).toEqual([{ platform: "IOS", status: "online" }]);
+    expect((await onlineStatus([uid]))[0]?.detailPlatformStatus).toEqual([
+      { platform: "IOS", status: "online", isBackground: false },
+    ]);
     other.close();
   });
 });

@@ -21,10 +21,18 @@ describe("POST /user/get_users_online_status", () => {
       errCode: 0,
       errMsg: "",
       successResult: [
-        { userID: online, status: "online", detailPlatformStatus: [{ platform: "Android", status: "online" }] },
+        {
+          userID: online,
+          status: "online",
+          detailPlatformStatus: [{ platform: "Android", status: "online", isBackground: false }],
+        },
         { userID: offline, status: "offline" },
         { userID: "never-registered", status: "offline" },
-        { userID: online, status: "online", detailPlatformStatus: [{ platform: "Android", status: "online" }] },
+        {
+          userID: online,
+          status: "online",
+          detailPlatformStatus: [{ platform: "Android", status: "online", isBackground: false }],
+        },
       ],
     });
     socket.close();
@@ -45,7 +53,11 @@ describe("POST /user/get_users_online_status", () => {
     expect(entry).toEqual({
       userID: uid,
       status: "online",
-      detailPlatformStatus: Object.values(PLATFORM_NAMES).map((platform) => ({ platform, status: "online" })),
+      detailPlatformStatus: Object.values(PLATFORM_NAMES).map((platform) => ({
+        platform,
+        status: "online",
+        isBackground: false,
+      })),
     });
     expect(Object.values(PLATFORM_NAMES)).toEqual(["IOS", "Android", "Windows", "OSX", "Web", "MiniWeb", "Linux"]);
     for (const socket of sockets) socket.close();

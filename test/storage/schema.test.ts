@@ -54,7 +54,7 @@ describe("each object's versioned schema", () => {
         "watch_lists",
       ]);
       expect(sql.exec("SELECT * FROM logout_cutoffs").toArray()).toEqual([{ platform: 1, cutoff_ms: 1000 }]);
-      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 5 });
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 6 });
     });
   });
 
@@ -101,7 +101,53 @@ describe("each object's versioned schema", () => {
       };
       table.markOnline(user, undefined);
       expect(table.onlineUsers()).toEqual([user]);
-      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 6 });
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 7 });
+    });
+  });
+
+  it("rebuilds a v6 shard's offline_users keeping every row, with lastSeen nullable and expiries indexed", async () => {
+    const shard = env.PRESENCE_SHARD.get(env.PRESENCE_SHARD.idFromName(`schema-${freshUid()}`));
+    await runInDurableObject(shard, (_instance, state) => {
+      const sql = state.storage.sql;
+      // offline_users as v6 left it.
+      sql.exec("DROP TABLE offline_users");
+      sql.exec(`CREATE TABLE offline_users (uid TEXT PRIMARY KEY, seq INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,
+        fanout_at_ms INTEGER, epoch INTEGER NOT NULL DEFAULT 0, details TEXT) WITHOUT ROWID`);
+      sql.exec(
+        `INSERT INTO offline_users VALUES ('ada', 7, 5000, NULL, 3, '{"invisible":{"seq":6,"lastSeenMs":4000}}')`,
+      );
+      sql.exec("UPDATE _schema_version SET version = 6");
+
+      ensureSchema(state.storage, PRESENCE_SHARD_MIGRATIONS);
+      const table = new ShardTables(sql);
+      expect(table.offlineState("ada")).toEqual({
+        uid: "ada",
+        epoch: 3,
+        seq: 7,
+        lastSeenMs: 5000,
+        details: { invisible: { seq: 6, lastSeenMs: 4000 } },
+      });
+      // A user never online, with a status that expires: stored, and found by the index.
+      table.markOffline(
+        { uid: "bob", epoch: 1, seq: 1, details: { customStatus: { text: "Away", expiresAt: 2_000_000_000 } } },
+        undefined,
+      );
+      expect(table.offlineState("bob")).toEqual({
+        uid: "bob",
+        epoch: 1,
+        seq: 1,
+        details: { customStatus: { text: "Away", expiresAt: 2_000_000_000 } },
+      });
+      expect(table.offlineStatusExpiries()).toEqual([{ uid: "bob", expiresAtMs: 2_000_000_000_000 }]);
+      const plan = sql
+        .exec<{ detail: string }>(
+          "EXPLAIN QUERY PLAN SELECT uid, status_expires_at_ms FROM offline_users WHERE status_expires_at_ms IS NOT NULL",
+        )
+        .toArray()
+        .map((row) => row.detail)
+        .join(" ");
+      expect(plan).toContain("offline_status_expiries");
+      expect(sql.exec("SELECT version FROM _schema_version").one()).toEqual({ version: 7 });
     });
   });
 
@@ -165,7 +211,7 @@ describe("each object's versioned schema", () => {
   it("refuses storage written by a newer version of the code", async () => {
     await runInDurableObject(sessionStub(freshUid()), (_instance, state) => {
       state.storage.sql.exec("UPDATE _schema_version SET version = 99");
-      expect(() => ensureSchema(state.storage, USER_SESSION_MIGRATIONS)).toThrow(/v99 is newer than this code's v5/);
+      expect(() => ensureSchema(state.storage, USER_SESSION_MIGRATIONS)).toThrow(/v99 is newer than this code's v6/);
     });
   });
 });

@@ -1,3 +1,4 @@
+import type { StateEvent } from "../../../protocol";
 import { ErrCode, isImApiError } from "../../../sdk/appserver";
 import type { Delivery } from "./api";
 import { cell, tableBody } from "./dom";
@@ -39,9 +40,19 @@ function renderDelivery(delivery: Delivery): HTMLTableRowElement[] {
       cell(new Date(delivery.receivedAt).toLocaleTimeString()),
       cell(String(event.seq)),
       cell(event.userID),
-      cell(`${event.type} ${event.platform} (${event.reason})`),
+      cell(event.type === "state" ? describeState(event) : `${event.type} ${event.platform} (${event.reason})`),
       cell(event.platforms.join(", ") || "none"),
     );
     return row;
   });
+}
+
+/** A state event in a few words: what the user says about its presence after the change. */
+function describeState(event: StateEvent): string {
+  const parts = [
+    event.background.length ? `background: ${event.background.join(", ")}` : "foreground",
+    ...(event.invisible ? ["invisible"] : []),
+    event.customStatus ? `"${event.customStatus.text}"` : "no custom status",
+  ];
+  return `state (${parts.join("; ")})`;
 }

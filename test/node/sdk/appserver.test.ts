@@ -61,7 +61,7 @@ describe("AppServerClient against the real worker", () => {
       expect(result[449]).toEqual({
         userID: uid,
         status: "online",
-        detailPlatformStatus: [{ platform: "Web", status: "online" }],
+        detailPlatformStatus: [{ platform: "Web", status: "online", isBackground: false }],
       });
       expect(await client.getUsersOnlineStatus([])).toEqual([]);
     } finally {

@@ -84,7 +84,7 @@ function runProgram(node: string, major: number): { uid: string; status: unknown
 const onlineOnWeb = (uid: string) => ({
   userID: uid,
   status: "online",
-  detailPlatformStatus: [{ platform: "Web", status: "online" }],
+  detailPlatformStatus: [{ platform: "Web", status: "online", isBackground: false }],
 });
 
 describe(`${SDK_NAME}, packed and installed into a fresh project`, () => {
