@@ -106,6 +106,17 @@ ${renderProse(op.description)}
 }
 
 /** The human docs page: rendered on the server from the same document /openapi.json serves, no scripts. */
+
+/** One of each frame a session sends and gets, as a client would see them (docs/protocol.md). */
+const FRAME_EXAMPLES = [
+  '{"type":"subscribe","userIDs":["u2","u3"]}',
+  '{"type":"unsubscribe","userIDs":["u2"]}',
+  '{"type":"set","background":true}',
+  '{"type":"set","customStatus":{"text":"In a meeting","expiresAt":1764300000}}',
+  '{"type":"presence","users":[{"userID":"u2","status":"online","platforms":["IOS","Web"],"background":["IOS"],"seq":17},{"userID":"u3","status":"offline","lastSeen":1764300000123,"customStatus":{"text":"On holiday"},"seq":4}]}',
+  '{"type":"error","errCode":400,"errMsg":"…"}',
+];
+
 export function renderDocsPage(doc: OpenApiDocument): string {
   const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({ path, method, op: op as OpenApiOperation })),
@@ -144,9 +155,9 @@ ${renderProse(doc.info.description)}
 <h2 id="websocket">WebSocket sessions</h2>
 <p>Connect at ${doc["x-websocket"].paths.map((p) => `<code>${e(p)}</code>`).join(" or ")}. Send <code>${e(heartbeat.send)}</code> right after opening and then regularly; the server answers <code>${e(heartbeat.answer)}</code>. Silence for ${heartbeat.timeoutSeconds} s closes the session.</p>
 <table><thead><tr><th>close code</th><th>name</th><th>meaning</th></tr></thead><tbody>${closeRows}</tbody></table>
-<h3 id="presence-subscriptions">Presence subscriptions</h3>
+<h3 id="presence-subscriptions">Presence subscriptions and your own presence</h3>
 <p>${e(frames.description)} At most ${frames.limits.idsPerFrame} ids per frame and ${frames.limits.watchedPerSocket} per socket.</p>
-<pre>${e(['{"type":"subscribe","userIDs":["u2","u3"]}', '{"type":"unsubscribe","userIDs":["u2"]}', '{"type":"presence","users":[{"userID":"u2","status":"online","platforms":["Web"],"seq":17},{"userID":"u3","status":"offline","lastSeen":1764300000123,"seq":4}]}', '{"type":"error","errCode":400,"errMsg":"…"}'].join("\n"))}</pre>
+<pre>${e(FRAME_EXAMPLES.join("\n"))}</pre>
 <h2 id="routes">Routes</h2>
 ${operations.map(({ path, method, op }) => operationSection(doc, path, method, op)).join("\n")}
 </body></html>`;

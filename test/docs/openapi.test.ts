@@ -459,5 +459,29 @@ describe("the WebSocket part: presence subscription frames (docs/protocol.md#pre
     const html = await (await SELF.fetch("http://im.test/docs")).text();
     expect(html).toContain('id="presence-subscriptions"');
     expect(html).toContain("At most 200 ids per frame and 3000 per socket");
+    expect(html).toContain("{&#34;type&#34;:&#34;set&#34;,&#34;background&#34;:true}");
+  });
+
+  it("documents the set frame, and entries with background and a custom status match the presence frame's schema", async () => {
+    const { frames } = (await fetchDocument())["x-websocket"];
+    expect(frames.client.set).toMatchObject({
+      type: "object",
+      properties: { invisible: { type: "boolean" }, background: { type: "boolean" }, customStatus: expect.any(Object) },
+    });
+    const watched = await WatchingSocket.open(freshUid("said"), 1);
+    await watched.settle();
+    const watcher = await WatchingSocket.open();
+    await watcher.subscribe([watched.uid]);
+    watched.send({
+      type: "set",
+      background: true,
+      customStatus: { text: "Away", expiresAt: Math.floor(Date.now() / 1000) + 600 },
+    });
+    const frame = await watcher.nextFrame((f) => f.type === "presence" && f.users.some((u) => "customStatus" in u));
+    expect(presenceFrameSchema.parse(frame)).toMatchObject({
+      users: [{ background: ["IOS"], customStatus: { text: "Away" } }],
+    });
+    watched.close();
+    watcher.close();
   });
 });
