@@ -79,7 +79,20 @@ it("applies a signed body, skips an event it already has, and refuses tampered o
   expect(await deliver(first, await signWebhook(first, SECRET, now()))).toEqual({ status: 204, text: "" });
   // A retry of the same body: acknowledged, not applied twice.
   expect((await deliver(first, await signWebhook(first, SECRET, now()))).status).toBe(204);
-  const second = JSON.stringify({ events: [event(2, "offline")] });
+  const state: PresenceEvent = {
+    id: "e2",
+    type: "state",
+    userID: "ada",
+    platforms: ["Web"],
+    background: ["Web"],
+    invisible: false,
+    customStatus: null,
+    seq: 2,
+    time: 1_764_300_000_002,
+  };
+  const withState = JSON.stringify({ events: [state] });
+  expect((await deliver(withState, await signWebhook(withState, SECRET, now()))).status).toBe(204);
+  const second = JSON.stringify({ events: [event(3, "offline")] });
   expect((await deliver(second, await signWebhook(second, SECRET, now()))).status).toBe(204);
 
   expect(await deliver(second.replace("ada", "eve"), await signWebhook(second, SECRET, now()))).toEqual({
@@ -91,8 +104,9 @@ it("applies a signed body, skips an event it already has, and refuses tampered o
 
   await sleep(100);
   expect(output.trim().split("\n")).toEqual([
-    "ada online on Web (connect): now [Web]",
-    "ada offline on Web (close): now []",
+    "ada online (connect): now on [Web]",
+    "ada state: now on [Web]",
+    "ada offline (close): now on []",
   ]);
 });
 
@@ -113,12 +127,12 @@ it("answers 400 to a signed body that is not a presence event body, and keeps se
   for (const body of ["{not json", "null", "{}", '{"events":"ada"}']) {
     expect((await deliver(body, await signWebhook(body, SECRET, now()))).status, body).toBe(400);
   }
-  const third = JSON.stringify({ events: [event(3)] });
+  const third = JSON.stringify({ events: [event(4)] });
   expect((await deliver(third, await signWebhook(third, SECRET, now()))).status).toBe(204);
 });
 
 it("refuses a repeated signature header as malformed, and survives a sender that hangs up mid-body", async () => {
-  const body = JSON.stringify({ events: [event(4, "offline")] });
+  const body = JSON.stringify({ events: [event(5, "offline")] });
   const signature = await signWebhook(body, SECRET, now());
   expect(await deliverWithHeaderLines(body, [signature, signature])).toEqual({ status: 401, text: "malformed" });
 
@@ -136,9 +150,10 @@ it("refuses a repeated signature header as malformed, and survives a sender that
   expect(await deliver(body, signature)).toEqual({ status: 204, text: "" });
   // Every body it accepted was applied once, in order, and nothing it refused crashed or logged an error.
   expect(output.trim().split("\n")).toEqual([
-    "ada online on Web (connect): now [Web]",
-    "ada offline on Web (close): now []",
-    "ada online on Web (connect): now [Web]",
-    "ada offline on Web (close): now []",
+    "ada online (connect): now on [Web]",
+    "ada state: now on [Web]",
+    "ada offline (close): now on []",
+    "ada online (connect): now on [Web]",
+    "ada offline (close): now on []",
   ]);
 });
