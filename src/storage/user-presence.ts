@@ -39,7 +39,8 @@ export interface StoredPresence {
   settings: PresenceSettings;
 }
 
-const NEVER_ONLINE: StoredPresence = {
+/** The state of a user never online: what a user object starts from. */
+export const NEVER_ONLINE: StoredPresence = {
   seq: 0,
   platforms: 0,
   background: 0,

@@ -2,17 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { PlatformId, PresenceEvent } from "../../protocol";
 import { platformMask } from "../../src/platforms";
 import { applyChange, type Ending, flushHeld, MAX_UNSENT_EVENTS, nextHeldDue } from "../../src/presence/changes";
-import type { PresenceSettings, StoredPresence } from "../../src/storage/user-presence";
+import { NEVER_ONLINE, type PresenceSettings, type StoredPresence } from "../../src/storage/user-presence";
 
-const NEVER: StoredPresence = {
-  seq: 0,
-  platforms: 0,
-  background: 0,
-  held: [],
-  outbox: [],
-  publishPending: false,
-  settings: {},
-};
+const NEVER = NEVER_ONLINE;
 let ids = 0;
 const base = { uid: "u", newId: () => `e${++ids}` };
 /** A change of the live platforms; the user's state (background, settings) stays as stored unless given. */

@@ -48,3 +48,13 @@ export function keepAlive(socket: TestSocket, everyMs = 250): () => void {
   }, everyMs);
   return () => clearInterval(timer);
 }
+
+/** The tables an object keeps in its SQLite, leaving out the runtime's own (`_cf_…`, `sqlite_…`). */
+export function objectTables(sql: SqlStorage): string[] {
+  return sql
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'",
+    )
+    .toArray()
+    .map((t) => t.name);
+}

@@ -4,7 +4,7 @@ import { runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MAX_IDS_PER_FRAME, MAX_WATCHED_PER_SOCKET, Platform } from "../../protocol";
 import { connect, freshUid, register, tokenFor } from "../helpers";
-import { sessionStub, shardStub } from "./helpers";
+import { objectTables, sessionStub, shardStub } from "./helpers";
 import { WatchingSocket } from "./subscription-helpers";
 
 type Counts = Record<string, number>;
@@ -36,12 +36,7 @@ async function subscribeAll(socket: WatchingSocket, ids: readonly string[]): Pro
 async function largestRowBytes(stub: DurableObjectStub): Promise<number> {
   return runInDurableObject(stub, (_instance, state) => {
     const sql = state.storage.sql;
-    const tables = sql
-      .exec<{ name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'",
-      )
-      .toArray()
-      .map((t) => t.name);
+    const tables = objectTables(sql);
     let largest = 0;
     for (const table of tables) {
       const columns = sql

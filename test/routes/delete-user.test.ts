@@ -16,7 +16,7 @@ import {
   type TestSocket,
   tokenFor,
 } from "../helpers";
-import { sessionStub, shardStub } from "../presence/helpers";
+import { objectTables, sessionStub, shardStub } from "../presence/helpers";
 import { shardWatchers, storedSubscriptions, WatchingSocket } from "../presence/subscription-helpers";
 
 async function deleteUsers(deleteUidList: string[]) {
@@ -35,12 +35,7 @@ function allShards(): DurableObjectStub<PresenceShard>[] {
 async function storedValues(stub: DurableObjectStub): Promise<string> {
   return runInDurableObject(stub, (_instance, state) => {
     const sql = state.storage.sql;
-    const tables = sql
-      .exec<{ name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'",
-      )
-      .toArray()
-      .map((t) => t.name);
+    const tables = objectTables(sql);
     return tables.map((table) => JSON.stringify(sql.exec(`SELECT * FROM "${table}"`).toArray())).join("\n");
   });
 }
