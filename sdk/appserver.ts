@@ -119,6 +119,8 @@ export interface UserInfo extends ProfileFields {
   createTime: number;
   /** While a ban is in force: when it ends, Unix seconds. Absent otherwise. */
   bannedUntil?: number;
+  /** While a ban is in force: the reason banUser gave (possibly empty). Absent otherwise. */
+  banReason?: string;
 }
 
 export interface AccountStatus {
