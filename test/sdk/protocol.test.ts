@@ -8,7 +8,10 @@ import type {
   DeleteUsersResult,
   ForceLogoutInput,
   IssuedToken,
+  PresenceGrantsPage,
+  PresenceGrantsPageInput,
   RegisterUserInput,
+  SetPresenceGrantsInput,
   UpdateUserInfoInput,
   UserIdInput,
   UserIdPage,
@@ -26,6 +29,7 @@ import type {
   onlineStatusEntrySchema,
   presenceEventSchema,
   presenceFrameSchema,
+  presenceGrantsAnswerSchema,
   tokenAnswerSchema,
   userInfoSchema,
   userSessionsAnswerSchema,
@@ -36,10 +40,12 @@ import {
   type deleteUserBody,
   type forceLogoutBody,
   type getAllUsersUidBody,
+  type getPresenceGrantsBody,
   type getUserInfoBody,
   type getUserSessionsBody,
   LIMITS,
   type RegisterUserBody,
+  type setPresenceGrantsBody,
   type subscribeFrame,
   type UserTokenBody,
   type unsubscribeFrame,
@@ -90,6 +96,16 @@ const pageAnswerFits: Same<UserIdPage, AnswerFields<typeof allUsersUidAnswerSche
 const deleteAnswerFits: Same<DeleteUsersResult, AnswerFields<typeof deleteUserAnswerSchema>> = true;
 type SessionEntry = Elements<z.infer<typeof userSessionsAnswerSchema>["data"]>;
 const sessionFits: Assignable<UserSession, SessionEntry> & Assignable<keyof SessionEntry, keyof UserSession> = true;
+// The presence grants: the input wants add or remove (a union), so its keys are those of either member.
+const grantsFit: Assignable<WithSecret<SetPresenceGrantsInput>, Body<typeof setPresenceGrantsBody>> = true;
+const grantsCover: Assignable<
+  keyof Body<typeof setPresenceGrantsBody>,
+  KeysOfEither<SetPresenceGrantsInput> | "secret"
+> = true;
+const grantsPageFits: Assignable<WithSecret<PresenceGrantsPageInput>, Body<typeof getPresenceGrantsBody>> = true;
+const grantsPageCovers: Assignable<keyof Body<typeof getPresenceGrantsBody>, keyof PresenceGrantsPageInput | "secret"> =
+  true;
+const grantsAnswerFits: Same<PresenceGrantsPage, AnswerFields<typeof presenceGrantsAnswerSchema>> = true;
 // The webhook event the SDK types is the one the OpenAPI document describes.
 const eventFits: Assignable<PresenceEvent, z.infer<typeof presenceEventSchema>> = true;
 const eventCovers: Assignable<keyof z.infer<typeof presenceEventSchema>, keyof PresenceEvent> = true;
@@ -161,5 +177,9 @@ describe("the shared protocol module", () => {
       deleteAnswerFits,
       sessionFits,
     ]).toEqual(Array(15).fill(true));
+  });
+
+  it("keeps the presence-grant inputs valid request bodies, and the grants page what the worker documents", () => {
+    expect([grantsFit, grantsCover, grantsPageFits, grantsPageCovers, grantsAnswerFits]).toEqual(Array(5).fill(true));
   });
 });
