@@ -20,7 +20,9 @@ export {
   type PresenceFrame,
   type ServerPresenceFrame,
   type SetFrame,
+  SUBSCRIBE_FAILED,
   type SubscribeFrame,
+  UNSUBSCRIBE_FAILED,
   type UnsubscribeFrame,
   type WatchedUser,
 } from "./presence-frames.js";

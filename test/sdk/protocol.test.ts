@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import type { ClientPresenceFrame, ErrorFrame, PresenceEvent, PresenceFrame } from "../../protocol";
+import type { ClientPresenceFrame, ErrorFrame, PresenceEvent, PresenceFrame, SetFrame } from "../../protocol";
 import * as sdk from "../../protocol";
 import type {
   AccountStatus,
@@ -45,6 +45,7 @@ import {
   type getUserSessionsBody,
   LIMITS,
   type RegisterUserBody,
+  type setFrame,
   type setPresenceGrantsBody,
   type subscribeFrame,
   type UserTokenBody,
@@ -110,10 +111,12 @@ const grantsAnswerFits: Same<PresenceGrantsPage, AnswerFields<typeof presenceGra
 const eventFits: Assignable<PresenceEvent, z.infer<typeof presenceEventSchema>> = true;
 const eventCovers: Assignable<keyof z.infer<typeof presenceEventSchema>, keyof PresenceEvent> = true;
 // The presence frames the worker sends (typed by the protocol module) are the ones the OpenAPI document
-// describes; the error frame it documents is one the SDK reads; the SDK's frames are ones the worker accepts.
+// describes; the error frames it documents (400 and 500) are the ones it sends and the SDK reads; the SDK's
+// frames are ones the worker accepts.
 const framesFit: Assignable<PresenceFrame, z.infer<typeof presenceFrameSchema>> &
-  Assignable<z.infer<typeof errorFrameSchema>, ErrorFrame> &
-  Assignable<ClientPresenceFrame, z.infer<typeof subscribeFrame> | z.infer<typeof unsubscribeFrame>> = true;
+  Same<z.infer<typeof errorFrameSchema>, ErrorFrame> &
+  Assignable<ClientPresenceFrame, z.infer<typeof subscribeFrame> | z.infer<typeof unsubscribeFrame>> &
+  Assignable<SetFrame, z.input<typeof setFrame>> = true;
 
 describe("the shared protocol module", () => {
   // The worker imports error codes, close codes, platforms and the heartbeat text from this module itself.
