@@ -5,6 +5,7 @@
  */
 export { ErrCode, type KnownErrCode } from "./errors.js";
 export {
+  FRAME_BUDGET,
   MAX_UIDS_PER_MANAGE_CALL,
   MAX_UIDS_PER_PAGE,
   MAX_UIDS_PER_STATUS_QUERY,
