@@ -1,6 +1,6 @@
 import {
   banEndOf,
-  type ClientPresenceFrame,
+  type ClientFrame,
   CloseCode,
   ErrCode,
   PING,
@@ -14,7 +14,11 @@ import { type PresenceListener, Watchlist } from "./watchlist.js";
 export { CloseCode, ErrCode, PLATFORM_NAMES, Platform, type PlatformId, type PlatformName } from "../protocol/index.js";
 export type { PresenceListener, WatchedUser } from "./watchlist.js";
 
-/** The server refused a subscribe or unsubscribe frame (docs/protocol.md#presence-subscriptions); the socket stays open. */
+/**
+ * An error frame: the server refused a subscribe, unsubscribe or set frame
+ * (400), or could not carry it out (500); nothing changed, and the socket
+ * stays open (docs/protocol.md#presence-subscriptions).
+ */
 export class PresenceFrameError extends Error {
   override readonly name = "PresenceFrameError";
 
@@ -22,7 +26,7 @@ export class PresenceFrameError extends Error {
     readonly errCode: number,
     readonly errMsg: string,
   ) {
-    super(`presence subscription refused: ${errCode} ${errMsg}`);
+    super(`the server refused a frame: ${errCode} ${errMsg}`);
   }
 }
 
@@ -111,7 +115,8 @@ export interface SessionEvents {
   closed: { code: number; reason: string; wasOpen: boolean; willReconnect: boolean; retryInMs?: number };
   /**
    * Something went wrong that the session handles by itself: a socket error, a
-   * failed refresh, a listener that threw, or a PresenceFrameError.
+   * failed refresh, a listener that threw, or a PresenceFrameError (an error
+   * frame).
    */
   error: { error: Error };
 }
@@ -168,6 +173,8 @@ export class ClientSession {
   private expiredTime: number | undefined;
   private currentState: SessionState = "connecting";
   private readonly watchlist = new Watchlist((error) => this.emit("error", { error }));
+  /** What the app last passed to setInvisible; undefined if it never called it. */
+  private invisible: boolean | undefined;
 
   constructor(private readonly options: ConnectOptions) {
     this.reconnect = { ...DEFAULT_RECONNECT, ...options.reconnect };
@@ -214,8 +221,24 @@ export class ClientSession {
     return this.watchlist.stateOf(userID);
   }
 
-  /** Sends now when open; otherwise the next open subscribes to the whole watchlist anyway. */
-  private sendFrames(frames: readonly ClientPresenceFrame[]): void {
+  /**
+   * Makes this user appear offline to every watcher (`true`), or shows its
+   * real presence again (`false`), for all of its platforms
+   * (docs/protocol.md#your-own-presence). Sent at once when the socket is
+   * open; the session remembers the value and sends it again right after
+   * every (re)connect, before subscribing, so it holds even if another
+   * device changed it meanwhile. A session whose app never calls this sends
+   * nothing of the kind. An error frame that answers it goes to the `error`
+   * listeners as a PresenceFrameError.
+   */
+  setInvisible(invisible: boolean): void {
+    if (typeof invisible !== "boolean") throw new TypeError("setInvisible: invisible must be true or false");
+    this.invisible = invisible;
+    this.sendFrames([{ type: "set", invisible }]);
+  }
+
+  /** Sends now when open; otherwise the next open sends the setting and subscribes to the whole watchlist anyway. */
+  private sendFrames(frames: readonly ClientFrame[]): void {
     const socket = this.socket;
     if (this.currentState !== "open" || socket?.readyState !== OPEN) return;
     for (const frame of frames) socket.send(JSON.stringify(frame));
@@ -275,6 +298,9 @@ export class ClientSession {
       this.currentState = "open";
       this.refreshedSinceOpen = false;
       this.startHeartbeat(socket);
+      // The app's last word on its own presence: the server keeps it across reconnects, but another device may
+      // have changed it meanwhile.
+      if (this.invisible !== undefined) this.sendFrames([{ type: "set", invisible: this.invisible }]);
       // A new socket has no subscriptions: the snapshot that answers these resyncs every watched user.
       this.sendFrames(this.watchlist.resubscribeFrames());
       this.emit("open", { reconnects: this.reconnects });

@@ -38,6 +38,7 @@ export const granted: Promise<void> = appServer.setPresenceGrants({ uid: "u", ad
 export const grantees: AsyncIterable<string> = appServer.allPresenceGrantees({ uid: "u" });
 export const session: ClientSession = connect({ url: "http://localhost:8787", uid: "u", token: "t", platform: Platform.Web });
 session.on("banned", ({ until }) => until);
+session.setInvisible(true);
 `;
 
 const CONSUMER_TSCONFIG = {
