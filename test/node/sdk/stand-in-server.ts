@@ -12,7 +12,8 @@ export type { ServerSocket };
  */
 export interface StandIn {
   url: string;
-  connections: { token: string | null; socket: ServerSocket; received: string[] }[];
+  /** Per connection: its token, its socket, and each frame it received with when (Date.now()). */
+  connections: { token: string | null; socket: ServerSocket; received: string[]; receivedAt: number[] }[];
   stop(): Promise<void>;
 }
 
@@ -23,11 +24,13 @@ export async function standInServer(onConnection: (socket: ServerSocket, index: 
   server.on("connection", (socket, request) => {
     const token = new URL(request.url ?? "/", "http://x").searchParams.get("token");
     const received: string[] = [];
+    const receivedAt: number[] = [];
     socket.on("message", (data) => {
       received.push(data.toString());
+      receivedAt.push(Date.now());
       if (data.toString() === "ping" && socket.readyState === socket.OPEN) socket.send("pong");
     });
-    connections.push({ token, socket, received });
+    connections.push({ token, socket, received, receivedAt });
     onConnection(socket, connections.length - 1);
   });
   const { port } = server.address() as AddressInfo;
