@@ -5,6 +5,7 @@
  */
 export { ErrCode, type KnownErrCode } from "./errors.js";
 export {
+  FRAME_BUDGET,
   MAX_UIDS_PER_MANAGE_CALL,
   MAX_UIDS_PER_PAGE,
   MAX_UIDS_PER_STATUS_QUERY,
@@ -23,7 +24,9 @@ export {
   type PresenceFrame,
   type ServerPresenceFrame,
   type SetFrame,
+  SUBSCRIBE_FAILED,
   type SubscribeFrame,
+  UNSUBSCRIBE_FAILED,
   type UnsubscribeFrame,
   type WatchedUser,
 } from "./presence-frames.js";

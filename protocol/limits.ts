@@ -6,3 +6,10 @@ export const MAX_UIDS_PER_USER_INFO_QUERY = 200;
 export const MAX_UIDS_PER_MANAGE_CALL = 100;
 /** The largest page get_all_users_uid answers, and its default. */
 export const MAX_UIDS_PER_PAGE = 1000;
+/**
+ * Frames one socket may send per window, besides the exact "ping"
+ * (docs/protocol.md#frame-budget); one more closes it with 1008. Clients
+ * send bursts of up to ~15 subscribe/unsubscribe frames, so the budget must
+ * not go below 20 per 10 s. The client SDK paces its own retries by it.
+ */
+export const FRAME_BUDGET = { frames: 20, windowMs: 10_000 } as const;

@@ -1,3 +1,4 @@
+import type { ErrCode } from "./errors.js";
 import type { PlatformName } from "./platforms.js";
 
 /**
@@ -75,10 +76,22 @@ export interface PresenceFrame {
   users: WatchedUser[];
 }
 
-/** A bad frame or one over a limit; the socket stays open. */
+/**
+ * The errMsg of the error frame (500) that answers a subscribe the server
+ * could not carry out: nothing changed, and the same frame may go again.
+ */
+export const SUBSCRIBE_FAILED = "subscribe failed: nothing changed; try again";
+/** The same for an unsubscribe: the socket still watches what it watched. */
+export const UNSUBSCRIBE_FAILED = "unsubscribe failed: nothing changed; try again";
+
+/**
+ * A frame the server refused (400: a bad frame, or one over a limit) or could
+ * not carry out (500: SUBSCRIBE_FAILED, UNSUBSCRIBE_FAILED, or "internal
+ * error" for a `set`). Either way nothing changed, and the socket stays open.
+ */
 export interface ErrorFrame {
   type: "error";
-  errCode: number;
+  errCode: typeof ErrCode.badRequest | typeof ErrCode.internal;
   errMsg: string;
 }
 

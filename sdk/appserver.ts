@@ -125,7 +125,7 @@ export interface UserInfo extends ProfileFields {
   createTime: number;
   /** While a ban is in force: when it ends, Unix seconds. Absent otherwise. */
   bannedUntil?: number;
-  /** While a ban is in force: the reason it was given ("" when none). */
+  /** While a ban is in force: the reason banUser gave (possibly empty). Absent otherwise. */
   banReason?: string;
 }
 
@@ -181,6 +181,26 @@ export interface UserSession {
 export interface ForceLogoutInput extends UserPlatformInput {
   /** One session only (a connID from getUserSessions): only it closes, only its token is invalidated. */
   connID?: string;
+}
+
+/**
+ * setPresenceGrants' input: the user whose presence is shared (`uid`), and
+ * the uids to let see it (`add`), to stop letting see it (`remove`), or both;
+ * each list at most 1,000 uids. The type wants at least one of the two.
+ */
+export type SetPresenceGrantsInput = UserIdInput &
+  ({ add: string[]; remove?: string[] } | { add?: string[]; remove: string[] });
+
+/** getPresenceGrants' input: whose grants, and which page. */
+export interface PresenceGrantsPageInput extends UserIdPageInput {
+  uid: string;
+}
+
+/** One page of the uids a user lets see its presence, in ascending code-point order. */
+export interface PresenceGrantsPage {
+  userIDList: string[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
 }
 
 export type RegisterOutcome =
@@ -263,9 +283,10 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item:
 
 /**
  * The AppServer side of the API: register users, issue tokens, query presence,
- * log users out, read and change profiles, list, ban and delete users. Every
- * call resolves to typed data or throws ImApiError / ImNetworkError. Only
- * calls that are safe to repeat are retried.
+ * log users out, read and change profiles, list, ban and delete users, and
+ * decide who may see whose presence. Every call resolves to typed data or
+ * throws ImApiError / ImNetworkError. Only calls that are safe to repeat are
+ * retried.
  */
 export class AppServerClient {
   private readonly baseUrl: string;
@@ -479,6 +500,50 @@ export class AppServerClient {
   async getUserSessions(input: UserIdInput): Promise<UserSession[]> {
     const answer = await this.call(Route.getUserSessions.path, input, { retryable: true });
     return listIn<UserSession>(answer, "data", Route.getUserSessions.path);
+  }
+
+  /**
+   * POST /manager/set_presence_grants: lets the `add` uids see `uid`'s
+   * presence and stops letting the `remove` uids see it, when the worker runs
+   * with PRESENCE_VISIBILITY `granted` (in `everyone` mode grants are kept but
+   * change nothing). Watchers already subscribed hear of it within 2 s. The
+   * uids granted need not be registered. Throws 602 for an unknown `uid`, and
+   * 400 (changing nothing) for a uid both added and removed, a list over
+   * 1,000, or a user that would hold more than 10,000 grants. Retried: adding
+   * a uid already granted, or removing one that is not, changes nothing, so a
+   * repeat after a lost answer lands where the first attempt did. (A retry can
+   * land after another caller's change of the same grants, and win over it.)
+   */
+  async setPresenceGrants(input: SetPresenceGrantsInput): Promise<void> {
+    await this.call(Route.setPresenceGrants.path, input, { retryable: true });
+  }
+
+  /**
+   * POST /manager/get_presence_grants: one page of the uids that may see
+   * `uid`'s presence, in code-point order after `cursor`. Throws 602 for an
+   * unknown uid, 400 for a cursor that is not a nextCursor of this server. A
+   * read, so retried. See allPresenceGrantees for every page.
+   */
+  async getPresenceGrants(input: PresenceGrantsPageInput): Promise<PresenceGrantsPage> {
+    const answer = await this.call(Route.getPresenceGrants.path, input, { retryable: true });
+    const userIDList = listIn<string>(answer, "userIDList", Route.getPresenceGrants.path);
+    return typeof answer.nextCursor === "string" ? { userIDList, nextCursor: answer.nextCursor } : { userIDList };
+  }
+
+  /**
+   * Every uid that may see `uid`'s presence, in code-point order, one page
+   * (`pageSize`, default 1000) fetched at a time as the loop asks for more.
+   * Pages follow by key, so every grant held throughout the loop comes
+   * exactly once; one added or removed meanwhile may or may not come.
+   */
+  async *allPresenceGrantees(input: UserIdInput & { pageSize?: number }): AsyncGenerator<string, void, undefined> {
+    const { uid, pageSize, operationID } = input;
+    let cursor: string | undefined;
+    do {
+      const page = await this.getPresenceGrants({ uid, cursor, limit: pageSize, operationID });
+      yield* page.userIDList;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
   }
 
   private async call(route: string, fields: object, { retryable }: { retryable: boolean }): Promise<Envelope> {

@@ -1,11 +1,13 @@
 import {
   banEndOf,
-  type ClientPresenceFrame,
+  type ClientFrame,
   CloseCode,
   ErrCode,
+  FRAME_BUDGET,
   PING,
   type PlatformId,
   PONG,
+  SUBSCRIBE_FAILED,
   type WatchedUser,
 } from "../protocol/index.js";
 import { type BackoffOptions, backoffDelay } from "./backoff.js";
@@ -14,7 +16,13 @@ import { type PresenceListener, Watchlist } from "./watchlist.js";
 export { CloseCode, ErrCode, PLATFORM_NAMES, Platform, type PlatformId, type PlatformName } from "../protocol/index.js";
 export type { PresenceListener, WatchedUser } from "./watchlist.js";
 
-/** The server refused a subscribe or unsubscribe frame (docs/protocol.md#presence-subscriptions); the socket stays open. */
+/**
+ * An error frame: the server refused a subscribe, unsubscribe or set frame
+ * (400), or could not carry it out (500); nothing changed, and the socket
+ * stays open (docs/protocol.md#presence-subscriptions). A subscribe that
+ * failed with 500 is retried first, and only reported once the retries are
+ * spent.
+ */
 export class PresenceFrameError extends Error {
   override readonly name = "PresenceFrameError";
 
@@ -22,7 +30,7 @@ export class PresenceFrameError extends Error {
     readonly errCode: number,
     readonly errMsg: string,
   ) {
-    super(`presence subscription refused: ${errCode} ${errMsg}`);
+    super(`the server refused a frame: ${errCode} ${errMsg}`);
   }
 }
 
@@ -76,6 +84,12 @@ export interface ConnectOptions {
   pingIntervalMs?: number;
   /** Reconnect delays. Default 500 ms doubling to 30 s, with jitter. */
   reconnect?: Partial<BackoffOptions & { maxAttempts: number }>;
+  /**
+   * Retries of subscriptions the server could not carry out (an error frame
+   * 500). Default 3 retries, 1 s doubling to 8 s, with jitter; then the
+   * PresenceFrameError goes to the `error` listeners.
+   */
+  resubscribe?: Partial<BackoffOptions & { maxAttempts: number }>;
   /** Defaults to the global WebSocket. */
   WebSocket?: WebSocketConstructorLike;
   /** Random source for jitter (tests pin it). */
@@ -111,7 +125,8 @@ export interface SessionEvents {
   closed: { code: number; reason: string; wasOpen: boolean; willReconnect: boolean; retryInMs?: number };
   /**
    * Something went wrong that the session handles by itself: a socket error, a
-   * failed refresh, a listener that threw, or a PresenceFrameError.
+   * failed refresh, a listener that threw, or a PresenceFrameError (an error
+   * frame; a subscribe that failed with 500 only once its retries are spent).
    */
   error: { error: Error };
 }
@@ -120,6 +135,13 @@ export type SessionEvent = keyof SessionEvents;
 export type SessionState = "connecting" | "open" | "waiting" | "closed";
 
 const DEFAULT_RECONNECT = { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, maxAttempts: Number.POSITIVE_INFINITY };
+const DEFAULT_RESUBSCRIBE = { initialDelayMs: 1_000, maxDelayMs: 8_000, factor: 2, maxAttempts: 3 };
+/**
+ * How long a frame counts against the server's frame budget, as the session
+ * sees it: the server's window, plus room for frames sent apart that arrive
+ * together.
+ */
+const BUDGET_WINDOW_MS = FRAME_BUDGET.windowMs + 1_000;
 const OPEN = 1;
 
 /** Closes after which reconnecting would only undo what the server decided. */
@@ -157,6 +179,7 @@ export class ClientSession {
     error: new Set(),
   };
   private readonly reconnect: BackoffOptions & { maxAttempts: number };
+  private readonly resubscribe: BackoffOptions & { maxAttempts: number };
   private readonly WebSocketImpl: WebSocketConstructorLike;
   private socket?: WebSocketLike;
   private pingTimer?: ReturnType<typeof setInterval>;
@@ -168,9 +191,17 @@ export class ClientSession {
   private expiredTime: number | undefined;
   private currentState: SessionState = "connecting";
   private readonly watchlist = new Watchlist((error) => this.emit("error", { error }));
+  /** What the app last passed to setInvisible; undefined if it never called it. */
+  private invisible: boolean | undefined;
+  /** When each JSON frame went out on the current socket, lately (see BUDGET_WINDOW_MS). */
+  private sentAt: number[] = [];
+  /** Retries of failed subscribes since the socket opened, the app last watched, or every subscription was answered. */
+  private resubscribes = 0;
+  private resubscribeTimer?: ReturnType<typeof setTimeout>;
 
   constructor(private readonly options: ConnectOptions) {
     this.reconnect = { ...DEFAULT_RECONNECT, ...options.reconnect };
+    this.resubscribe = { ...DEFAULT_RESUBSCRIBE, ...options.resubscribe };
     this.token = options.token;
     this.expiredTime = options.expiredTime;
     const impl = options.WebSocket ?? (globalThis as { WebSocket?: unknown }).WebSocket;
@@ -200,7 +231,10 @@ export class ClientSession {
    * Throws a RangeError beyond 3,000 users per session.
    */
   watch(userIDs: readonly string[], onChange: PresenceListener): () => void {
-    this.sendFrames(this.watchlist.add(userIDs, onChange));
+    const frames = this.watchlist.add(userIDs, onChange);
+    // A new request: a subscribe of it that fails gets retries of its own.
+    if (frames.length > 0) this.resubscribes = 0;
+    this.sendFrames(frames);
     return () => this.unwatch(userIDs, onChange);
   }
 
@@ -214,11 +248,28 @@ export class ClientSession {
     return this.watchlist.stateOf(userID);
   }
 
-  /** Sends now when open; otherwise the next open subscribes to the whole watchlist anyway. */
-  private sendFrames(frames: readonly ClientPresenceFrame[]): void {
+  /**
+   * Makes this user appear offline to every watcher (`true`), or shows its
+   * real presence again (`false`), for all of its platforms
+   * (docs/protocol.md#your-own-presence). Sent at once when the socket is
+   * open; the session remembers the value and sends it again right after
+   * every (re)connect, before subscribing, so it holds even if another
+   * device changed it meanwhile. A session whose app never calls this sends
+   * nothing of the kind. An error frame that answers it goes to the `error`
+   * listeners as a PresenceFrameError.
+   */
+  setInvisible(invisible: boolean): void {
+    if (typeof invisible !== "boolean") throw new TypeError("setInvisible: invisible must be true or false");
+    this.invisible = invisible;
+    this.sendFrames([{ type: "set", invisible }]);
+  }
+
+  /** Sends now when open; otherwise the next open sends the setting and subscribes to the whole watchlist anyway. */
+  private sendFrames(frames: readonly ClientFrame[]): void {
     const socket = this.socket;
     if (this.currentState !== "open" || socket?.readyState !== OPEN) return;
     for (const frame of frames) socket.send(JSON.stringify(frame));
+    this.countSent(frames.length);
   }
 
   /** Ends the session for good: closes the socket (1000) and cancels any pending reconnect. */
@@ -227,6 +278,7 @@ export class ClientSession {
     const wasOpen = this.currentState === "open";
     this.currentState = "closed";
     clearTimeout(this.retryTimer);
+    this.stopResubscribing();
     this.stopHeartbeat();
     const socket = this.socket;
     this.socket = undefined;
@@ -275,6 +327,11 @@ export class ClientSession {
       this.currentState = "open";
       this.refreshedSinceOpen = false;
       this.startHeartbeat(socket);
+      this.sentAt = [];
+      this.resubscribes = 0;
+      // The app's last word on its own presence: the server keeps it across reconnects, but another device may
+      // have changed it meanwhile.
+      if (this.invisible !== undefined) this.sendFrames([{ type: "set", invisible: this.invisible }]);
       // A new socket has no subscriptions: the snapshot that answers these resyncs every watched user.
       this.sendFrames(this.watchlist.resubscribeFrames());
       this.emit("open", { reconnects: this.reconnects });
@@ -288,7 +345,7 @@ export class ClientSession {
         return this.emit("pong", {});
       }
       const frame = jsonObject(data);
-      if (this.takePresenceFrame(frame)) return;
+      if (this.takePresenceFrame(frame, socket)) return;
       kickMessage = kickedFrameMessage(frame) ?? kickMessage;
       this.emit("message", { data });
     });
@@ -296,6 +353,8 @@ export class ClientSession {
       if (this.socket !== socket) return;
       this.socket = undefined;
       this.stopHeartbeat();
+      // The next socket subscribes to everything anyway.
+      this.stopResubscribing();
       void this.onClose(code, reason, opened, kickMessage);
     };
     socket.addEventListener("error", () => {
@@ -313,17 +372,80 @@ export class ClientSession {
     });
   }
 
-  /** A `presence` frame goes to the watchlist, an `error` frame to the error listeners. */
-  private takePresenceFrame(frame: JsonObject | undefined): boolean {
+  /**
+   * A `presence` frame goes to the watchlist. An `error` frame goes to the
+   * error listeners, except a subscribe the server could not carry out, which
+   * is retried first (retrySubscriptions).
+   */
+  private takePresenceFrame(frame: JsonObject | undefined, socket: WebSocketLike): boolean {
     if (frame?.type === "presence" && Array.isArray(frame.users)) {
       this.watchlist.apply(frame.users as WatchedUser[]);
+      if (this.watchlist.allAnswered) this.resubscribes = 0;
       return true;
     }
     if (frame?.type === "error") {
-      this.emit("error", { error: new PresenceFrameError(Number(frame.errCode), String(frame.errMsg)) });
+      const error = new PresenceFrameError(Number(frame.errCode), String(frame.errMsg));
+      if (frame.errCode === ErrCode.internal && frame.errMsg === SUBSCRIBE_FAILED)
+        this.retrySubscriptions(socket, error);
+      else this.emit("error", { error });
       return true;
     }
     return false;
+  }
+
+  /**
+   * A subscribe failed with 500: nothing changed on the server, so the
+   * subscriptions no entry has answered yet go again after a jittered
+   * backoff, at most `resubscribe.maxAttempts` times; a failure after that
+   * goes to the error listeners. Failures that arrive while a retry waits
+   * are covered by it. The retry never sends more frames than the server's
+   * frame budget has room for: it waits for the room instead.
+   */
+  private retrySubscriptions(socket: WebSocketLike, error: PresenceFrameError): void {
+    if (this.resubscribeTimer !== undefined) return;
+    if (this.resubscribes >= this.resubscribe.maxAttempts) {
+      this.emit("error", { error });
+      return;
+    }
+    this.resubscribes++;
+    this.armResubscribe(socket, backoffDelay(this.resubscribes, this.resubscribe, this.options.random));
+  }
+
+  private armResubscribe(socket: WebSocketLike, delayMs: number): void {
+    this.resubscribeTimer = setTimeout(() => {
+      this.resubscribeTimer = undefined;
+      if (this.socket !== socket) return;
+      const frames = this.watchlist.retryFrames();
+      const waitMs = this.budgetWait(frames.length);
+      if (waitMs > 0) return this.armResubscribe(socket, waitMs);
+      this.sendFrames(frames);
+    }, delayMs);
+  }
+
+  /** Notes frames sent now, and forgets those the frame budget no longer counts. */
+  private countSent(count: number): void {
+    const now = Date.now();
+    for (let i = 0; i < count; i++) this.sentAt.push(now);
+    this.forgetOldFrames(now);
+  }
+
+  private forgetOldFrames(now: number): void {
+    const kept = this.sentAt.findIndex((at) => now - at < BUDGET_WINDOW_MS);
+    this.sentAt.splice(0, kept === -1 ? this.sentAt.length : kept);
+  }
+
+  /** How long until `count` more frames fit in the frame budget, counting the frames this socket sent lately. */
+  private budgetWait(count: number): number {
+    const now = Date.now();
+    this.forgetOldFrames(now);
+    const over = Math.min(this.sentAt.length, this.sentAt.length + count - FRAME_BUDGET.frames);
+    const oldest = this.sentAt[over - 1];
+    return over > 0 && oldest !== undefined ? oldest + BUDGET_WINDOW_MS - now : 0;
+  }
+
+  private stopResubscribing(): void {
+    clearTimeout(this.resubscribeTimer);
+    this.resubscribeTimer = undefined;
   }
 
   private async onClose(

@@ -26,6 +26,11 @@ export class Watchlist {
   private readonly known = new Map<string, WatchedUser>();
   /** Users whose next entry is the snapshot that answers a new socket's subscribe. */
   private readonly awaitingSnapshot = new Set<string>();
+  /**
+   * Users subscribed on this socket whom no entry has answered yet: a subscribe
+   * on its way, or one the server could not carry out (retryFrames).
+   */
+  private readonly unanswered = new Set<string>();
 
   /** `reportError` hears what a listener throws; the other listeners still run. */
   constructor(private readonly reportError: (error: Error) => void) {}
@@ -33,6 +38,11 @@ export class Watchlist {
   /** Every watched uid, in the order first watched. */
   get userIDs(): string[] {
     return [...this.listeners.keys()];
+  }
+
+  /** Whether every watched user's subscription has been answered by an entry. */
+  get allAnswered(): boolean {
+    return this.unanswered.size === 0;
   }
 
   /** The newest state known for a watched user. */
@@ -62,6 +72,7 @@ export class Watchlist {
       const state = this.known.get(id);
       if (state) queueMicrotask(() => this.known.get(id) === state && set.has(listener) && this.call(listener, state));
     }
+    for (const id of added) this.unanswered.add(id);
     return frames("subscribe", added);
   }
 
@@ -79,6 +90,7 @@ export class Watchlist {
       this.listeners.delete(id);
       this.known.delete(id);
       this.awaitingSnapshot.delete(id);
+      this.unanswered.delete(id);
       dropped.push(id);
     }
     return frames("unsubscribe", dropped);
@@ -90,8 +102,26 @@ export class Watchlist {
    * that answers them (see supersedes).
    */
   resubscribeFrames(): ClientPresenceFrame[] {
-    for (const id of this.listeners.keys()) this.awaitingSnapshot.add(id);
+    for (const id of this.listeners.keys()) {
+      this.awaitingSnapshot.add(id);
+      this.unanswered.add(id);
+    }
     return frames("subscribe", this.userIDs);
+  }
+
+  /**
+   * After a subscribe the server could not carry out (an error frame 500,
+   * SUBSCRIBE_FAILED): the subscribe frames for the users no entry has
+   * answered yet, in the order first watched. The error frame does not say
+   * which frame failed, so these may include some still on their way;
+   * subscribing to a user twice is harmless. Users the socket already watches
+   * are not sent again: a failed subscribe leaves them watched.
+   */
+  retryFrames(): ClientPresenceFrame[] {
+    return frames(
+      "subscribe",
+      this.userIDs.filter((id) => this.unanswered.has(id)),
+    );
   }
 
   /** A `presence` frame's entries: the newer ones (and resets) are kept and passed to their listeners. */
@@ -99,6 +129,8 @@ export class Watchlist {
     for (const user of users) {
       const listeners = this.listeners.get(user.userID);
       if (!listeners) continue; // unwatched while the frame was on its way
+      // Any entry, even one dropped as old, says the server has the subscription.
+      this.unanswered.delete(user.userID);
       if (!this.supersedes(user)) continue;
       this.known.set(user.userID, user);
       for (const listener of [...listeners]) this.call(listener, user);

@@ -518,7 +518,7 @@ export function buildOpenApiDocument({ serverUrl, settings, routes }: DocumentOp
           "Presence subscriptions on the same socket. After each subscribe: one `presence` frame, the snapshot of every id it named.",
           "A `set` frame sets the user's own presence: `invisible` and `customStatus` (the user's, across platforms), `background` (this socket's app state).",
           "Then one `presence` entry per change of a watched user's state across platforms, within 2 s; per user in `seq` order, never older than one already sent.",
-          "A bad frame or one over a limit: an `error` frame; the socket stays open. Subscriptions end with the socket: resubscribe after a reconnect.",
+          "A bad frame or one over a limit: an `error` frame with errCode 400; a frame the server could not carry out: one with 500 (nothing changed: send it again). Either way the socket stays open. Subscriptions end with the socket: resubscribe after a reconnect.",
           "Each frame counts against the frame budget (see close code tooManyFrames).",
         ].join(" "),
         client: {

@@ -215,9 +215,12 @@ export const presenceFrameSchema = z.object({
   users: z.array(watchedUserSchema).min(1),
 });
 
-/** The server's answer to a bad frame or one over a limit; the socket stays open. */
+/** The server's answer to a frame it refused (400) or could not carry out (500); the socket stays open. */
 export const errorFrameSchema = z.object({
   type: z.literal("error"),
-  errCode: z.literal(400),
+  errCode: z.literal([ErrCode.badRequest, ErrCode.internal]).meta({
+    description:
+      "400: a bad frame or one over a limit; 500: the server could not carry it out (nothing changed: send it again)",
+  }),
   errMsg: z.string(),
 });

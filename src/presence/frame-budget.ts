@@ -1,5 +1,5 @@
 import type { PlatformId } from "../../protocol";
-import { CloseCode } from "../../protocol";
+import { CloseCode, FRAME_BUDGET } from "../../protocol";
 import { clipForLog } from "../log-fields";
 import { LIMITS } from "../schemas";
 import { closeQuietly, type FrameWindow } from "./sockets";
@@ -8,10 +8,9 @@ import { closeQuietly, type FrameWindow } from "./sockets";
  * A per-socket budget for the frames that wake the user's object: every
  * frame but the exact "ping", which the runtime answers by itself. One
  * flooding socket must not stall the user's other sessions, which share the
- * object. Clients will send bursts of up to ~15 subscribe/unsubscribe
- * frames, so the budget must not go below 20 per 10 s.
+ * object. The figures are in protocol/, for the client SDK too.
  */
-export const FRAME_BUDGET = { frames: 20, windowMs: 10_000 } as const;
+export { FRAME_BUDGET };
 
 /** Counts one frame in the window it falls in; a window starts with the first frame after the last one ended. */
 export function countFrame(

@@ -4,6 +4,8 @@ import {
   type ErrorFrame,
   MAX_WATCHED_PER_SOCKET,
   type PresenceFrame,
+  SUBSCRIBE_FAILED,
+  UNSUBSCRIBE_FAILED,
 } from "../../protocol";
 import { getOrInsertComputed } from "../lib/maps";
 import { SerialQueue } from "../lib/serial-queue";
@@ -86,7 +88,7 @@ export class Watching {
         [...held].flatMap(([id, changes]) => (neverWatched.has(id) ? [] : changes)),
       );
       await this.unwatchUnused(fresh).catch((undo) => logUndoFailed("subscribe", undo));
-      throw new FrameFailure("subscribe failed: nothing changed; try again", { cause: error });
+      throw new FrameFailure(SUBSCRIBE_FAILED, { cause: error });
     }
     this.pending.delete(key);
     const sent = this.sentTo(key);
@@ -116,7 +118,7 @@ export class Watching {
       this.sendChanges(ws, key, [...held.values()].flat());
       const told = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? outcome.members : []));
       await this.watchAtShards(told).catch((undo) => logUndoFailed("unsubscribe", undo));
-      throw new FrameFailure("unsubscribe failed: nothing changed; try again", { cause: error });
+      throw new FrameFailure(UNSUBSCRIBE_FAILED, { cause: error });
     }
     this.pending.delete(key);
     const sent = this.sent.get(key);

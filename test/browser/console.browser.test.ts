@@ -555,6 +555,7 @@ describe("the dev console in a real browser", () => {
       expect.stringContaining("watcher socket closed 4005 (account deleted); watching as a new user"),
     );
     expect(socketsOf(page, first)).toHaveLength(1);
+    // No token was asked for the deleted uid: its 404 would be among the page's problems.
     expect(pageProblems.get(page)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import type { ClientPresenceFrame, ErrorFrame, PresenceEvent, PresenceFrame } from "../../protocol";
+import type { ClientPresenceFrame, ErrorFrame, PresenceEvent, PresenceFrame, SetFrame } from "../../protocol";
 import * as sdk from "../../protocol";
 import type {
   AccountStatus,
@@ -8,7 +8,10 @@ import type {
   DeleteUsersResult,
   ForceLogoutInput,
   IssuedToken,
+  PresenceGrantsPage,
+  PresenceGrantsPageInput,
   RegisterUserInput,
+  SetPresenceGrantsInput,
   UpdateUserInfoInput,
   UserIdInput,
   UserIdPage,
@@ -26,6 +29,7 @@ import type {
   onlineStatusEntrySchema,
   presenceEventSchema,
   presenceFrameSchema,
+  presenceGrantsAnswerSchema,
   tokenAnswerSchema,
   userInfoSchema,
   userSessionsAnswerSchema,
@@ -36,10 +40,13 @@ import {
   type deleteUserBody,
   type forceLogoutBody,
   type getAllUsersUidBody,
+  type getPresenceGrantsBody,
   type getUserInfoBody,
   type getUserSessionsBody,
   LIMITS,
   type RegisterUserBody,
+  type setFrame,
+  type setPresenceGrantsBody,
   type subscribeFrame,
   type UserTokenBody,
   type unsubscribeFrame,
@@ -90,14 +97,26 @@ const pageAnswerFits: Same<UserIdPage, AnswerFields<typeof allUsersUidAnswerSche
 const deleteAnswerFits: Same<DeleteUsersResult, AnswerFields<typeof deleteUserAnswerSchema>> = true;
 type SessionEntry = Elements<z.infer<typeof userSessionsAnswerSchema>["data"]>;
 const sessionFits: Assignable<UserSession, SessionEntry> & Assignable<keyof SessionEntry, keyof UserSession> = true;
+// The presence grants: the input wants add or remove (a union), so its keys are those of either member.
+const grantsFit: Assignable<WithSecret<SetPresenceGrantsInput>, Body<typeof setPresenceGrantsBody>> = true;
+const grantsCover: Assignable<
+  keyof Body<typeof setPresenceGrantsBody>,
+  KeysOfEither<SetPresenceGrantsInput> | "secret"
+> = true;
+const grantsPageFits: Assignable<WithSecret<PresenceGrantsPageInput>, Body<typeof getPresenceGrantsBody>> = true;
+const grantsPageCovers: Assignable<keyof Body<typeof getPresenceGrantsBody>, keyof PresenceGrantsPageInput | "secret"> =
+  true;
+const grantsAnswerFits: Same<PresenceGrantsPage, AnswerFields<typeof presenceGrantsAnswerSchema>> = true;
 // The webhook event the SDK types is the one the OpenAPI document describes.
 const eventFits: Assignable<PresenceEvent, z.infer<typeof presenceEventSchema>> = true;
 const eventCovers: Assignable<keyof z.infer<typeof presenceEventSchema>, keyof PresenceEvent> = true;
 // The presence frames the worker sends (typed by the protocol module) are the ones the OpenAPI document
-// describes; the error frame it documents is one the SDK reads; the SDK's frames are ones the worker accepts.
+// describes; the error frames it documents (400 and 500) are the ones it sends and the SDK reads; the SDK's
+// frames are ones the worker accepts.
 const framesFit: Assignable<PresenceFrame, z.infer<typeof presenceFrameSchema>> &
-  Assignable<z.infer<typeof errorFrameSchema>, ErrorFrame> &
-  Assignable<ClientPresenceFrame, z.infer<typeof subscribeFrame> | z.infer<typeof unsubscribeFrame>> = true;
+  Same<z.infer<typeof errorFrameSchema>, ErrorFrame> &
+  Assignable<ClientPresenceFrame, z.infer<typeof subscribeFrame> | z.infer<typeof unsubscribeFrame>> &
+  Assignable<SetFrame, z.input<typeof setFrame>> = true;
 
 describe("the shared protocol module", () => {
   // The worker imports error codes, close codes, platforms and the heartbeat text from this module itself.
@@ -161,5 +180,9 @@ describe("the shared protocol module", () => {
       deleteAnswerFits,
       sessionFits,
     ]).toEqual(Array(15).fill(true));
+  });
+
+  it("keeps the presence-grant inputs valid request bodies, and the grants page what the worker documents", () => {
+    expect([grantsFit, grantsCover, grantsPageFits, grantsPageCovers, grantsAnswerFits]).toEqual(Array(5).fill(true));
   });
 });

@@ -113,6 +113,29 @@ describe("the SDK's watchlist", () => {
     expect(list.remove(["a"], second.listener)).toEqual([{ type: "unsubscribe", userIDs: ["a"] }]);
   });
 
+  it("after a failed subscribe asks again for the users no entry has answered yet, in the order first watched", () => {
+    const list = new Watchlist(() => {});
+    list.add(["a", "b"], () => {});
+    expect(list.allAnswered).toBe(false);
+    list.apply([online("a", 2)]);
+    expect(list.retryFrames()).toEqual([{ type: "subscribe", userIDs: ["b"] }]);
+    list.add(["c", "d"], () => {});
+    list.remove(["d"]);
+    expect(list.retryFrames()).toEqual([{ type: "subscribe", userIDs: ["b", "c"] }]);
+    list.apply([offline("c", 1), offline("b", 1)]);
+    expect(list.allAnswered).toBe(true);
+    expect(list.retryFrames()).toEqual([]);
+    // A new socket: nothing is answered; more than 200 users go in frames of 200.
+    list.add(ids(450), () => {});
+    list.apply(ids(450).map((id) => offline(id, 1)));
+    list.resubscribeFrames();
+    expect(list.retryFrames().map((frame) => frame.userIDs.length)).toEqual([200, 200, 53]);
+    // Any entry answers its user, even a repeat of the state known, which the listeners do not hear.
+    list.apply([online("a", 2), offline("b", 1), offline("c", 1), ...ids(200).map((id) => offline(id, 1))]);
+    expect(list.retryFrames().flatMap((frame) => frame.userIDs)).toEqual(ids(450).slice(200));
+    expect(list.allAnswered).toBe(false);
+  });
+
   it("reports a listener that throws and still calls the others", () => {
     const errors: Error[] = [];
     const list = new Watchlist((error) => errors.push(error));

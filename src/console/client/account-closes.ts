@@ -4,8 +4,9 @@ import { unixTime } from "./dom";
 
 /**
  * What a close that ended the account's sessions says in a row, or undefined
- * for any other close. The SDK retries 4005 (deleted) and 4006 (banned) like a
- * drop, and every retry would be refused, so the console stops the session.
+ * for any other close. The SDK stops after 4005 (deleted) and waits out a 4006
+ * (banned) to reconnect; the console stops the session either way, and says
+ * why.
  */
 export function accountClose(code: number, reason: string): string | undefined {
   if (code === CloseCode.accountDeleted) return `closed ${code} (account deleted)`;

@@ -42,8 +42,8 @@ export interface WatcherView {
  * heartbeats it, reconnects it with jittered backoff and subscribes again after
  * each reconnect. When the server ends it for good (kicked, logged out), the
  * watcher starts another: a fresh token for the same user, or a new user when
- * another tab holds this one or the user was deleted (4005) or banned (4006),
- * which the SDK would otherwise retry in vain.
+ * another tab holds this one or the user was deleted (4005) or banned (4006)
+ * (a ban the SDK would wait out, leaving the tab blind until it ends).
  */
 export class Watcher {
   private session: ClientSession | undefined;
@@ -130,8 +130,10 @@ export class Watcher {
       this.restarts = 0;
     });
     session.on("kicked", ({ reason }) => {
-      // Another tab holds this user (a duplicated tab copies sessionStorage): the next session takes a new one.
-      if (reason === "kicked") sessionStorage.removeItem(WATCHER_KEY);
+      // Another tab holds this user (a duplicated tab copies sessionStorage), or the user was deleted (4005):
+      // the next session takes a new one, and asks no token for this uid. (For 4005 the `closed` listener
+      // below replaces the session too; this holds whichever runs first.)
+      if (reason === "kicked" || reason === "account_deleted") sessionStorage.removeItem(WATCHER_KEY);
     });
     session.on("closed", ({ code, reason, willReconnect, retryInMs }) => {
       if (this.session !== session) return; // replaced: the close is the watcher's own

@@ -228,7 +228,7 @@ describe("AppServerClient: deleting users", () => {
 });
 
 describe("AppServerClient: bans", () => {
-  it("banUser with a Date: user_token throws 603 naming the end, getUserInfo shows bannedUntil; liftBan ends it", async () => {
+  it("banUser with a Date: user_token throws 603 naming the end, getUserInfo shows bannedUntil and banReason; liftBan ends it", async () => {
     const client = appServer();
     const [uid] = (await registered(1, "ban")) as [string];
     const end = new Date(Date.now() + 3_600_500);
@@ -238,11 +238,12 @@ describe("AppServerClient: bans", () => {
     expect(refused).toBeInstanceOf(ImApiError);
     expect(refused).toMatchObject({ errCode: ErrCode.banned, status: 403 });
     expect((refused as ImApiError).errMsg).toContain(String(until));
-    expect((await client.getUserInfo([uid]))[0]?.bannedUntil).toBe(until);
+    expect((await client.getUserInfo([uid]))[0]).toMatchObject({ bannedUntil: until, banReason: "spam" });
 
     await client.liftBan({ uid });
     expect((await client.getUserToken({ uid, platform: Platform.Web })).uid).toBe(uid);
     expect((await client.getUserInfo([uid]))[0]).not.toHaveProperty("bannedUntil");
+    expect((await client.getUserInfo([uid]))[0]).not.toHaveProperty("banReason");
   });
 
   it("banUser with Unix seconds; 0 lifts; a repeat changes nothing; an unknown uid is 602; an invalid Date throws before sending", async () => {

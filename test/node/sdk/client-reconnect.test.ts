@@ -1,45 +1,10 @@
 /// <reference types="node" />
-import type { AddressInfo } from "node:net";
+// Close codes the real worker only sends after long waits (4003 after 30 s, 4004 at token expiry)
+// or never on purpose (1011) come from a stand-in server here.
 import { afterEach, describe, expect, it } from "vitest";
-import { type WebSocket as ServerSocket, WebSocketServer } from "ws";
 import { type ClientSession, connect } from "../../../sdk/client";
 import { eventually, recordEvents } from "../helpers";
-
-/**
- * Close codes the real worker only sends after long waits (4003 after 30 s,
- * 4004 at token expiry) or never on purpose (1011) come from a stand-in server here.
- */
-interface StandIn {
-  url: string;
-  connections: { token: string | null; socket: ServerSocket; received: string[] }[];
-  stop(): Promise<void>;
-}
-
-async function standInServer(onConnection: (socket: ServerSocket, index: number) => void): Promise<StandIn> {
-  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-  await new Promise((resolve) => server.once("listening", resolve));
-  const connections: StandIn["connections"] = [];
-  server.on("connection", (socket, request) => {
-    const token = new URL(request.url ?? "/", "http://x").searchParams.get("token");
-    const received: string[] = [];
-    socket.on("message", (data) => {
-      received.push(data.toString());
-      if (data.toString() === "ping" && socket.readyState === socket.OPEN) socket.send("pong");
-    });
-    connections.push({ token, socket, received });
-    onConnection(socket, connections.length - 1);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `ws://127.0.0.1:${port}/ws`,
-    connections,
-    stop: () =>
-      new Promise((resolve) => {
-        for (const client of server.clients) client.terminate();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { type StandIn, standInServer } from "./stand-in-server";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

@@ -186,6 +186,34 @@ describe("client SDK presence subscriptions against the real worker", () => {
     }
   });
 
+  it("setInvisible: watchers see the user offline, the AppServer sees the truth marked invisible; false shows it again", async () => {
+    const alice = await someone("alice");
+    const aliceWeb = await alice.online(Platform.Web);
+    const { session } = await watcherSession();
+    const { heard, onChange } = listener();
+    try {
+      session.watch([alice.uid], onChange);
+      await eventually("snapshot", () => heard.length === 1);
+      expect(heard[0]).toMatchObject({ status: "online", seq: 1 });
+
+      aliceWeb.setInvisible(true);
+      await eventually("alice offline to her watchers", () => heard.length === 2);
+      expect(heard[1]).toEqual({ userID: alice.uid, status: "offline", lastSeen: expect.any(Number), seq: 2 });
+      expect((await appServer().getUsersOnlineStatus([alice.uid]))[0]).toMatchObject({
+        status: "online",
+        invisible: true,
+      });
+
+      aliceWeb.setInvisible(false);
+      await eventually("alice back", () => heard.length === 3);
+      expect(heard[2]).toEqual({ userID: alice.uid, status: "online", platforms: ["Web"], seq: 3 });
+      expect((await appServer().getUsersOnlineStatus([alice.uid]))[0]).not.toHaveProperty("invisible");
+    } finally {
+      aliceWeb.close();
+      session.close();
+    }
+  });
+
   it("reports a subscribe the server refuses as a PresenceFrameError; the session stays open", async () => {
     const { session, events } = await watcherSession();
     try {

@@ -34,8 +34,11 @@ export const token: Promise<IssuedToken> = appServer.getUserToken({ uid: "u", pl
 export const users: Promise<UserInfo[]> = appServer.getUserInfo(["u"]);
 export const uids: AsyncIterable<string> = appServer.allUserIds({ pageSize: 100 });
 export const ban: Promise<void> = appServer.banUser({ uid: "u", until: new Date() });
+export const granted: Promise<void> = appServer.setPresenceGrants({ uid: "u", add: ["v"] });
+export const grantees: AsyncIterable<string> = appServer.allPresenceGrantees({ uid: "u" });
 export const session: ClientSession = connect({ url: "http://localhost:8787", uid: "u", token: "t", platform: Platform.Web });
 session.on("banned", ({ until }) => until);
+session.setInvisible(true);
 `;
 
 const CONSUMER_TSCONFIG = {
