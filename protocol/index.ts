@@ -22,6 +22,7 @@ export {
   MAX_IDS_PER_FRAME,
   MAX_WATCHED_PER_SOCKET,
   type PresenceFrame,
+  SET_FAILED,
   type ServerPresenceFrame,
   type SetFrame,
   SUBSCRIBE_FAILED,

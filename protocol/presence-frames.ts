@@ -83,11 +83,12 @@ export interface PresenceFrame {
 export const SUBSCRIBE_FAILED = "subscribe failed: nothing changed; try again";
 /** The same for an unsubscribe: the socket still watches what it watched. */
 export const UNSUBSCRIBE_FAILED = "unsubscribe failed: nothing changed; try again";
+/** The same for a `set`: the user's presence is as it was. */
+export const SET_FAILED = "set failed: nothing changed; try again";
 
 /**
  * A frame the server refused (400: a bad frame, or one over a limit) or could
- * not carry out (500: SUBSCRIBE_FAILED, UNSUBSCRIBE_FAILED, or "internal
- * error" for a `set`). Either way nothing changed, and the socket stays open.
+ * not carry out (500: SUBSCRIBE_FAILED, UNSUBSCRIBE_FAILED, SET_FAILED). Either way nothing changed, and the socket stays open.
  */
 export interface ErrorFrame {
   type: "error";

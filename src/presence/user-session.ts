@@ -10,10 +10,12 @@ import {
   type PlatformId,
   type PlatformName,
   PONG,
+  SET_FAILED,
   type SetFrame,
 } from "../../protocol";
 import { type LoginPolicy, readSettings, type Settings } from "../config";
 import { envelope, envelopeResponse } from "../errors";
+import { FaultSwitch } from "../lib/faults";
 import { clipForLog } from "../log-fields";
 import { recordMetric } from "../metrics";
 import { platformsOfMask } from "../platforms";
@@ -91,6 +93,8 @@ export class UserSession extends DurableObject<Env> {
   private readonly outbox: Outbox;
   /** What ended sessions during the current event, by platform: the reason an offline event gives. */
   private readonly endings = new Map<PlatformId, Ending>();
+  /** Test-only failure injection (test/presence/failures.test.ts); nothing in the worker arms it. */
+  readonly faults = new FaultSwitch<"recordChange">();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -357,11 +361,9 @@ export class UserSession extends DurableObject<Env> {
    * `state` event, and published.
    */
   private async set(ws: WebSocket, frame: SetFrame, now: number): Promise<void> {
-    if (frame.background !== undefined) {
-      const attachment = readAttachment(ws);
-      if ((attachment.background ?? false) !== frame.background)
-        ws.serializeAttachment({ ...attachment, background: frame.background });
-    }
+    const attachment = readAttachment(ws);
+    if (frame.background !== undefined && (attachment.background ?? false) !== frame.background)
+      ws.serializeAttachment({ ...attachment, background: frame.background });
     const stored = this.presence.read();
     const settings = { ...stored.settings };
     if (frame.invisible !== undefined && frame.invisible !== (settings.invisible !== undefined)) {
@@ -373,7 +375,15 @@ export class UserSession extends DurableObject<Env> {
       } else delete settings.invisible;
     }
     if (frame.customStatus !== undefined) setCustomStatus(settings, frame.customStatus);
-    await this.settle(now, settings);
+    try {
+      await this.settle(now, settings);
+    } catch (error) {
+      // Once the change is stored it stands (telling the shard and the queue is retried by itself);
+      // before that, the socket's flag goes back too, so the error frame means nothing changed.
+      if (this.presence.read().seq !== stored.seq) throw error;
+      ws.serializeAttachment(attachment);
+      throw new FrameFailure(SET_FAILED, { cause: error });
+    }
   }
 
   /** set_custom_status (docs/api.md#post-userset_custom_status): as a `set` frame would, for the AppServer. */
@@ -513,7 +523,10 @@ export class UserSession extends DurableObject<Env> {
       newId,
     });
     this.endings.clear();
-    if (change.changed) this.presence.write(change.stored);
+    if (change.changed) {
+      this.faults.trip("recordChange");
+      this.presence.write(change.stored);
+    }
     return { report: this.report(now, change.stored), changed: change.changed };
   }
 

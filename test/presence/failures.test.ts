@@ -3,13 +3,14 @@
 // from inside the object; nothing in the worker can arm it. This project runs three shards.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SUBSCRIBE_FAILED, UNSUBSCRIBE_FAILED } from "../../protocol";
+import { SET_FAILED, SUBSCRIBE_FAILED, UNSUBSCRIBE_FAILED } from "../../protocol";
 import { readSettings } from "../../src/config";
 import { errorFrameSchema } from "../../src/openapi/responses";
 import type { PresenceShard } from "../../src/presence/shard";
 import { presenceShardName } from "../../src/presence/shards";
+import type { UserSession } from "../../src/presence/user-session";
 import { connect, freshUid, onlineStatus, register, sleep, tokenFor } from "../helpers";
-import { shardStub } from "./helpers";
+import { sessionStub, shardStub } from "./helpers";
 import { shardWatchers, storedSubscriptions, WatchingSocket } from "./subscription-helpers";
 
 type Fault = Parameters<PresenceShard["faults"]["arm"]>[0];
@@ -51,6 +52,43 @@ describe("a socket handler whose call fails", () => {
     await connect(kept, await tokenFor(kept, 1), 1);
     expect(await watcher.nextEntry(kept)).toMatchObject({ status: "online", platforms: ["IOS"] });
     watcher.close();
+  });
+
+  it("set: a change that could not be stored gets an error frame (500), changes nothing, and the same frame works again", async () => {
+    const uid = freshUid("setter");
+    const socket = await WatchingSocket.open(uid, 1);
+    await socket.settle();
+    const watcher = await WatchingSocket.open();
+    const [before] = await watcher.subscribe([uid]);
+    await runInDurableObject(sessionStub(uid), (instance: UserSession) => instance.faults.arm("recordChange"));
+
+    const frame = { type: "set", background: true, customStatus: { text: "Away" } };
+    socket.send(frame);
+    expect(await socket.nextFrame((f) => f.type === "error")).toEqual({
+      type: "error",
+      errCode: 500,
+      errMsg: SET_FAILED,
+    });
+    // The socket's own flag went back too: a close of another socket would otherwise record it.
+    const status = await onlineStatus([uid]);
+    expect(status[0]).toEqual({
+      userID: uid,
+      status: "online",
+      detailPlatformStatus: [{ platform: "IOS", status: "online", isBackground: false }],
+    });
+    const other = await WatchingSocket.reopen(uid, 5);
+    await other.settle();
+    expect(await watcher.nextEntry(uid, (e) => e.status === "online" && e.platforms.length === 2)).not.toHaveProperty(
+      "background",
+    );
+
+    socket.send(frame);
+    expect(await watcher.nextEntry(uid, (e) => "customStatus" in e)).toMatchObject({
+      background: ["IOS"],
+      customStatus: { text: "Away" },
+    });
+    expect(before?.seq).toBeLessThan(watcher.entriesFor(uid).at(-1)!.seq);
+    for (const s of [socket, other, watcher]) s.close();
   });
 
   it("unsubscribe: the client gets an error frame (500), it still watches (changes still arrive), and nothing was removed", async () => {
