@@ -4,8 +4,9 @@ import { unixTime } from "./dom";
 
 /**
  * What a close that ended the account's sessions says in a row, or undefined
- * for any other close. The SDK retries 4005 (deleted) and 4006 (banned) like a
- * drop, and every retry would be refused, so the console stops the session.
+ * for any other close. The SDK ends a session closed with 4005 (deleted) by
+ * itself; after 4006 (banned) it waits until the ban's end and reconnects. The
+ * console stops the session after either, and says why.
  */
 export function accountClose(code: number, reason: string): string | undefined {
   if (code === CloseCode.accountDeleted) return `closed ${code} (account deleted)`;

@@ -18,10 +18,11 @@ interface OpenedSession {
 /**
  * "Open a session": a client session per click, through the SDK's connect, so it
  * heartbeats, reconnects with jittered backoff after a drop, asks for a fresh
- * token when a handshake is refused, and stays closed once kicked or logged out.
- * The SDK would also retry after 4005 (account deleted) and 4006 (banned), in
- * vain: the console stops such a session and shows why, and does the same when
- * a fresh token is refused because the account is gone (602) or banned (603).
+ * token when a handshake is refused, and stays closed once kicked, logged out
+ * or deleted (4005). After 4006 (banned) the SDK would wait out the ban and
+ * reconnect: the console stops such a session too, shows why, and does the
+ * same when a fresh token is refused because the account is gone (602) or
+ * banned (603).
  */
 export const sessionsPanel: Panel = ({ api, log, watch }) => {
   const uidInput = byId("session-uid", HTMLInputElement);
@@ -47,7 +48,10 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
           try {
             return await api.appServer().getUserToken({ uid, platform });
           } catch (error) {
-            if (entry && isAccountRefusal(error)) stop(entry, `stopped: ${messageOf(error)}`);
+            // Unless the session was closed meanwhile: its row already says how.
+            if (entry && entry.session.state !== "closed" && isAccountRefusal(error)) {
+              stop(entry, `stopped: ${messageOf(error)}`);
+            }
             throw error;
           }
         },
@@ -91,13 +95,17 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
     session.on("error", ({ error }) => log(`session ${where}: ${error.message}`));
   }
 
-  /** Ends the SDK's session (no more retries) and shows why. */
+  /**
+   * Ends the SDK's session (no more retries) and shows why. After a 4005 the
+   * SDK has ended it already (its state is "closed" when `closed` is heard):
+   * the row must still say so.
+   */
   function stop(entry: OpenedSession, detail: string): void {
-    if (entry.session.state === "closed") return;
+    if (entry.stopped) return;
     entry.stopped = true;
     entry.detail = detail;
     log(`session ${entry.uid} on ${PLATFORM_NAMES[entry.platform]}: ${detail}`);
-    entry.session.close();
+    entry.session.close(); // nothing more when the SDK closed it
     render();
   }
 
