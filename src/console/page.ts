@@ -6,7 +6,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:64rem;padding:1
 fieldset{border:1px solid #d5dae1;border-radius:6px;margin:0 0 1rem;padding:.5rem 1rem 1rem}
 label{margin-right:.75rem} input,select,button{font:inherit;padding:.2rem .4rem}
 table{border-collapse:collapse;width:100%} th,td{border:1px solid #d5dae1;padding:.25rem .5rem;text-align:left}
-th{background:#f4f6f9} td.online{background:#d9f5de;font-weight:600} td.offline{color:#8a93a3}
+th{background:#f4f6f9} td.online{background:#d9f5de;font-weight:600} td.offline{color:#8a93a3} td.background{background:#fff1c7}
 table.stale{opacity:.55} .note{color:#5b6474} #log{max-height:10rem;overflow:auto;background:#f4f6f9;padding:.5rem;font:12px monospace;white-space:pre-wrap}
 `;
 
@@ -80,10 +80,10 @@ export function renderConsolePage(): string {
 <p id="moderation-result" class="note"></p>
 </fieldset>
 <fieldset><legend>Watched users (live, from a presence subscription)</legend>
-<p class="note">This tab opens a socket of its own as user <code id="watcher">…</code> (registered on first use, platform Web) and subscribes to these users over it; it never polls.</p>
+<p class="note">This tab opens a socket of its own as user <code id="watcher">…</code> (registered on first use, platform Web) and subscribes to these users over it; it never polls. It shows what a watcher sees: platforms in the background, a custom status until it expires, and an invisible user as offline.</p>
 <label>watch uid <input id="watch-uid"></label><button id="watch-add" type="button">Watch</button>
 <span id="status-note" class="note"></span>
-<table id="status-table"><thead><tr><th>uid</th><th>status</th><th>last seen</th><th>seq</th>${platformHeaders}<th></th></tr></thead><tbody></tbody></table>
+<table id="status-table"><thead><tr><th>uid</th><th>status</th><th>last seen</th><th>seq</th><th>custom status</th>${platformHeaders}<th></th></tr></thead><tbody></tbody></table>
 </fieldset>
 <fieldset><legend>Presence webhooks (what <code>/console/webhook</code> received)</legend>
 <p class="note">A receiver for local development only: npm run dev points PRESENCE_WEBHOOK_URL here; with another URL this list stays empty. It keeps, in memory, the last 50 deliveries whose X-IM-Signature checks out against PRESENCE_WEBHOOK_SECRET (others get 401), and shows them only with the AppServer secret typed above.</p>
