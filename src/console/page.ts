@@ -7,6 +7,7 @@ fieldset{border:1px solid #d5dae1;border-radius:6px;margin:0 0 1rem;padding:.5re
 label{margin-right:.75rem} input,select,button{font:inherit;padding:.2rem .4rem}
 table{border-collapse:collapse;width:100%} th,td{border:1px solid #d5dae1;padding:.25rem .5rem;text-align:left}
 th{background:#f4f6f9} td.online{background:#d9f5de;font-weight:600} td.offline{color:#8a93a3} td.background{background:#fff1c7}
+.own-presence{display:flex;flex-wrap:wrap;gap:.25rem .5rem;align-items:center} input.narrow{width:4rem} .refused{color:#b3261e}
 table.stale{opacity:.55} .note{color:#5b6474} #log{max-height:10rem;overflow:auto;background:#f4f6f9;padding:.5rem;font:12px monospace;white-space:pre-wrap}
 `;
 
@@ -44,7 +45,8 @@ export function renderConsolePage(): string {
 <label>uid <input id="session-uid"></label>
 <label>platform <select id="session-platform">${platformOptions()}</select></label>
 <button id="session-open" type="button">Connect</button>
-<table><thead><tr><th>uid</th><th>platform</th><th>state</th><th>reconnects</th><th></th></tr></thead><tbody id="sessions"></tbody></table>
+<p class="note">Each open session says what its user says about its own presence with <code>set</code> frames: invisible and the custom status are the user's (the last set wins), background is the session's. The server answers only a refusal, shown in the row.</p>
+<table><thead><tr><th>uid</th><th>platform</th><th>state</th><th>reconnects</th><th>own presence</th><th></th></tr></thead><tbody id="sessions"></tbody></table>
 </fieldset>
 <fieldset><legend>Manage a user</legend>
 <label>uid <input id="manage-uid"></label>
