@@ -71,6 +71,28 @@ export function renderConsolePage(): string {
 <span id="user-sessions-note" class="note"></span>
 <table><thead><tr><th>connID</th><th>platform</th><th>connected</th><th>last active</th><th></th></tr></thead><tbody id="user-sessions"></tbody></table>
 </fieldset>
+<fieldset><legend>Presence as the AppServer sees it (<code>get_users_online_status</code>, <code>set_custom_status</code>)</legend>
+<button id="presence-refresh" type="button">Refresh</button>
+<span id="presence-note" class="note"></span>
+<table id="presence-lookup"><thead><tr><th>status</th><th>platforms</th><th>custom status</th><th>invisible</th><th>last seen</th></tr></thead><tbody></tbody></table>
+<p><label>custom status <input id="custom-status-text"></label>
+<label>until <input id="custom-status-until" type="datetime-local" step="1"></label>
+<label>or in <input id="custom-status-minutes" class="narrow" type="number" min="0" step="any"> minutes</label>
+<button id="custom-status-set" type="button">Set status</button>
+<button id="custom-status-clear" type="button">Clear</button></p>
+<p id="custom-status-result" class="note"></p>
+</fieldset>
+<fieldset><legend>Presence grants (<code>set_presence_grants</code>, <code>get_presence_grants</code>)</legend>
+<p class="note">The uids that may see this user's presence while PRESENCE_VISIBILITY is <code>granted</code>; with <code>everyone</code> (the default) they are kept but change nothing.</p>
+<label>uids <input id="grants-uids" placeholder="bob, carol"></label>
+<button id="grants-add" type="button">Add</button>
+<button id="grants-remove" type="button">Remove</button>
+<label>page size <input id="grants-limit" class="narrow" type="number" min="1" max="1000" value="50"></label>
+<button id="grants-first" type="button">First page</button>
+<button id="grants-next" type="button">Next page</button>
+<span id="grants-note" class="note"></span>
+<table><thead><tr><th>may see the user</th><th></th></tr></thead><tbody id="grants"></tbody></table>
+</fieldset>
 <fieldset><legend>Ban or delete (<code>ban_user</code>, <code>delete_user</code>)</legend>
 <label>banned until <input id="ban-until" type="datetime-local"></label>
 <label>reason <input id="ban-reason"></label>
