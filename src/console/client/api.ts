@@ -88,11 +88,12 @@ const isString = (value: unknown): value is string => typeof value === "string";
  * with the secret typed into the page, and the console's own list of webhook
  * deliveries. The secret stays in the page's memory and goes only to this worker.
  *
- * The user-management routes the SDK has no method for yet are called here,
- * each with its typed answer; errors are the SDK's ImApiError, like its own.
- * (The AppServer SDK is gaining setPresenceGrants, getPresenceGrants and
- * setCustomStatus, with these routes' fields: once it has them, the three
- * methods below that call them become calls of appServer()'s.)
+ * Some user-management routes are called here, each with its typed answer;
+ * errors are the SDK's ImApiError, like its own: those written before the SDK
+ * had them (get_user_info to delete_user), and those it has no method for yet
+ * (set_custom_status, set_presence_grants, get_presence_grants; the AppServer
+ * SDK is gaining setCustomStatus, setPresenceGrants and getPresenceGrants,
+ * with these routes' fields, and then the three become calls of appServer()'s).
  */
 export class ConsoleApi {
   constructor(private readonly secretInput: HTMLInputElement) {}

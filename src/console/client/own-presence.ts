@@ -9,7 +9,7 @@ import type { ClientSession, WebSocketConstructorLike } from "../../../sdk/clien
  * setCustomStatus are on their way), so the console sends the frames itself,
  * on the socket the SDK opened: connect() is given `WebSocket` from here, the
  * browser's, which remembers the latest socket. It behaves as the SDK's
- * setInvisible does: a value set while the socket is down is sent once it
+ * coming setInvisible does: a value set while the socket is down is sent once it
  * opens, and invisible and background are sent again after every reconnect
  * (background is the socket's, and a new socket starts in the foreground).
  * With the SDK's methods, each setter here becomes a call of the session's
