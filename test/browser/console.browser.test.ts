@@ -143,6 +143,22 @@ function localMinute(date: Date): string {
   return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}`;
 }
 
+/** A moment as a datetime-local input with step 1 takes it (the page's local time, to the second). */
+function localSecond(date: Date): string {
+  return `${localMinute(date)}:${String(date.getSeconds()).padStart(2, "0")}`;
+}
+
+/** The managed user's entry in "Presence as the AppServer sees it". */
+function lookupRow(page: Page) {
+  return page.locator("#presence-lookup tbody tr");
+}
+
+/** Refresh, then the cell of the status lookup: the lookup is read on demand, never polled. */
+async function lookedUp(page: Page, cell: string): Promise<string | null> {
+  await page.click("#presence-refresh");
+  return lookupRow(page).locator(`td.${cell}`).textContent();
+}
+
 /** Pages of earlier tests share this origin's storage; closed, their sockets stay out of the next test's way. */
 async function closeOtherPages(): Promise<void> {
   for (const page of context.pages()) await page.close();
@@ -263,6 +279,57 @@ describe("the dev console in a real browser", () => {
     const page = await openConsole();
     await expect.poll(() => row(page).count(), { timeout: 10_000 }).toBe(1);
     expect(await row(page).locator("td").nth(3).textContent()).toBe("online Android (connect)");
+    expect(pageProblems.get(page)).toEqual([]);
+  });
+
+  it("words a state event in the webhook list as the other panels word presence", async () => {
+    const uid = freshUid("state");
+    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    const events: PresenceEvent[] = [
+      {
+        id: `${uid}-1`,
+        type: "online",
+        userID: uid,
+        platformID: 2,
+        platform: "Android",
+        reason: "connect",
+        platforms: ["Android", "Web"],
+        seq: 1,
+        time: Date.now(),
+        invisible: true,
+      },
+      {
+        id: `${uid}-2`,
+        type: "state",
+        userID: uid,
+        platforms: ["Android", "Web"],
+        background: ["Android"],
+        invisible: true,
+        customStatus: { text: "In a meeting", expiresAt },
+        seq: 2,
+        time: Date.now(),
+      },
+    ];
+    const body = JSON.stringify({ events });
+    const signature = await signWebhook(body, inject("webhookSecret"), Math.floor(Date.now() / 1000));
+    const delivered = await fetch(`${workerUrl()}/console/webhook`, {
+      method: "POST",
+      headers: { [SIGNATURE_HEADER]: signature },
+      body,
+    });
+    expect(delivered.status).toBe(200);
+
+    const page = await openConsole();
+    const row = (type: string) => page.locator(`#events-table tr[data-user="${uid}"][data-type="${type}"] td`);
+    await expect.poll(() => row("state").count(), { timeout: 10_000 }).toBe(5);
+    expect(await row("state").nth(3).textContent()).toMatch(
+      new RegExp(
+        `^state \\(background: Android; invisible; custom status "In a meeting" until .+ \\(${expiresAt}\\)\\)$`,
+      ),
+    );
+    expect(await row("state").nth(4).textContent()).toBe("Android (background), Web");
+    expect(await row("online").nth(3).textContent()).toBe("online Android (connect); invisible");
+    expect(await row("online").nth(4).textContent()).toBe("Android, Web");
     expect(pageProblems.get(page)).toEqual([]);
   });
 
@@ -538,6 +605,226 @@ describe("the dev console in a real browser", () => {
     await expect
       .poll(() => page.textContent("#moderation-result"), { timeout: 10_000 })
       .toBe(`delete_user ${uid}: failedUidList ["${uid}"]`);
+    expect(scriptErrors(page)).toEqual([]);
+  });
+
+  it("sets background, a custom status that expires by itself and invisible from a session's row: the watched list shows what a watcher sees, the status lookup the truth", async () => {
+    await closeOtherPages();
+    const uid = freshUid("presence");
+    await appServer().registerUser({ uid, platform: 2, name: "Presence" });
+    const page = await openConsole();
+    await openSession(page, uid, 2);
+    const row = sessionRows(page, uid);
+    const note = row.locator(".presence-note");
+    await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    await expect.poll(() => platformCell(page, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
+    await manage(page, uid);
+    await expect.poll(() => lookupRow(page).getAttribute("data-status"), { timeout: 10_000 }).toBe("online");
+    expect(await lookupRow(page).locator("td.platforms").textContent()).toBe("Android");
+
+    // Background: a set frame on that session's own socket.
+    await row.locator("input.background").check();
+    expect(await note.textContent()).toBe('sent {"type":"set","background":true}');
+    expect(socketsOf(page, uid)[0]?.sent).toContain('{"type":"set","background":true}');
+    await expect.poll(() => platformCell(page, uid, "Android").textContent(), { timeout: 10_000 }).toBe("background");
+    expect(await watchedRow(page, uid).getAttribute("data-status")).toBe("online");
+    expect(await watchedRow(page, uid).getAttribute("data-background")).toBe("Android");
+    await expect.poll(() => lookedUp(page, "platforms"), { timeout: 10_000 }).toBe("Android (background)");
+    expect(await lookupRow(page).getAttribute("data-background")).toBe("Android");
+    expect((await appServer().getUsersOnlineStatus([uid]))[0]).toMatchObject({
+      status: "online",
+      detailPlatformStatus: [{ platform: "Android", status: "online", isBackground: true }],
+    });
+
+    // A custom status about 3 s ahead: the watched list shows it, then drops it at its expiry, with no click.
+    const expiresAt = Math.ceil(Date.now() / 1000) + 3;
+    await row.locator("input.status-text").fill("In a meeting");
+    await row.locator("input.status-until").fill(localSecond(new Date(expiresAt * 1000)));
+    await row.locator("button.status-set").click();
+    expect(await note.textContent()).toBe(
+      `sent {"type":"set","customStatus":{"text":"In a meeting","expiresAt":${expiresAt}}}`,
+    );
+    const customStatus = watchedRow(page, uid).locator("td.custom-status");
+    await expect
+      .poll(() => customStatus.textContent(), { timeout: 2_500, interval: 100 })
+      .toMatch(new RegExp(`^"In a meeting" until .+ \\(${expiresAt}\\)$`));
+    expect(Date.now()).toBeLessThan(expiresAt * 1000);
+    const requestsBefore = pageRequests.get(page)?.length ?? 0;
+    await expect.poll(() => customStatus.textContent(), { timeout: 10_000, interval: 100 }).toBe("");
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt * 1000);
+    // Nothing was asked for it: the server's entry without it came over the watcher's socket.
+    expect(new Set(pageRequests.get(page)?.slice(requestsBefore))).toEqual(new Set(["/console/events"]));
+    expect(await platformCell(page, uid, "Android").textContent()).toBe("background");
+
+    // Invisible: watchers see the user offline; the AppServer still sees it online, in the background, invisible.
+    await row.locator("input.invisible").check();
+    expect(await note.textContent()).toBe('sent {"type":"set","invisible":true}');
+    await expect.poll(() => watchedRow(page, uid).getAttribute("data-status"), { timeout: 10_000 }).toBe("offline");
+    expect(await platformCell(page, uid, "Android").textContent()).toBe("–");
+    expect(await watchedRow(page, uid).locator("td.last-seen").textContent()).not.toBe("");
+    await expect.poll(() => lookedUp(page, "invisible"), { timeout: 10_000 }).toBe("invisible");
+    expect(await lookupRow(page).getAttribute("data-status")).toBe("online");
+    expect(await lookupRow(page).getAttribute("data-invisible")).toBe("true");
+    expect(await lookupRow(page).locator("td.platforms").textContent()).toBe("Android (background)");
+    expect(await row.getAttribute("data-state")).toBe("open");
+
+    // Visible and in the foreground again.
+    await row.locator("input.invisible").uncheck();
+    await row.locator("input.background").uncheck();
+    await expect.poll(() => platformCell(page, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
+    await expect.poll(() => lookedUp(page, "platforms"), { timeout: 10_000 }).toBe("Android");
+    expect(await lookupRow(page).getAttribute("data-invisible")).toBeNull();
+    expect(scriptErrors(page)).toEqual([]);
+  });
+
+  it("shows the error frame that refuses a session's set, and the set changes nothing", async () => {
+    await closeOtherPages();
+    const uid = freshUid("refused");
+    await appServer().registerUser({ uid, platform: 2, name: "Refused" });
+    const page = await openConsole();
+    await openSession(page, uid, 2);
+    const row = sessionRows(page, uid);
+    await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+
+    // An empty text, and an expiry in the past: refused whole.
+    await row.locator("input.status-until").fill(localSecond(new Date(Date.now() - 60_000)));
+    await row.locator("button.status-set").click();
+    const note = row.locator(".presence-note.refused");
+    await expect
+      .poll(() => note.textContent(), { timeout: 10_000 })
+      .toMatch(/^refused: error frame 400: customStatus\./);
+    expect(await logLines(page)).toContainEqual(
+      expect.stringMatching(new RegExp(`^.*session ${uid} on Android: error frame 400: customStatus\\.`)),
+    );
+    expect((await appServer().getUsersOnlineStatus([uid]))[0]).not.toHaveProperty("customStatus");
+    expect(await row.getAttribute("data-state")).toBe("open");
+
+    // The next set that goes out clears the refusal.
+    await row.locator("input.status-text").fill("Fine");
+    await row.locator("input.status-until").fill("");
+    await row.locator("button.status-set").click();
+    expect(await row.locator(".presence-note").textContent()).toBe(
+      'sent {"type":"set","customStatus":{"text":"Fine"}}',
+    );
+    await expect
+      .poll(async () => (await appServer().getUsersOnlineStatus([uid]))[0]?.customStatus, { timeout: 10_000 })
+      .toEqual({ text: "Fine" });
+    expect(scriptErrors(page)).toEqual([]);
+  });
+
+  it("shows and sets the managed user's custom status with set_custom_status, and logs a refused one", async () => {
+    await closeOtherPages();
+    const uid = freshUid("custom");
+    await appServer().registerUser({ uid, platform: 2, name: "Custom" });
+    const page = await openConsole();
+    await page.fill("#watch-uid", uid);
+    await page.click("#watch-add");
+    await manage(page, uid);
+    await expect.poll(() => lookupRow(page).getAttribute("data-status"), { timeout: 10_000 }).toBe("offline");
+    expect(await lookupRow(page).locator("td.custom-status").textContent()).toBe("");
+
+    const before = Math.round(Date.now() / 1000);
+    await page.fill("#custom-status-text", "On holiday");
+    await page.fill("#custom-status-minutes", "30");
+    await page.click("#custom-status-set");
+    const shown = /^"On holiday" until .+ \((\d+)\)$/;
+    // Shown again after the call, with no Refresh.
+    await expect
+      .poll(() => lookupRow(page).locator("td.custom-status").textContent(), { timeout: 10_000 })
+      .toMatch(shown);
+    const expiresAt = Number(shown.exec((await lookupRow(page).locator("td.custom-status").textContent()) ?? "")?.[1]);
+    expect(expiresAt - before).toBeGreaterThanOrEqual(1800);
+    expect(expiresAt - before).toBeLessThanOrEqual(1805);
+    expect((await appServer().getUsersOnlineStatus([uid]))[0]).toEqual({
+      userID: uid,
+      status: "offline",
+      customStatus: { text: "On holiday", expiresAt },
+    });
+    expect(await page.textContent("#custom-status-result")).toMatch(
+      new RegExp(`^custom status of ${uid}: "On holiday" until`),
+    );
+    // Offline, the watchers see it too.
+    await expect
+      .poll(() => watchedRow(page, uid).locator("td.custom-status").textContent(), { timeout: 10_000 })
+      .toMatch(shown);
+
+    await page.fill("#custom-status-text", "x".repeat(129));
+    await page.click("#custom-status-set");
+    await expect
+      .poll(() => page.textContent("#custom-status-result"), { timeout: 10_000 })
+      .toMatch(/^\/user\/set_custom_status: 400\/400 customStatus\.text: /);
+    expect(await logLines(page)).toContainEqual(expect.stringContaining("/user/set_custom_status: 400/400"));
+    expect((await appServer().getUsersOnlineStatus([uid]))[0]?.customStatus).toEqual({ text: "On holiday", expiresAt });
+
+    await page.click("#custom-status-clear");
+    await expect
+      .poll(() => page.textContent("#custom-status-result"), { timeout: 10_000 })
+      .toBe(`cleared the custom status of ${uid}`);
+    await expect.poll(() => lookupRow(page).locator("td.custom-status").textContent(), { timeout: 10_000 }).toBe("");
+    await expect
+      .poll(() => watchedRow(page, uid).locator("td.custom-status").textContent(), { timeout: 10_000 })
+      .toBe("");
+    expect((await appServer().getUsersOnlineStatus([uid]))[0]).not.toHaveProperty("customStatus");
+
+    const ghost = freshUid("ghost");
+    await manage(page, ghost);
+    await page.fill("#custom-status-text", "Nobody");
+    await page.click("#custom-status-set");
+    await expect.poll(() => page.textContent("#custom-status-result"), { timeout: 10_000 }).toContain("404/602");
+    expect(scriptErrors(page)).toEqual([]);
+  });
+
+  it("adds presence grants, lists them a page at a time, and removes one", async () => {
+    await closeOtherPages();
+    const uid = freshUid("grants");
+    await appServer().registerUser({ uid, platform: 2, name: "Grants" });
+    const page = await openConsole();
+    await page.fill("#grants-limit", "2");
+    await manage(page, uid);
+    const listed = () => page.locator("#grants tr").allTextContents();
+    await expect
+      .poll(() => page.textContent("#grants-note"), { timeout: 10_000 })
+      .toBe(`${uid}: page 1, 0 uid(s), the last page`);
+    expect(await page.isDisabled("#grants-next")).toBe(true);
+
+    await page.fill("#grants-uids", "grant-c, grant-a grant-b");
+    await page.click("#grants-add");
+    await expect.poll(() => page.locator("#grants tr").count(), { timeout: 10_000 }).toBe(2);
+    expect(await page.locator("#grants tr td:first-child").allTextContents()).toEqual(["grant-a", "grant-b"]);
+    expect(await page.textContent("#grants-note")).toBe(`${uid}: page 1, 2 uid(s), more on the next`);
+    expect(await logLines(page)).toContainEqual(
+      expect.stringContaining(`presence grants of ${uid}: granted grant-c, grant-a, grant-b`),
+    );
+    expect(await post("/manager/get_presence_grants", { uid })).toMatchObject({
+      errCode: 0,
+      userIDList: ["grant-a", "grant-b", "grant-c"],
+    });
+
+    await page.click("#grants-next");
+    await expect
+      .poll(() => page.textContent("#grants-note"), { timeout: 10_000 })
+      .toBe(`${uid}: page 2, 1 uid(s), the last page`);
+    expect(await page.locator("#grants tr td:first-child").allTextContents()).toEqual(["grant-c"]);
+    expect(await page.isDisabled("#grants-next")).toBe(true);
+
+    await page.click('#grants tr[data-uid="grant-c"] button.remove');
+    await expect.poll(listed, { timeout: 10_000 }).toEqual([]);
+    expect(await post("/manager/get_presence_grants", { uid })).toMatchObject({ userIDList: ["grant-a", "grant-b"] });
+    await page.click("#grants-first");
+    await expect
+      .poll(() => page.textContent("#grants-note"), { timeout: 10_000 })
+      .toBe(`${uid}: page 1, 2 uid(s), the last page`);
+
+    // A refusal, as the other panels show one: a uid over 64 characters is a 400.
+    await page.fill("#grants-uids", "x".repeat(65));
+    await page.click("#grants-add");
+    await expect
+      .poll(() => page.textContent("#grants-note"), { timeout: 10_000 })
+      .toMatch(/^\/manager\/set_presence_grants: 400\/400 /);
+    const ghost = freshUid("ghost");
+    await manage(page, ghost);
+    await expect.poll(() => page.textContent("#grants-note"), { timeout: 10_000 }).toContain("404/602");
+    expect(await page.locator("#grants tr").count()).toBe(0);
     expect(scriptErrors(page)).toEqual([]);
   });
 

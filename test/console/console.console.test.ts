@@ -23,6 +23,12 @@ describe("the dev console when CONSOLE_ENABLED is true", () => {
       "watcher",
       "status-note",
       "status-table",
+      "presence-lookup",
+      "custom-status-text",
+      "custom-status-set",
+      "grants-uids",
+      "grants-add",
+      "grants-next",
     ]) {
       expect(html).toContain(`id="${id}"`);
     }

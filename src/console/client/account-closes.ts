@@ -4,9 +4,9 @@ import { unixTime } from "./dom";
 
 /**
  * What a close that ended the account's sessions says in a row, or undefined
- * for any other close. The SDK stops after 4005 (deleted) and waits out a 4006
- * (banned) to reconnect; the console stops the session either way, and says
- * why.
+ * for any other close. The SDK ends a session closed with 4005 (deleted) by
+ * itself; after 4006 (banned) it waits until the ban's end and reconnects. The
+ * console stops the session after either, and says why.
  */
 export function accountClose(code: number, reason: string): string | undefined {
   if (code === CloseCode.accountDeleted) return `closed ${code} (account deleted)`;

@@ -1,8 +1,9 @@
-import type { StateEvent } from "../../../protocol";
+import type { PresenceEvent, StateEvent } from "../../../protocol";
 import { ErrCode, isImApiError } from "../../../sdk/appserver";
 import type { Delivery } from "./api";
 import { cell, tableBody } from "./dom";
 import type { Panel } from "./panel";
+import { describeCustomStatus, describePlatforms } from "./presence-text";
 
 const REFRESH_MS = 2_000;
 
@@ -40,19 +41,28 @@ function renderDelivery(delivery: Delivery): HTMLTableRowElement[] {
       cell(new Date(delivery.receivedAt).toLocaleTimeString()),
       cell(String(event.seq)),
       cell(event.userID),
-      cell(event.type === "state" ? describeState(event) : `${event.type} ${event.platform} (${event.reason})`),
-      cell(event.platforms.join(", ") || "none"),
+      cell(describeEvent(event)),
+      cell(describePlatforms(event.platforms, event.type === "state" ? event.background : [])),
     );
     return row;
   });
 }
 
-/** A state event in a few words: what the user says about its presence after the change. */
+/** An event in a few words, as the other panels word presence: `online Android (connect)`, `state (…)`. */
+function describeEvent(event: PresenceEvent): string {
+  if (event.type === "state") return describeState(event);
+  return `${event.type} ${event.platform} (${event.reason})${event.invisible ? "; invisible" : ""}`;
+}
+
+/**
+ * A state event: what the user says about its presence after the change. The
+ * background platforms are marked in "platforms after", as in the status lookup.
+ */
 function describeState(event: StateEvent): string {
   const parts = [
-    event.background.length ? `background: ${event.background.join(", ")}` : "foreground",
+    `background: ${event.background.join(", ") || "none"}`,
     ...(event.invisible ? ["invisible"] : []),
-    event.customStatus ? `"${event.customStatus.text}"` : "no custom status",
+    event.customStatus ? `custom status ${describeCustomStatus(event.customStatus)}` : "no custom status",
   ];
   return `state (${parts.join("; ")})`;
 }

@@ -6,6 +6,7 @@
 import { ConsoleApi } from "./api";
 import { byId } from "./dom";
 import { webhookEventsPanel } from "./events";
+import { grantsPanel } from "./grants";
 import { logTo } from "./log";
 import { ManagedUser } from "./managed-user";
 import { moderationPanel } from "./moderation";
@@ -13,6 +14,7 @@ import type { ConsoleContext, Panel } from "./panel";
 import { profilePanel } from "./profile";
 import { registerPanel } from "./register";
 import { sessionsPanel } from "./sessions";
+import { userPresencePanel } from "./user-presence";
 import { userSessionsPanel } from "./user-sessions";
 import { watchedUsersPanel } from "./watched-users";
 
@@ -27,6 +29,8 @@ const PANELS: Panel[] = [
   sessionsPanel,
   profilePanel,
   userSessionsPanel,
+  userPresencePanel,
+  grantsPanel,
   moderationPanel,
   webhookEventsPanel,
 ];

@@ -1,7 +1,9 @@
-import { type ClientSession, connect, PLATFORM_NAMES, type PlatformId } from "../../../sdk/client";
+import { type ClientSession, connect, PLATFORM_NAMES, type PlatformId, PresenceFrameError } from "../../../sdk/client";
 import { accountClose, isAccountRefusal } from "./account-closes";
 import { button, byId, cell, messageOf, seconds, selectedPlatform } from "./dom";
+import { OwnPresence } from "./own-presence";
 import type { Panel } from "./panel";
+import { type SessionPresenceControls, sessionPresenceControls } from "./session-presence";
 
 /** A session opened from the console, and what its row shows. */
 interface OpenedSession {
@@ -13,16 +15,20 @@ interface OpenedSession {
   reconnects: number;
   /** The console ended it (its account was deleted or banned): the SDK's close that follows changes nothing shown. */
   stopped: boolean;
+  /** Its row, made once and updated in place: what is typed in its controls survives every update. */
+  row: HTMLTableRowElement;
+  presence: SessionPresenceControls;
 }
 
 /**
  * "Open a session": a client session per click, through the SDK's connect, so it
  * heartbeats, reconnects with jittered backoff after a drop, asks for a fresh
- * token when a handshake is refused, and stays closed once kicked or logged out.
- * After 4005 (account deleted) the SDK stops by itself, and a 4006 (banned) it
- * waits out to reconnect later: the console stops such a session at once and
- * shows why, and does the same when a fresh token is refused because the
- * account is gone (602) or banned (603).
+ * token when a handshake is refused, and stays closed once kicked, logged out
+ * or deleted (4005). After 4006 (banned) the SDK would wait out the ban and
+ * reconnect: the console stops such a session too, shows why, and does the
+ * same when a fresh token is refused because the account is gone (602) or
+ * banned (603). Each open session's row can set what its user says about its
+ * own presence: invisible, background, a custom status (OwnPresence).
  */
 export const sessionsPanel: Panel = ({ api, log, watch }) => {
   const uidInput = byId("session-uid", HTMLInputElement);
@@ -30,7 +36,12 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
   const rows = byId("sessions", HTMLTableSectionElement);
   const opened: OpenedSession[] = [];
 
-  const render = () => rows.replaceChildren(...opened.map(renderRow));
+  function render(): void {
+    for (const entry of opened) {
+      update(entry);
+      if (entry.row.parentNode !== rows) rows.append(entry.row);
+    }
+  }
 
   byId("session-open", HTMLButtonElement).addEventListener("click", async () => {
     const uid = uidInput.value.trim();
@@ -38,16 +49,19 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
       const platform = selectedPlatform(platformSelect);
       const issued = await api.appServer().getUserToken({ uid, platform });
       let entry: OpenedSession | undefined;
+      const ownPresence = new OwnPresence();
       const session = connect({
         url: api.socketUrl(),
         uid,
         platform,
         token: issued.token,
         expiredTime: issued.expiredTime,
+        WebSocket: ownPresence.WebSocket,
         refreshToken: async () => {
           try {
             return await api.appServer().getUserToken({ uid, platform });
           } catch (error) {
+            // Unless the session was closed meanwhile: its row already says how.
             if (entry && entry.session.state !== "closed" && isAccountRefusal(error)) {
               stop(entry, `stopped: ${messageOf(error)}`);
             }
@@ -55,7 +69,19 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
           }
         },
       });
-      entry = { uid, platform, session, detail: "connecting", reconnects: 0, stopped: false };
+      ownPresence.follow(session);
+      const where = `${uid} on ${PLATFORM_NAMES[platform]}`;
+      entry = {
+        uid,
+        platform,
+        session,
+        detail: "connecting",
+        reconnects: 0,
+        stopped: false,
+        row: document.createElement("tr"),
+        presence: sessionPresenceControls(ownPresence, (text) => log(`session ${where}: ${text}`)),
+      };
+      build(entry);
       follow(entry);
       opened.push(entry);
       watch(uid);
@@ -91,39 +117,58 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
     });
     session.on("kicked", ({ reason, errMsg }) => log(`session ${where}: ${reason}${errMsg ? ` (${errMsg})` : ""}`));
     session.on("message", ({ data }) => log(`frame for ${uid}: ${data}`));
-    session.on("error", ({ error }) => log(`session ${where}: ${error.message}`));
+    session.on("error", ({ error }) => {
+      if (error instanceof PresenceFrameError) {
+        // This session subscribes to nothing: an error frame answers one of its set frames.
+        const text = `error frame ${error.errCode}: ${error.errMsg}`;
+        entry.presence.refused(text);
+        log(`session ${where}: ${text}`);
+        return;
+      }
+      log(`session ${where}: ${error.message}`);
+    });
   }
 
   /**
-   * Ends the SDK's session (no more retries) and shows why. After 4005 the SDK
-   * has ended it already (its state is "closed" before its `closed` event):
-   * the row still shows why.
+   * Ends the SDK's session (no more retries) and shows why. After a 4005 the
+   * SDK has ended it already (its state is "closed" when `closed` is heard):
+   * the row must still say so.
    */
   function stop(entry: OpenedSession, detail: string): void {
     if (entry.stopped) return;
     entry.stopped = true;
     entry.detail = detail;
     log(`session ${entry.uid} on ${PLATFORM_NAMES[entry.platform]}: ${detail}`);
-    entry.session.close();
+    entry.session.close(); // nothing more when the SDK closed it
     render();
   }
 
-  function renderRow(entry: OpenedSession): HTMLTableRowElement {
-    const row = document.createElement("tr");
-    row.dataset.uid = entry.uid;
-    row.dataset.platform = PLATFORM_NAMES[entry.platform];
-    row.dataset.state = entry.session.state;
-    row.append(
+  /** The row's cells: uid, platform, state, reconnects, own presence, actions. */
+  function build(entry: OpenedSession): void {
+    const presence = cell("", "presence");
+    presence.append(entry.presence.element);
+    entry.row.dataset.uid = entry.uid;
+    entry.row.dataset.platform = PLATFORM_NAMES[entry.platform];
+    entry.row.append(
       cell(entry.uid),
       cell(PLATFORM_NAMES[entry.platform]),
-      cell(entry.detail, "state"),
-      cell(String(entry.reconnects), "reconnects"),
+      cell("", "state"),
+      cell("", "reconnects"),
+      presence,
+      cell("", "actions"),
     );
-    const actions = cell("");
-    if (entry.session.state !== "closed") {
-      actions.append(button("Disconnect", "disconnect", () => entry.session.close()));
+  }
+
+  function update(entry: OpenedSession): void {
+    const { row, session } = entry;
+    const [, , state, reconnects, , actions] = row.cells;
+    row.dataset.state = session.state;
+    if (state) state.textContent = entry.detail;
+    if (reconnects) reconnects.textContent = String(entry.reconnects);
+    entry.presence.enable(session.state !== "closed");
+    if (actions && session.state === "closed") actions.replaceChildren();
+    else if (actions && actions.childElementCount === 0) {
+      actions.append(button("Disconnect", "disconnect", () => session.close()));
     }
-    row.append(actions);
-    return row;
   }
 };

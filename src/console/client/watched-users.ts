@@ -2,6 +2,7 @@ import { PLATFORM_NAMES, type PlatformName } from "../../../protocol";
 import type { ConsoleApi } from "./api";
 import { button, byId, cell, tableBody } from "./dom";
 import type { Log } from "./log";
+import { describeCustomStatus } from "./presence-text";
 import { Watcher } from "./watcher";
 
 /** The watched uids, shared by the console tabs of this browser. */
@@ -18,7 +19,10 @@ function parseWatched(stored: string | null): Set<string> {
 
 /**
  * "Watched users": a live table of the watched users' presence, from the
- * watcher's subscription; nothing is polled. Returns `watch`, which the other
+ * watcher's subscription; nothing is polled. It shows what a watcher sees:
+ * the live platforms, those in the background, and the custom status while
+ * it lasts (the server sends the entry without it at its expiry); an
+ * invisible user reads offline. Returns `watch`, which the other
  * panels call for the users they register or connect.
  */
 export function watchedUsersPanel({ api, log }: { api: ConsoleApi; log: Log }): { watch(uid: string): void } {
@@ -77,17 +81,22 @@ export function watchedUsersPanel({ api, log }: { api: ConsoleApi; log: Log }): 
   function renderRow(uid: string): HTMLTableRowElement {
     const entry = watcher.presenceOf(uid); // none until the session's snapshot for it arrives
     const live = new Set<PlatformName>(entry?.status === "online" ? entry.platforms : []);
+    const background = new Set<PlatformName>(entry?.status === "online" ? (entry.background ?? []) : []);
     const row = document.createElement("tr");
     row.dataset.uid = uid;
     row.dataset.status = entry ? entry.status : "unknown";
+    if (background.size) row.dataset.background = [...background].join(",");
     row.append(
       cell(uid),
       cell(entry ? entry.status : "…", entry?.status),
       cell(entry?.status === "offline" && entry.lastSeen ? new Date(entry.lastSeen).toLocaleString() : "", "last-seen"),
       cell(entry ? String(entry.seq) : ""),
+      cell(entry?.customStatus ? describeCustomStatus(entry.customStatus) : "", "custom-status"),
     );
     for (const name of Object.values(PLATFORM_NAMES)) {
-      const platformCell = cell(live.has(name) ? "online" : "–", live.has(name) ? "online" : "offline");
+      // A live platform whose every session is in the background says so, in its own colour.
+      const state = background.has(name) ? "background" : live.has(name) ? "online" : undefined;
+      const platformCell = cell(state ?? "–", state === "background" ? "online background" : (state ?? "offline"));
       platformCell.dataset.platform = name;
       row.append(platformCell);
     }
