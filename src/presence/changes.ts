@@ -39,8 +39,9 @@ export interface ChangeResult {
  * (background, invisibility, custom status), with one `state` event; `seq`
  * only grows. With a grace, an offline is held instead of sent; the platform
  * coming back within it cancels both events, and an expired hold is sent by
- * flushHeld with a fresh `seq`. Events list the platforms a receiver believes
- * live: held ones too.
+ * flushHeld with a fresh `seq`. A change of background alone is held the same
+ * way (docs/webhooks.md#the-grace). Events list the platforms a receiver
+ * believes live: held ones too.
  */
 export function applyChange(input: ChangeInput): ChangeResult {
   const { stored, nowMs, webhooks } = input;
@@ -82,12 +83,26 @@ export function applyChange(input: ChangeInput): ChangeResult {
   }
 
   let settings = input.settings;
+  let heldBackground = stored.heldBackground;
   if (stateChanged) {
     seq++;
     // Going invisible: watchers see the user as of this change.
     if (settings.invisible && !stored.settings.invisible)
       settings = { ...settings, invisible: { ...settings.invisible, seq } };
-    if (webhooks) events.push(stateEvent(input, { seq, time: nowMs, platforms: after, background, settings }));
+    if (webhooks) {
+      // With a grace, a change of background alone is held like an offline: a flip undone within it
+      // sends nothing. Any other change of state is sent at once, with the whole state, background included.
+      const heard = heldBackground?.heard ?? stored.background;
+      if (webhooks.graceMs > 0 && sameSettings(input.settings, stored.settings)) {
+        heldBackground =
+          background === (heard & after)
+            ? undefined
+            : { heard, dueMs: heldBackground?.dueMs ?? nowMs + webhooks.graceMs, atMs: nowMs };
+      } else {
+        heldBackground = undefined;
+        events.push(stateEvent(input, { seq, time: nowMs, platforms: believed, background, settings }));
+      }
+    }
   }
 
   const lastSeenMs = after === 0 && before !== 0 ? lastEnding(before, input.endings, nowMs) : stored.lastSeenMs;
@@ -100,6 +115,7 @@ export function applyChange(input: ChangeInput): ChangeResult {
       settings,
       lastSeenMs,
       held,
+      heldBackground,
       outbox: appendToOutbox(stored.outbox, events),
     },
     events,
@@ -139,26 +155,53 @@ export function expiry(expiresAtMs: number | undefined): { expiresAt?: number } 
   return expiresAtMs === undefined ? {} : { expiresAt: Math.round(expiresAtMs / 1000) };
 }
 
-/** Sends the held offlines whose grace has run out, each with the next `seq`. */
+/**
+ * Sends what was held for the webhook grace and has run out: each offline
+ * with the next `seq`, then a held change of background, if the background
+ * still differs from what receivers heard, as one `state` event with the next.
+ */
 export function flushHeld(input: Pick<ChangeInput, "uid" | "stored" | "nowMs" | "newId">): {
   stored: StoredPresence;
   events: PresenceEvent[];
 } {
   const { stored, nowMs } = input;
   const due = stored.held.filter((h) => h.dueMs <= nowMs).sort((a, b) => a.atMs - b.atMs);
-  if (due.length === 0) return { stored, events: [] };
+  const backgroundDue =
+    stored.heldBackground && stored.heldBackground.dueMs <= nowMs ? stored.heldBackground : undefined;
+  if (due.length === 0 && !backgroundDue) return { stored, events: [] };
   let seq = stored.seq;
   let held = stored.held;
   const events: PresenceEvent[] = [];
+  const believedNow = () => stored.platforms | platformMask(held.map((h) => h.platform));
   for (const hold of due) {
     held = held.filter((h) => h !== hold);
-    const believed = stored.platforms | platformMask(held.map((h) => h.platform));
     seq++;
     events.push(
-      event(input, { platform: hold.platform, type: "offline", reason: hold.reason, time: hold.atMs, seq, believed }),
+      event(input, {
+        platform: hold.platform,
+        type: "offline",
+        reason: hold.reason,
+        time: hold.atMs,
+        seq,
+        believed: believedNow(),
+      }),
     );
   }
-  return { stored: { ...stored, seq, held, outbox: appendToOutbox(stored.outbox, events) }, events };
+  if (backgroundDue && stored.background !== (backgroundDue.heard & stored.platforms)) {
+    seq++;
+    events.push(
+      stateEvent(input, {
+        seq,
+        time: backgroundDue.atMs,
+        platforms: believedNow(),
+        background: stored.background,
+        settings: stored.settings,
+      }),
+    );
+  }
+  const { heldBackground, ...rest } = stored;
+  const next = backgroundDue ? rest : stored;
+  return { stored: { ...next, seq, held, outbox: appendToOutbox(stored.outbox, events) }, events };
 }
 
 /**
@@ -173,9 +216,13 @@ function appendToOutbox(outbox: readonly PresenceEvent[], events: readonly Prese
   return [...outbox, ...events].slice(-MAX_UNSENT_EVENTS);
 }
 
-/** When the next held offline is due, if any. */
+/** When the next held event (an offline, a change of background) is due, if any. */
 export function nextHeldDue(stored: StoredPresence): number | undefined {
-  return stored.held.length ? Math.min(...stored.held.map((h: HeldOffline) => h.dueMs)) : undefined;
+  const due = [
+    ...stored.held.map((h: HeldOffline) => h.dueMs),
+    ...(stored.heldBackground ? [stored.heldBackground.dueMs] : []),
+  ];
+  return due.length ? Math.min(...due) : undefined;
 }
 
 /** The moment the user's last live session ended: the latest ending among the platforms that went. */

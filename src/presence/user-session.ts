@@ -264,8 +264,9 @@ export class UserSession extends DurableObject<Env> {
     }
     this.record(now);
     // Offlines held for the webhook grace are sent now: nothing may wait on rows that are about to go.
-    const flushed = flushHeld({ uid: this.uid, stored: this.presence.read(), nowMs: Number.POSITIVE_INFINITY, newId });
-    if (flushed.events.length) this.presence.write(flushed.stored);
+    const held = this.presence.read();
+    const flushed = flushHeld({ uid: this.uid, stored: held, nowMs: Number.POSITIVE_INFINITY, newId });
+    if (flushed.stored !== held) this.presence.write(flushed.stored);
     if (!(await this.outbox.handOver())) throw new Error("the deletion's webhook events could not be queued");
     await this.watching.forgetAll();
     this.ctx.storage.transactionSync(() => {
@@ -403,13 +404,15 @@ export class UserSession extends DurableObject<Env> {
   }
 
   /**
-   * Set only when there is something to do later: an offline held for the
-   * webhook grace has run out, or a send to the shard or the queue failed.
+   * Set only when there is something to do later: an offline or a change of
+   * background held for the webhook grace has run out, or a send to the
+   * shard or the queue failed.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const flushed = flushHeld({ uid: this.uid, stored: this.presence.read(), nowMs: now, newId });
-    if (flushed.events.length) this.presence.write(flushed.stored);
+    const held = this.presence.read();
+    const flushed = flushHeld({ uid: this.uid, stored: held, nowMs: now, newId });
+    if (flushed.stored !== held) this.presence.write(flushed.stored);
     await this.outbox.retry(() => this.report(now, this.presence.read()));
     const heldDue = nextHeldDue(this.presence.read());
     if (heldDue !== undefined) await this.setAlarmBy(heldDue);

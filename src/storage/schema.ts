@@ -129,6 +129,15 @@ export const USER_SESSION_MIGRATIONS: readonly Migration[] = [
         sql.exec("ALTER TABLE presence_state ADD COLUMN background INTEGER NOT NULL DEFAULT 0");
     },
   },
+  {
+    version: 7,
+    description:
+      "presence_state gets held_background (JSON, null when none): a change of background held for PRESENCE_WEBHOOK_GRACE, written with the row it changes",
+    apply(sql) {
+      if (!hasColumn(sql, "presence_state", "held_background"))
+        sql.exec("ALTER TABLE presence_state ADD COLUMN held_background TEXT");
+    },
+  },
 ];
 
 /** One row per change of a watch list (storage/watch-lists.ts); the same shape in both classes. */

@@ -8,6 +8,18 @@ export interface HeldOffline {
   dueMs: number;
 }
 
+/**
+ * A change of background held for the webhook grace: what receivers last
+ * heard (`heard`, a platformMask), and when the `state` event is due if the
+ * background still differs from it then. Undone within the grace, nothing is sent.
+ */
+export interface HeldBackground {
+  heard: number;
+  dueMs: number;
+  /** The latest change of background while held: the event's `time`. */
+  atMs: number;
+}
+
 /** While a user is invisible: since when, and what watchers see instead (offline since `lastSeenMs`, at `seq`). */
 export interface Invisibility {
   sinceMs: number;
@@ -32,6 +44,8 @@ export interface StoredPresence {
   /** When the last live session ended; absent until the user has been online. */
   lastSeenMs?: number;
   held: HeldOffline[];
+  /** A background change held for the webhook grace, if any. */
+  heldBackground?: HeldBackground;
   /** Events written with the change that made them and not yet handed to the queue (at least once). */
   outbox: PresenceEvent[];
   /** A publish to the shard failed; the object's alarm tries again. */
@@ -56,6 +70,7 @@ type Row = {
   background: number;
   last_seen_ms: number | null;
   held: string;
+  held_background: string | null;
   outbox: string;
   publish_pending: number;
   settings: string;
@@ -70,7 +85,7 @@ export class UserPresenceStore {
     this.cached ??=
       this.sql
         .exec<Row>(
-          "SELECT seq, platforms, background, last_seen_ms, held, outbox, publish_pending, settings FROM presence_state WHERE id = 1",
+          "SELECT seq, platforms, background, last_seen_ms, held, held_background, outbox, publish_pending, settings FROM presence_state WHERE id = 1",
         )
         .toArray()
         .map((row) => ({
@@ -79,6 +94,9 @@ export class UserPresenceStore {
           background: row.background,
           lastSeenMs: row.last_seen_ms ?? undefined,
           held: JSON.parse(row.held) as HeldOffline[],
+          ...(row.held_background === null
+            ? {}
+            : { heldBackground: JSON.parse(row.held_background) as HeldBackground }),
           outbox: JSON.parse(row.outbox) as PresenceEvent[],
           publishPending: row.publish_pending === 1,
           settings: JSON.parse(row.settings) as PresenceSettings,
@@ -95,10 +113,10 @@ export class UserPresenceStore {
   /** One row, whatever changed in it. */
   write(state: StoredPresence): void {
     this.sql.exec(
-      `INSERT INTO presence_state (id, seq, platforms, last_seen_ms, held, outbox, publish_pending, settings, background)
-       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+      `INSERT INTO presence_state (id, seq, platforms, last_seen_ms, held, outbox, publish_pending, settings, background, held_background)
+       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
        ON CONFLICT (id) DO UPDATE SET seq = ?1, platforms = ?2, last_seen_ms = ?3, held = ?4, outbox = ?5,
-         publish_pending = ?6, settings = ?7, background = ?8`,
+         publish_pending = ?6, settings = ?7, background = ?8, held_background = ?9`,
       state.seq,
       state.platforms,
       state.lastSeenMs ?? null,
@@ -107,6 +125,7 @@ export class UserPresenceStore {
       state.publishPending ? 1 : 0,
       JSON.stringify(state.settings),
       state.background,
+      state.heldBackground ? JSON.stringify(state.heldBackground) : null,
     );
     this.cached = state;
   }

@@ -1,6 +1,7 @@
 // Runs with PRESENCE_WEBHOOK_GRACE=1500ms (vitest.config.ts), webhooks delivered to the receiver worker.
 import { describe, expect, it } from "vitest";
-import { connect, freshUid, post, register, SECRET, sleep, tokenFor } from "../helpers";
+import { connect, freshUid, onlineStatus, post, register, SECRET, sleep, tokenFor } from "../helpers";
+import { keepAlive } from "../presence/helpers";
 import { eventsOf, summary, waitForEvents } from "./receiver";
 
 describe("PRESENCE_WEBHOOK_GRACE", () => {
@@ -47,5 +48,34 @@ describe("PRESENCE_WEBHOOK_GRACE", () => {
     expect((await post("/manager/delete_user", { secret: SECRET, deleteUidList: [uid] })).body.errCode).toBe(0);
     const events = await waitForEvents(uid, (e) => e.length === 4, 4_000);
     expect(summary(events).slice(2).sort()).toEqual(["offline IOS close [Web]", "offline Web deleted []"]);
+  });
+
+  it("holds a change of background too: a flip within the grace sends nothing, a lasting one a state event at its end", async () => {
+    const uid = freshUid("flipper");
+    await register(uid);
+    const phone = await connect(uid, await tokenFor(uid, 1), 1);
+    const stop = keepAlive(phone);
+    await waitForEvents(uid, (e) => e.length === 1);
+    const set = (background: boolean) => phone.send(JSON.stringify({ type: "set", background }));
+
+    set(true);
+    await sleep(200);
+    // The status route tells the truth at once; only the webhook waits.
+    expect((await onlineStatus([uid]))[0]?.detailPlatformStatus).toEqual([
+      { platform: "IOS", status: "online", isBackground: true },
+    ]);
+    set(false);
+    await sleep(2_500);
+    expect(summary(await eventsOf(uid))).toEqual(["online IOS connect [IOS]"]);
+
+    const setAt = Date.now();
+    set(true);
+    const events = await waitForEvents(uid, (e) => e.length === 2, 4_000);
+    expect(summary(events)).toEqual(["online IOS connect [IOS]", "state [IOS] background [IOS]"]);
+    const state = events.find((e) => e.type === "state")!;
+    expect(state.time).toBeGreaterThanOrEqual(setAt - 50);
+    expect(state.time).toBeLessThan(setAt + 1_000);
+    stop();
+    phone.close();
   });
 });

@@ -121,6 +121,64 @@ describe("state changes (background, invisibility, custom status)", () => {
   });
 });
 
+describe("the webhook grace and background", () => {
+  const none = new Map<PlatformId, Ending>();
+  const grace = 3_000;
+
+  it("sends nothing for a flip undone within the grace", () => {
+    const a = change(NEVER, [1], 1_000, grace);
+    const away = change(a.stored, [1], 2_000, grace, none, { background: [1] });
+    expect(away.events).toEqual([]);
+    expect(away.stored.heldBackground).toEqual({ heard: 0, dueMs: 5_000, atMs: 2_000 });
+    expect(nextHeldDue(away.stored)).toBe(5_000);
+    const back = change(away.stored, [1], 3_000, grace);
+    expect(back.events).toEqual([]);
+    expect(back.stored.heldBackground).toBeUndefined();
+    expect(back.stored.seq).toBe(a.stored.seq + 2);
+    expect(flushHeld({ ...base, stored: back.stored, nowMs: 9_000 }).events).toEqual([]);
+  });
+
+  it("sends one state event when the grace runs out, with the state then and the time of the last change", () => {
+    const a = change(NEVER, [1, 5], 1_000, grace);
+    const away = change(a.stored, [1, 5], 2_000, grace, none, { background: [1] });
+    const more = change(away.stored, [1, 5], 2_500, grace, none, { background: [1, 5] });
+    expect(more.events).toEqual([]);
+    expect(more.stored.heldBackground).toEqual({ heard: 0, dueMs: 5_000, atMs: 2_500 });
+    expect(flushHeld({ ...base, stored: more.stored, nowMs: 4_999 }).events).toEqual([]);
+    const flushed = flushHeld({ ...base, stored: more.stored, nowMs: 5_000 });
+    expect(brief(flushed)).toEqual([`${more.stored.seq + 1} state [IOS,Web] bg [IOS,Web] null`]);
+    expect(flushed.events[0]?.time).toBe(2_500);
+    expect(flushed.stored.heldBackground).toBeUndefined();
+  });
+
+  it("sends any other change of state at once, background included, and ends the hold", () => {
+    const a = change(NEVER, [1], 1_000, grace);
+    const away = change(a.stored, [1], 2_000, grace, none, { background: [1] });
+    const status = change(away.stored, [1], 2_500, grace, none, {
+      background: [1],
+      settings: { customStatus: { text: "Driving" } },
+    });
+    expect(brief(status)).toEqual([`${away.stored.seq + 1} state [IOS] bg [IOS] {"text":"Driving"}`]);
+    expect(status.stored.heldBackground).toBeUndefined();
+  });
+
+  it("sends nothing at the grace's end when the platform in the background went offline meanwhile", () => {
+    const a = change(NEVER, [1, 5], 1_000, grace);
+    const away = change(a.stored, [1, 5], 2_000, grace, none, { background: [1] });
+    const gone = change(away.stored, [5], 2_500, grace);
+    const flushed = flushHeld({ ...base, stored: gone.stored, nowMs: 10_000 });
+    expect(brief(flushed)).toEqual([`${gone.stored.seq + 1} offline IOS close [Web]`]);
+    expect(flushed.stored.heldBackground).toBeUndefined();
+  });
+
+  it("without a grace, sends each change of background at once", () => {
+    const a = change(NEVER, [1], 1_000, 0);
+    expect(brief(change(a.stored, [1], 2_000, 0, none, { background: [1] }))).toEqual([
+      `${a.stored.seq + 1} state [IOS] bg [IOS] null`,
+    ]);
+  });
+});
+
 describe("the webhook grace", () => {
   it("holds an offline; the platform coming back within the grace cancels both events", () => {
     const a = change(NEVER, [5], 1_000, 3_000);
