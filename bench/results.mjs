@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import {
   costTables,
   crashTable,
+  dollars,
   dollarTable,
   latencyTable,
   machine,
@@ -10,6 +11,7 @@ import {
   offlineTable,
   PRICES,
   STALL_RATIO_BOUND,
+  shardCeilingPerHour,
   simulationTable,
   stallAttackerTable,
   stallCpuLine,
@@ -17,6 +19,9 @@ import {
   stallReadsLine,
   stallTable,
   stallUnknownLine,
+  stateChangeTable,
+  stateFlipArithmetic,
+  stateSteadyTable,
   storageTable,
   subsChangeTable,
   subsLatencyTable,
@@ -48,7 +53,7 @@ export function writeResults(results, file, command) {
     ].join("\n"),
   );
   if (results.error) sections.push(`**The run failed before the end:**\n\n\`\`\`\n${results.error}\n\`\`\``);
-  if (results.warm || results.cold || results.subs || results.stall) {
+  if (results.warm || results.cold || results.subs || results.stall || results.state) {
     sections.push(`## Targets\n\n${targetTable(targets(results))}`);
   }
   if (results.cost) {
@@ -68,6 +73,7 @@ export function writeResults(results, file, command) {
     );
   }
   if (results.subs) sections.push(subsSection(results.subs));
+  if (results.state) sections.push(stateSection(results.state, results.cost));
   if (results.stall) sections.push(stallSection(results.stall, results.opts.stall));
   if (results.shardSimulation) {
     sections.push(
@@ -178,6 +184,54 @@ function subsSection(subs) {
       `On metered workers at HEARTBEAT_TIMEOUT ${steady[0].heartbeatTimeoutMs / 1000} s, one per shape, side by side: users connect one socket each and ping every 10 s; past their first verify, a window with no subscriptions, then each user subscribes to the users after it (a ring, so each is watched by as many) and a second window as long starts at once, on the same sockets. Nothing changes in either window. Without subscriptions this is the cost phase's measurement; the difference is what subscriptions add. Windows are whole multiples of the timeout, as a pinging user is verified once per timeout; the shard also saves its schedule (a row) when it goes idle between alarms, which a window's edge may cut either way, so **adds nothing** allows that count one more with than without.`,
       "",
       subsSteadyTable(steady),
+    );
+  }
+  return lines.join("\n");
+}
+
+function stateSection(state, cost) {
+  const lines = ["## What presence says: the cost of one change of each kind", ""];
+  if (state.seconds) lines.push(`The phase took ${(state.seconds / 60).toFixed(1)} minutes.`, "");
+  const changes = state.changes ?? [];
+  const first = changes[0];
+  if (first) {
+    const watchers = first.subjects.map((s) => s.watchers.toLocaleString("en")).join(" and ");
+    lines.push(
+      `On the metered worker (\`bench/metering\`), each change of what a user says about its own presence (docs/protocol.md#your-own-presence) counted alone, as the subscriptions phase counts a connect: a quiet window of ${first.quietMs / 1000} s first (it must count nothing; last column), then the meter's reset, the change, the wait until every watcher got the entry that shows it, ${first.trailingMs / 1000} s more for trailing work, and the read. For ${watchers} watchers, a subject of its own, whose watchers are other users with one socket each (pinging), subscribed to it; the subject is online with one socket (platform 1) that sends the \`set\` frames, its objects exist, and it starts in the foreground, visible, with no custom status. HEARTBEAT_TIMEOUT is ${first.heartbeatTimeoutMs / 60_000} min on this worker, longer than the whole measurement, so no verify falls inside a count but the expiry's own call (the target rows check it); the alarm the shard sets back afterwards for its next verify is counted with the change. The shard delivers up to 50 watcher calls inline, then from an alarm.`,
+      "",
+      `The expiry is counted with no request from anyone: the status is set (its own row) to expire ${first.expiryAheadMs / 1000}–${first.expiryAheadMs / 1000 + 1} s ahead (\`expiresAt\` is in whole seconds), and the expiry's quiet window ends before it; the count runs from then until the last watcher got the entry without the status (with none: 2 s after the expiry, the time protocol.md promises), and its times are from the expiry. "Status route after": \`get_users_online_status\` read after the count showed what the change set.`,
+      "",
+      `Requests by kind: RPC calls on objects (publish, deliverPresence, verify, setCustomStatus…), fetches (WebSocket handshakes), alarms, and the socket events the runtime delivers (messages, billed 20:1; close events). Rows include each setAlarm (in brackets). Queue operations (a write, a read and a delete per event) are counted with webhooks on; $ per million changes prices the Durable Object requests and rows only ($${PRICES.perMillionRequests} and $${PRICES.perMillionRows} per million): the bench carries no Queues price.`,
+    );
+    for (const variant of changes) {
+      lines.push(
+        "",
+        `### ${variant.webhooks ? "Webhooks on (a receiver on loopback that answers 204 at once)" : "Webhooks off (the default)"}`,
+        "",
+        `Sockets ${variant.stillOpen} of ${variant.sockets} still open at the end; error frames: ${variant.watcherErrorFrames} on watchers, ${variant.subjects.reduce((sum, s) => sum + s.subjectErrorFrames.length, 0)} on subjects${variant.received ? `; the receiver got ${variant.received.events} events in ${variant.received.bodies} bodies` : ""}. The measurement took ${variant.elapsedSeconds.toFixed(0)} s.`,
+        "",
+        stateChangeTable(variant),
+      );
+    }
+    const cost30 = cost?.find((c) => c.heartbeatTimeoutMs === 30_000 && !c.webhooks);
+    const steadyPer1000Month = cost30
+      ? dollars({
+          marginal: cost30.marginalPerUserHour,
+          fixedPerShardHour: shardCeilingPerHour(cost30.timing),
+          pingsPerUserHour: cost30.pingsPerUserHour,
+        }).per1000Month
+      : undefined;
+    lines.push("", "### Background flips, a month", "", stateFlipArithmetic(changes, { steadyPer1000Month }));
+  }
+  const steady = state.steady;
+  if (steady) {
+    lines.push(
+      "",
+      "### Steady state with a custom status and the app in the background",
+      "",
+      `On a metered worker at HEARTBEAT_TIMEOUT ${steady.heartbeatTimeoutMs / 1000} s${changes.length ? ", beside the counts above" : ""}: ${steady.users} users connect one socket each and ping every 10 s; past their first verify, a window with nothing set; then each sends one \`set\` frame (background on, a custom status without expiry), and once the status route shows all of them set and the next verify of each has passed, a second window as long, on the same worker and sockets. Nothing changes in either window: the second must cost what the first did (the ratio), with no publish, delivery, frame or user object row; verifies may differ by one per user at a window's edge, and the shard's snapshot rows by one.`,
+      "",
+      stateSteadyTable(steady),
     );
   }
   return lines.join("\n");

@@ -4,7 +4,7 @@
 // every scenario, prints the table and writes bench/RESULTS.md. With any of these options it
 // writes bench/.tmp/RESULTS.partial.md instead, so only a full default run is ever recorded:
 //   --quick          small counts and short blocks, to check the harness
-//   --only=a,b       run some phases: sim, storage, cost, subs, stall, warm, connect, offline, cold, many, crash
+//   --only=a,b       run some phases: sim, storage, cost, subs, state, stall, warm, connect, offline, cold, many, crash
 //   --var NAME:value extra worker var for every phase, to try a variant (e.g. --var PRESENCE_SHARDS:4)
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -21,6 +21,7 @@ import { buildPopulation, disconnectOnline } from "./scenarios/population.mjs";
 import { measureShardSimulation } from "./scenarios/shard-sim.mjs";
 import { measureConnectRate, measureOfflineAfterClose } from "./scenarios/sockets.mjs";
 import { measureStall, measureStallCost } from "./scenarios/stall.mjs";
+import { measureStateCost, measureSteadyWithState } from "./scenarios/state-cost.mjs";
 import { measureColdStatus } from "./scenarios/status-cold.mjs";
 import { measureStorage } from "./scenarios/storage-size.mjs";
 import { measureChangeCost, measureSteadyWithSubs } from "./scenarios/subs-cost.mjs";
@@ -55,6 +56,7 @@ const opts = quick
         steady: [{ users: 10, each: 9 }],
         steadyWindowMs: 30_000,
       },
+      state: { watchers: [0, 10], steady: { users: 5, windowMs: 60_000 } },
       stall: {
         kinds: ["emoji", "ascii"],
         platforms: [1, 2, 3, 4, 5, 6, 7],
@@ -100,6 +102,7 @@ const opts = quick
         ],
         steadyWindowMs: 120_000,
       },
+      state: { watchers: [0, 100], steady: { users: 20, windowMs: 240_000 } },
       stall: {
         kinds: ["emoji", "ascii"],
         platforms: [1, 2, 3, 4, 5, 6, 7],
@@ -207,6 +210,19 @@ async function main() {
     if (quick) [results.subs.change, results.subs.steady] = await Promise.all([change(), steady()]);
     else [results.subs.change, results.subs.steady] = [await change(), await steady()];
     results.subs.seconds = (Date.now() - started) / 1000;
+  }
+  if (runs("state")) {
+    // Background, custom status and invisibility: one change of each kind counted alone, webhooks off then on
+    // (on metered workers of their own), beside the steady state with them set (its own worker: counts only).
+    const started = Date.now();
+    log("state: one change of each kind with 0 and N watchers, and a steady state with them set (metered workers)");
+    const { state } = opts;
+    const changes = async () => [
+      await measureStateCost(ctx, { watchers: state.watchers }),
+      await measureStateCost(ctx, { watchers: state.watchers, webhooks: true }),
+    ];
+    const [counted, steady] = await Promise.all([changes(), measureSteadyWithState(ctx, state.steady)]);
+    results.state = { changes: counted, steady, seconds: (Date.now() - started) / 1000 };
   }
   if (runs("stall")) {
     // Plain workers of its own with one shard for the latency, then metered ones for the counts.

@@ -68,6 +68,12 @@ export class Api {
     return expectStatus(answer, 200, `user_token ${uid}`).json.data.token;
   }
 
+  /** set_custom_status (docs/api.md#post-userset_custom_status): `customStatus` is `{text, expiresAt?}` or null. */
+  async setCustomStatus(uid, customStatus) {
+    const answer = await this.client.post("/user/set_custom_status", { secret: this.secret, uid, customStatus });
+    expectStatus(answer, 200, `set_custom_status ${uid}`);
+  }
+
   /** The status answer's entries; checks there is one per requested id. timeoutMs: see HttpClient.post. */
   async status(userIDList, { timeoutMs } = {}) {
     const answer = await this.client.post(

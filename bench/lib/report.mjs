@@ -120,6 +120,7 @@ export function targets(results) {
     });
   }
   list.push(...stallTargets(results));
+  list.push(...stateTargets(results.state));
   for (const c of results.crash ?? []) {
     list.push({
       target: `${c.label}: nobody online > HEARTBEAT_TIMEOUT + 5 s (${c.heartbeatTimeoutMs / 1000 + 5} s)`,
@@ -664,4 +665,239 @@ export function stallCpuLine(cost) {
 export function stallUnknownLine(u) {
   const billed = billedOf(u.counts);
   return `**One unsubscribe of ${u.ids} ids nobody subscribed**, from a socket that watches nothing, at PRESENCE_SHARDS=${u.shards} (metered worker, fresh state; the user's own shard had started at its connect): **${u.counts["PresenceIndex.request.unwatch"] ?? 0} shard calls, ${u.counts["PresenceIndex.started"] ?? 0} shards started** (created), ${u.counts["PresenceIndex.rowsWritten"] ?? 0} shard rows and ${u.counts["UserSession.rowsWritten"] ?? 0} user object rows written, ${num(billed.requests, 2)} billed requests; the worker's workerd CPU in the 2 s after: ${u.workerCpuMs} ms; error frames ${u.errorFrames.length}. Every counter: ${countsText(u.counts)}.`;
+}
+
+// ---- what presence says: one change of each kind (state) ---------------------------
+
+/** Flip rates per user-day for the derived arithmetic: assumptions, not measurements. */
+export const ASSUMED_FLIPS_PER_USER_DAY = [50, 200];
+const DAYS_PER_MONTH = PRICES.hoursPerMonth / 24;
+
+/** Durable Object requests by kind: RPC calls on stubs, fetches (handshakes), alarms, and the socket events the runtime delivers. */
+export function requestKinds(counts) {
+  const kinds = { rpc: 0, fetch: 0, alarm: 0, messages: 0, closes: 0 };
+  for (const [key, n] of Object.entries(counts)) {
+    const what = /\.request\.(.+)$/.exec(key)?.[1];
+    if (what === undefined) continue;
+    if (what === "fetch") kinds.fetch += n;
+    else if (what === "alarm") kinds.alarm += n;
+    else if (what === "webSocketMessage") kinds.messages += n;
+    else if (what === "webSocketClose" || what === "webSocketError") kinds.closes += n;
+    else kinds.rpc += n;
+  }
+  return kinds;
+}
+
+/** Calls on the user's object other than deliveries to watchers (e.g. the expiry's verify). */
+function userObjectCalls(counts) {
+  return Object.entries(counts)
+    .filter(([key]) => key.startsWith("UserSession.request.") && key !== "UserSession.request.deliverPresence")
+    .reduce((sum, [, n]) => sum + n, 0);
+}
+
+/** Each counted change of a variant, kind by kind, with 0 watchers and with N side by side. */
+function stateRows(variant) {
+  const byKind = new Map();
+  for (const subject of variant.subjects) {
+    for (const c of subject.kinds) {
+      const rows = byKind.get(c.kind) ?? [];
+      rows.push({ ...c, watchers: subject.watchers });
+      byKind.set(c.kind, rows);
+    }
+  }
+  return [...byKind.values()].flat();
+}
+
+export function stateChangeTable(variant) {
+  const rows = stateRows(variant);
+  const summary = [
+    "| change | watchers | RPC | fetch | alarm | socket messages / close events | **billed requests** | **rows written** (setAlarm) | queue operations | $ per million such changes | first / last watcher got it | presence frames watchers got | status route after | quiet window before |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ...rows.map((c) => {
+      const k = requestKinds(c.counts);
+      const billed = billedOf(c.counts);
+      const setAlarms = Object.entries(c.counts)
+        .filter(([key]) => key.endsWith(".setAlarm"))
+        .reduce((sum, [, n]) => sum + n, 0);
+      const times = c.untilLastMs === undefined ? "–" : `${ms(c.untilFirstMs)} / **${ms(c.untilLastMs)}** ms`;
+      return `| ${c.label} | ${c.watchers.toLocaleString("en")} | ${k.rpc} | ${k.fetch} | ${k.alarm} | ${k.messages} / ${k.closes} | **${num(billed.requests, 2)}** | **${billed.rows}** (${setAlarms}) | ${billed.queueOperations} | $${dollarsPerMillion(c.counts).toFixed(2)} | ${times} | ${c.framesToWatchers} | ${c.statusAfter ? "as set" : "**not as set**"} | ${countsText(c.quiet)} |`;
+    }),
+  ];
+  const detail = [
+    "| change | watchers | every counter (`started` and `bytesWritten` are not billed) |",
+    "|---|---:|---|",
+    ...rows.map((c) => `| ${c.label} | ${c.watchers.toLocaleString("en")} | ${countsText(c.counts)} |`),
+  ];
+  return `${summary.join("\n")}\n\nEvery counter, per change (${variant.label}):\n\n${detail.join("\n")}`;
+}
+
+/** The flip (background on, then off) of each variant and watcher count. */
+function flips(changes) {
+  return changes.flatMap((variant) =>
+    variant.subjects.flatMap((subject) =>
+      subject.kinds
+        .filter((c) => c.kind === "flip")
+        .map((c) => ({
+          webhooks: variant.webhooks,
+          watchers: subject.watchers,
+          ...billedOf(c.counts),
+          counts: c.counts,
+        })),
+    ),
+  );
+}
+
+/**
+ * Derived, not measured: the counted flip times assumed flip rates, per 1,000
+ * users a month. Queue operations are given as counts only: the bench has no
+ * price for them.
+ */
+export function stateFlipArithmetic(changes, { steadyPer1000Month } = {}) {
+  const list = flips(changes);
+  if (list.length === 0) return "";
+  const perMonth = (rate) => rate * 1_000 * DAYS_PER_MONTH;
+  const dollarsOf = (f, n) => (n * f.requests * PRICES.perMillionRequests + n * f.rows * PRICES.perMillionRows) / 1e6;
+  const big = (v) => Math.round(v).toLocaleString("en");
+  const head = [
+    `| webhooks | watchers | one flip: billed requests / rows / queue operations | $ per million flips | ${ASSUMED_FLIPS_PER_USER_DAY.map((r) => `${r} flips per user-day: requests / rows / queue operations per 1,000 users a month | $ per 1,000 users a month`).join(" | ")} |`,
+    `|---|---:|---:|---:|${ASSUMED_FLIPS_PER_USER_DAY.map(() => "---:|---:").join("|")}|`,
+  ];
+  const rows = list.map((f) => {
+    const cells = ASSUMED_FLIPS_PER_USER_DAY.map((rate) => {
+      const n = perMonth(rate);
+      return `${big(n * f.requests)} / ${big(n * f.rows)} / ${big(n * f.queueOperations)} | **$${dollarsOf(f, n).toFixed(2)}**`;
+    });
+    return `| ${f.webhooks ? "on" : "off"} | ${f.watchers.toLocaleString("en")} | ${num(f.requests, 2)} / ${f.rows} / ${f.queueOperations} | $${dollarsPerMillion(f.counts).toFixed(2)} | ${cells.join(" | ")} |`;
+  });
+  const [first] = list;
+  const n = perMonth(ASSUMED_FLIPS_PER_USER_DAY[0]);
+  const example = `${ASSUMED_FLIPS_PER_USER_DAY[0]} × 1,000 × ${DAYS_PER_MONTH.toFixed(2)} days = ${big(n)} flips a month; × ${num(first.requests, 2)} billed requests = ${big(n * first.requests)} requests, at $${PRICES.perMillionRequests} per million $${((n * first.requests * PRICES.perMillionRequests) / 1e6).toFixed(2)}; × ${first.rows} rows = ${big(n * first.rows)} rows, at $${PRICES.perMillionRows} per million $${((n * first.rows * PRICES.perMillionRows) / 1e6).toFixed(2)}; together $${dollarsOf(first, n).toFixed(2)} (webhooks ${first.webhooks ? "on" : "off"}, ${first.watchers} watching)`;
+  // Counter by counter, billed ones only: what the flip with webhooks on counted beyond the flip without.
+  const webhookParts = [...new Set(list.map((f) => f.watchers))].flatMap((watchers) => {
+    const off = list.find((f) => !f.webhooks && f.watchers === watchers);
+    const on = list.find((f) => f.webhooks && f.watchers === watchers);
+    if (!off || !on) return [];
+    const keys = [...new Set([...Object.keys(on.counts), ...Object.keys(off.counts)])]
+      .filter((key) => !key.endsWith(".started") && !key.endsWith(".bytesWritten"))
+      .sort();
+    const diff = keys
+      .map((key) => [key, (on.counts[key] ?? 0) - (off.counts[key] ?? 0)])
+      .filter(([, n]) => n !== 0)
+      .map(([key, n]) => `${key} ${n > 0 ? "+" : ""}${n}`);
+    return [`${watchers.toLocaleString("en")} watching: ${diff.length ? diff.join(", ") : "nothing"}`];
+  });
+  const lines = [
+    "**Derived, not measured: what background flips would cost a month.** The flip counted above (background on, then off: two changes) times flip rates that are **assumptions** (" +
+      `${ASSUMED_FLIPS_PER_USER_DAY.join(" and ")} flips per user-day; nobody measured how often apps go to the background), per 1,000 users, over a month of ${DAYS_PER_MONTH.toFixed(2)} days (${PRICES.hoursPerMonth} hours / 24), at $${PRICES.perMillionRequests} per million requests and $${PRICES.perMillionRows} per million rows. Queue operations are given as counts and not priced: the bench carries no Queues price. For the decision whether \`PRESENCE_WEBHOOK_GRACE\`-style smoothing should apply to background flips; this section does not make it.`,
+    "",
+    ...head,
+    ...rows,
+    "",
+    `The arithmetic, e.g.: ${example}.`,
+  ];
+  if (webhookParts.length)
+    lines.push(
+      "",
+      `What webhooks add to a flip (webhooks on minus off, counter by counter; the part a smoothing of webhook events alone could save): ${webhookParts.join("; ")}. The shard's \`fanout_state\` rows (a mark when a fan-out starts after none, a clear when it ends) depend on whether the flip's second change reaches the shard while the first one's fan-out is still under way, so with watchers they can differ by two between variants and runs; the user object's rows and the queue operations are the webhooks' own.`,
+    );
+  if (steadyPer1000Month !== undefined)
+    lines.push(
+      "",
+      `For scale: the steady state of 1,000 always-online users costs $${steadyPer1000Month.toFixed(2)} a month at HEARTBEAT_TIMEOUT 30 s (the cost section above, pings not billed).`,
+    );
+  return lines.join("\n");
+}
+
+/** While nothing changes, users in the background with a custom status cost what they cost without: no call, frame or row of their own. */
+export function stateAddsNothing(s) {
+  const [w, c] = [s.without.counts, s.with.counts];
+  const calls = [
+    "PresenceShard.request.publish",
+    "UserSession.request.deliverPresence",
+    "UserSession.request.webSocketMessage",
+    "UserSession.request.alarm",
+    "UserSession.request.setCustomStatus",
+  ].reduce((sum, key) => sum + (c[key] ?? 0), 0);
+  const verifies = (counts) => counts["UserSession.request.verify"] ?? 0;
+  return (
+    calls === 0 &&
+    s.with.presenceFrames === 0 &&
+    (c["UserSession.rowsWritten"] ?? 0) === 0 &&
+    Math.abs(verifies(c) - verifies(w)) <= s.users &&
+    rowsBesidesAlarms(c) <= rowsBesidesAlarms(w) + 1 &&
+    s.stillOnline === s.users &&
+    s.stillSet === s.users
+  );
+}
+
+export function stateSteadyTable(s) {
+  const [b0, b1] = [billedOf(s.without.perUserHour), billedOf(s.with.perUserHour)];
+  const per = (w, key) => num(w.perUserHour[key] ?? 0);
+  const c = s.with.counts;
+  const lines = [
+    "| users online | window | billed requests per user-hour: nothing set / background + custom status | **ratio** | rows per user-hour: nothing set / set | **ratio** | verifies per user-hour: nothing set / set | publishes / deliveries / socket messages (set) | user object rows (set) | shard rows besides setAlarm: nothing set / set | still online, still set | adds nothing |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    `| ${s.users} | ${(s.with.ms / 1000).toFixed(0)} s each | ${num(b0.requests)} / ${num(b1.requests)} | **${ratio(b1.requests / b0.requests)}** | ${num(b0.rows)} / ${num(b1.rows)} | **${ratio(b1.rows / b0.rows)}** | ${per(s.without, "UserSession.request.verify")} / ${per(s.with, "UserSession.request.verify")} | ${c["PresenceShard.request.publish"] ?? 0} / ${c["UserSession.request.deliverPresence"] ?? 0} / ${c["UserSession.request.webSocketMessage"] ?? 0} | ${c["UserSession.rowsWritten"] ?? 0} | ${rowsBesidesAlarms(s.without.counts)} / ${rowsBesidesAlarms(c)} | ${s.stillOnline}, ${s.stillSet} of ${s.users} | ${stateAddsNothing(s) ? "yes" : "**no**"} |`,
+  ];
+  const keys = [...new Set([...Object.keys(s.without.counts), ...Object.keys(c)])].sort();
+  const detail = [
+    "| counter, whole window | nothing set | background + custom status |",
+    "|---|---:|---:|",
+    ...keys.map((key) => `| ${key} | ${s.without.counts[key] ?? 0} | ${c[key] ?? 0} |`),
+  ];
+  return `${lines.join("\n")}\n\n${detail.join("\n")}`;
+}
+
+/** The expiry's counts: one shard alarm and one call to the user's object (docs/presence.md#what-presence-says). */
+function expiryShape(counts) {
+  return {
+    alarms: counts["PresenceShard.request.alarm"] ?? 0,
+    verifies: counts["UserSession.request.verify"] ?? 0,
+    userCalls: userObjectCalls(counts),
+    userAlarms: counts["UserSession.request.alarm"] ?? 0,
+  };
+}
+
+function stateTargets(state) {
+  if (!state) return [];
+  const list = [];
+  for (const variant of state.changes ?? []) {
+    for (const subject of variant.subjects) {
+      const expiry = subject.kinds.find((c) => c.kind === "status-expiry");
+      if (!expiry) continue;
+      const e = expiryShape(expiry.counts);
+      const billed = billedOf(expiry.counts);
+      list.push({
+        target: `a custom status expiry with no traffic: one shard alarm and one call to the user's object (${variant.label}, ${subject.watchers.toLocaleString("en")} watching)`,
+        measured: `${e.alarms} shard alarm, ${e.verifies} verify (${e.userCalls} calls to user objects besides deliveries), ${expiry.counts["UserSession.request.deliverPresence"] ?? 0} deliveries, ${billed.rows} rows; last watcher ${expiry.untilLastMs === undefined ? "–" : `${ms(expiry.untilLastMs)} ms`} after the expiry`,
+        met:
+          e.alarms === 1 &&
+          e.verifies === 1 &&
+          e.userCalls === 1 &&
+          e.userAlarms === 0 &&
+          (expiry.untilLastMs === undefined || expiry.untilLastMs <= 2_000),
+      });
+    }
+    const all = variant.subjects.flatMap((subject) => subject.kinds);
+    const noisy = all.filter((c) => Object.keys(c.quiet).length > 0).length;
+    const wrong = all.filter((c) => !c.statusAfter).length;
+    const verified = all.filter(
+      (c) => c.kind !== "status-expiry" && (c.counts["UserSession.request.verify"] ?? 0) > 0,
+    ).length;
+    list.push({
+      target: `state phase (${variant.label}): every quiet window counted nothing, no verify inside a count but the expiry's, the status route as set after each change`,
+      measured: `${noisy} of ${all.length} quiet windows counted something; ${verified} counts had a verify; ${wrong} status answers not as set`,
+      met: noisy === 0 && verified === 0 && wrong === 0,
+    });
+  }
+  const s = state.steady;
+  if (s) {
+    const [b0, b1] = [billedOf(s.without.perUserHour), billedOf(s.with.perUserHour)];
+    list.push({
+      target: `nothing costs per hour while nothing changes: ${s.users} users in the background with a custom status, against the same users without (HEARTBEAT_TIMEOUT ${s.heartbeatTimeoutMs / 1000} s)`,
+      measured: `${num(b0.requests)} → ${num(b1.requests)} requests (${ratio(b1.requests / b0.requests)}) and ${num(b0.rows)} → ${num(b1.rows)} rows (${ratio(b1.rows / b0.rows)}) per user-hour; ${s.with.counts["UserSession.rowsWritten"] ?? 0} user object rows, ${s.with.presenceFrames} frames`,
+      met: stateAddsNothing(s),
+    });
+  }
+  return list;
 }

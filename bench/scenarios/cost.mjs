@@ -48,7 +48,7 @@ export function perUserHour(counts, users, ms) {
 }
 
 /** A webhook receiver on loopback that acknowledges every body at once, and counts what it got. */
-async function startReceiver() {
+export async function startReceiver() {
   const received = { bodies: 0, events: 0 };
   const server = createServer((request, response) => {
     const chunks = [];
@@ -61,6 +61,17 @@ async function startReceiver() {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { received, url: `http://127.0.0.1:${server.address().port}/hook`, close: () => server.close() };
+}
+
+/** Worker vars that send webhooks to `receiver` (none without one): plain-http loopback, which only local dev allows (LOCAL_DEV). */
+export function webhookVars(receiver) {
+  return receiver
+    ? {
+        LOCAL_DEV: "true",
+        PRESENCE_WEBHOOK_URL: receiver.url,
+        PRESENCE_WEBHOOK_SECRET: randomBytes(24).toString("hex"),
+      }
+    : {};
 }
 
 /** A metered worker of its own, for one HEARTBEAT_TIMEOUT. */
@@ -103,18 +114,10 @@ export async function measureCost(
   { heartbeatTimeoutMs, users, windowMs, pairsAndIdle = false, webhooks = false },
 ) {
   const name = `${heartbeatTimeoutMs / 1000}s${webhooks ? "-webhooks" : ""}`;
-  // Webhooks to a receiver on plain-http loopback, which only local dev allows (LOCAL_DEV).
   const receiver = webhooks ? await startReceiver() : undefined;
-  const vars = receiver
-    ? {
-        LOCAL_DEV: "true",
-        PRESENCE_WEBHOOK_URL: receiver.url,
-        PRESENCE_WEBHOOK_SECRET: randomBytes(24).toString("hex"),
-      }
-    : {};
   const { server, api } = await startMetered(ctx, name, {
     HEARTBEAT_TIMEOUT: `${heartbeatTimeoutMs / 1000}s`,
-    ...vars,
+    ...webhookVars(receiver),
   });
   const result = {
     label: `${heartbeatTimeoutMs / 1000} s${webhooks ? ", webhooks on" : ""}`,

@@ -14,11 +14,11 @@ import { PING_EVERY_MS, perUserHour, pinger, readMeter, resetMeter, SETTLE_MS, s
  * so no watcher is verified inside it and every operation counted is the change's.
  * (The verifies of an online watcher are the steady state's, measured below.)
  */
-const CHANGE_TIMEOUT_MS = 15 * 60_000;
+export const CHANGE_TIMEOUT_MS = 15 * 60_000;
 /** Before a change: what the last step set off is over, then a window as long that must count nothing. */
-const QUIET_MS = 2_000;
+export const QUIET_MS = 2_000;
 /** After the last watcher got its entry: the shard's bookkeeping after its last batch (setAlarm, snapshot). */
-const TRAILING_MS = 2_000;
+export const TRAILING_MS = 2_000;
 const CONNECTS_AT_ONCE = 32;
 
 /** `each` users after user i, wrapping: in a ring every user is watched by exactly `each`. */
@@ -29,9 +29,12 @@ function ring(uids, i, each) {
 /**
  * One change, counted alone: a quiet window first (it must count nothing), then
  * reset, act, wait until every watcher got the entry that matches, a moment
- * more for trailing work, and read the meter. Times are from just before `act`.
+ * more for trailing work, and read the meter. Times are from just before `act`,
+ * or from `originMs` (a wall-clock moment, e.g. a custom status's expiry) when
+ * given. `settle`, if given, is awaited before the trailing moment (e.g. until a
+ * webhook receiver got the change's events).
  */
-async function oneChange(server, watchers, uid, match, act) {
+export async function oneChange(server, watchers, uid, match, act, { originMs, settle } = {}) {
   await sleep(QUIET_MS);
   await resetMeter(server);
   await sleep(QUIET_MS);
@@ -41,18 +44,21 @@ async function oneChange(server, watchers, uid, match, act) {
   // CPU of the worker's workerd and of this client until the last entry: which side a slow fan-out waits on.
   const [workerCpu0, clientCpu0] = [cpuMs(server.workerPid), process.cpuUsage()];
   const t0 = performance.now();
+  const wallT0 = Date.now();
   const acted = await act();
   const actMs = performance.now() - t0;
   const at = await arrivals;
-  const untilLastMs = Math.max(...at) - t0;
+  const from = originMs === undefined ? t0 : t0 + (originMs - wallT0);
+  const untilLastMs = Math.max(...at) - from;
   const workerCpuMs = cpuMs(server.workerPid) - workerCpu0;
   const clientCpu = process.cpuUsage(clientCpu0);
+  await settle?.();
   await sleep(TRAILING_MS);
   return {
     counts: await readMeter(server),
     quiet,
     actMs,
-    untilFirstMs: Math.min(...at) - t0,
+    untilFirstMs: Math.min(...at) - from,
     untilLastMs,
     workerCpuMs,
     clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
@@ -189,7 +195,7 @@ export async function measureChangeCost(ctx, { counts, mesh }) {
 }
 
 /** One steady-state window: reset, wait, read; with the presence frames the clients got meanwhile. */
-async function steadyWindow(server, sessions, sessionsPinger, windowMs) {
+export async function steadyWindow(server, sessions, sessionsPinger, windowMs) {
   const frames = () => sessions.reduce((sum, s) => sum + s.presenceFrames, 0);
   await resetMeter(server);
   const framesBefore = frames();
