@@ -176,17 +176,24 @@ export class PresenceShard extends DurableObject<Env> {
     this.watchers.add(watcherUid, uids);
     // Who may not see a user is answered without reading anything of that user: a hidden user and
     // one that never existed take the same path, and nothing in the answer or its timing tells them apart.
-    const visible = uids.filter((uid) => this.maySee(watcherUid, uid));
+    const visible = this.visibleTo(watcherUid, uids);
     const stamp = this.stamps.next();
     const known = new Map(this.read(visible).map((presence) => [presence.uid, toEntry(presence, stamp)]));
     // A user never online, unknown, or hidden is offline, with no lastSeen, at seq 0.
     return uids.map((uid) => known.get(uid) ?? unknownEntry(uid, stamp));
   }
 
-  /** Whether `watcher` may see `uid` (docs/security.md#who-may-see-whom): one indexed read in `granted` mode, none otherwise. */
-  private maySee(watcher: string, uid: string): boolean {
-    if (!this.grantsApply || watcher === uid) return true;
-    return this.grantCache.get(uid)?.has(watcher) ?? this.table.isGranted(uid, watcher);
+  /**
+   * Which of `uids` the watcher may see (docs/security.md#who-may-see-whom).
+   * In `granted` mode, one statement for the whole frame, whatever is in
+   * memory: an id with grants to others, one with none and one that never
+   * existed cost the same lookup, so the time of a snapshot says nothing of
+   * which ids exist. A user always sees itself.
+   */
+  private visibleTo(watcher: string, uids: string[]): string[] {
+    if (!this.grantsApply) return uids;
+    const granted = this.table.grantersAmong(watcher, uids);
+    return uids.filter((uid) => uid === watcher || granted.has(uid));
   }
 
   /** A user's grantees, read once and then kept in step with every change: a fan-out checks many. */

@@ -310,8 +310,24 @@ export class ShardTables {
       .map((row) => row.grantee);
   }
 
-  isGranted(owner: string, grantee: string): boolean {
-    return this.sql.exec("SELECT 1 FROM grants WHERE owner = ? AND grantee = ?", owner, grantee).toArray().length > 0;
+  /**
+   * Which of `owners` have granted `grantee`: one statement, a primary-key
+   * lookup per owner, the same for an owner with grants, one without and one
+   * that does not exist.
+   */
+  grantersAmong(grantee: string, owners: readonly string[]): Set<string> {
+    if (owners.length === 0) return new Set();
+    return new Set(
+      this.sql
+        .exec<{ owner: string }>(
+          `SELECT value AS owner FROM json_each(?2)
+           WHERE EXISTS (SELECT 1 FROM grants WHERE owner = value AND grantee = ?1)`,
+          grantee,
+          JSON.stringify(owners),
+        )
+        .toArray()
+        .map((row) => row.owner),
+    );
   }
 
   /** One row per grant added or removed, in one transaction with the caller's. */

@@ -51,10 +51,13 @@ describe("granted mode: a watcher without a grant", () => {
     watcher.close();
   });
 
-  it("costs the shard exactly the work an unknown uid costs: the same statements, none reading the user", async () => {
+  it("costs the shard exactly the work an unknown uid costs, grants to others or not: the same statements, none reading the user", async () => {
     const hidden = freshUid("hidden");
     await online(hidden, 1);
     const watcher = freshUid("watcher");
+    // The hidden user has granted someone else: its grantees are in the shard's memory, which must not
+    // make its answer any different (or any faster) from an unknown uid's.
+    expect((await grant(hidden, { add: [freshUid("friend")] })).body.errCode).toBe(0);
     // An unknown uid held by the same shard as the hidden one.
     const count = readSettings(env).presenceShards;
     const { presenceShardName } = await import("../../src/presence/shards");
