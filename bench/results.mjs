@@ -24,6 +24,7 @@ import {
   targets,
   targetTable,
 } from "./lib/report.mjs";
+import { manageSection } from "./lib/report-manage.mjs";
 
 export function writeResults(results, file, command) {
   const floors = results.warm ?? [];
@@ -69,6 +70,7 @@ export function writeResults(results, file, command) {
   }
   if (results.subs) sections.push(subsSection(results.subs));
   if (results.stall) sections.push(stallSection(results.stall, results.opts.stall));
+  if (results.manage) sections.push(manageSection(results.manage));
   if (results.shardSimulation) {
     sections.push(
       [

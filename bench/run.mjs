@@ -4,7 +4,7 @@
 // every scenario, prints the table and writes bench/RESULTS.md. With any of these options it
 // writes bench/.tmp/RESULTS.partial.md instead, so only a full default run is ever recorded:
 //   --quick          small counts and short blocks, to check the harness
-//   --only=a,b       run some phases: sim, storage, cost, subs, stall, warm, connect, offline, cold, many, crash
+//   --only=a,b       run some phases: sim, storage, cost, subs, stall, manage, warm, connect, offline, cold, many, crash
 //   --var NAME:value extra worker var for every phase, to try a variant (e.g. --var PRESENCE_SHARDS:4)
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +16,7 @@ import { writeResults } from "./results.mjs";
 import { measureCost } from "./scenarios/cost.mjs";
 import { crashCheck } from "./scenarios/crash-check.mjs";
 import { measureWarmHttp } from "./scenarios/http-warm.mjs";
+import { measureManageCost } from "./scenarios/manage-cost.mjs";
 import { measureManySockets, measureReferenceSockets, socketShape } from "./scenarios/many-sockets.mjs";
 import { buildPopulation, disconnectOnline } from "./scenarios/population.mjs";
 import { measureShardSimulation } from "./scenarios/shard-sim.mjs";
@@ -69,6 +70,7 @@ const opts = quick
         costChurnMs: 10_000,
         unknownShards: 64,
       },
+      manage: { watchers: 10, shards: 4 },
       rounds: 1,
       blockMs: 800,
       population: 30,
@@ -114,6 +116,7 @@ const opts = quick
         costChurnMs: 30_000,
         unknownShards: 64,
       },
+      manage: { watchers: 100, shards: 40 },
       rounds: 3,
       blockMs: 3_000,
       population: 200,
@@ -215,6 +218,11 @@ async function main() {
     results.stall = { rows: await measureStall(ctx, opts.stall) };
     results.stall.cost = await measureStallCost(ctx, opts.stall);
     results.stall.seconds = (Date.now() - started) / 1000;
+  }
+  if (runs("manage")) {
+    // Metered workers of its own (webhooks on): each operation counted alone.
+    log("manage: one delete_user and one ban_user, counted (metered workers, webhooks on)");
+    results.manage = await measureManageCost(ctx, opts.manage);
   }
   if (runs("warm") || runs("connect") || runs("offline") || runs("cold")) {
     const population = await buildPopulation(ctx, opts.population);
