@@ -24,7 +24,7 @@ import {
   targets,
   targetTable,
 } from "./lib/report.mjs";
-import { manageSection } from "./lib/report-manage.mjs";
+import { grantsSection, manageSection } from "./lib/report-manage.mjs";
 
 export function writeResults(results, file, command) {
   const floors = results.warm ?? [];
@@ -71,6 +71,7 @@ export function writeResults(results, file, command) {
   if (results.subs) sections.push(subsSection(results.subs));
   if (results.stall) sections.push(stallSection(results.stall, results.opts.stall));
   if (results.manage) sections.push(manageSection(results.manage));
+  if (results.grants) sections.push(grantsSection(results.grants));
   if (results.shardSimulation) {
     sections.push(
       [
