@@ -51,6 +51,12 @@ export function manageSection(manage) {
   lines.push(
     `On the metered worker (\`bench/metering\`) with webhooks on (to a receiver on loopback that acknowledges every body at once), HEARTBEAT_TIMEOUT ${manage.counting.heartbeatTimeout} so no verify falls inside a count, one presence shard (the default). Each operation is counted alone, as the subs phase counts a change: a quiet window of 2 s must count nothing (last column), then the meter is reset, the AppServer call is made, and the count runs until every effect the docs promise was seen by the clients (each socket closed with its code, each watcher's reset entry: offline, \`seq\` 0, no \`lastSeen\`; the webhook receiver's \`offline\` events, one per live platform) and then until the meter stops changing (2 s, then until two reads 1 s apart agree), so queue deliveries and acknowledgements are inside. The 2 live sockets are platforms 1 and 2 of the user; watchers are users with one socket each, subscribed to it.`,
     "",
+    ...(manage.sharded
+      ? [
+          `The last rows are on a second metered worker at PRESENCE_SHARDS=${manage.sharded.shards} (the shard count docs/scale.md gives for a million users), otherwise alike, without watchers: \`delete_user\` calls every shard of the layout (\`src/accounts/deletion.ts\`: grants pointing to the user may be in any), so on fresh state the first deletion creates the shards no user had used yet (their schema's rows); it is counted apart, and the next two find every shard existing, as in a deployment whose users spread over all of them.`,
+          "",
+        ]
+      : []),
     "D1 is counted by the metered worker too (`D1.*`: statements run, one per statement of a batch, and the rows each result's meta says it read and wrote). D1 bills rows read and written, not statements; these are apart from the Durable Object figures. Queue operations: events written by the user's object / read by the consumer / acknowledged (Cloudflare bills each).",
     "",
     "| operation | billed DO requests | DO rows written | setAlarm | D1 statements / rows read / rows written | queue: written / delivered / acked | webhook events received | $ per million (DO requests and rows) | answered in | sockets closed (codes), last at | watchers reset: first / last | quiet window before it |",
@@ -158,7 +164,25 @@ function hiddenTable(h) {
       (k) =>
         `| ${k.label} | ${k.n} | ${ms(k.p50)} | ${ms(k.p95)} | ${ms(k.p99)} | ${ms(k.mean)} | ${k === unknown ? "–" : `**${ratio(k.p50 / unknown.p50)}**`} | ${k === unknown ? "–" : `**${ratio(k.p95 / unknown.p95)}**`} | ${k === unknown ? "–" : diffText(k.againstUnknown)} | ${k === unknown ? "–" : `${(100 * k.againstUnknown.firstFaster).toFixed(0)} %`} | ${k.notUnknown} of ${k.entries.toLocaleString("en")} | ${k.snapshotBytes.join(", ")} | ${k.spreadChecked ? "yes" : "**no**"} |`,
     ),
+    "",
+    toldApart(h.kinds.filter((k) => k !== unknown)),
   ].join("\n");
+}
+
+/** Which hidden kinds the timing tells from unknown ids: the paired difference's 95 % interval excludes 0. */
+function toldApart(kinds) {
+  const apart = kinds.filter((k) => k.againstUnknown.ci95[0] > 0 || k.againstUnknown.ci95[1] < 0);
+  const same = kinds.filter((k) => !apart.includes(k));
+  const parts = [];
+  if (apart.length) {
+    parts.push(
+      `**The timing tells these from unknown ids** (the paired difference's 95 % interval excludes 0): ${apart.map((k) => `${k.label} (${k.againstUnknown.median < 0 ? "faster" : "slower"} by ${ms(Math.abs(k.againstUnknown.median))} ms per 200-id snapshot)`).join("; ")}.`,
+    );
+  }
+  if (same.length) {
+    parts.push(`Not told apart at that level: ${same.map((k) => k.label).join("; ")}.`);
+  }
+  return parts.join(" ");
 }
 
 export function grantsSection(grants) {
