@@ -29,6 +29,7 @@ import {
   targets,
   targetTable,
 } from "./lib/report.mjs";
+import { grantsSection, manageSection } from "./lib/report-manage.mjs";
 
 export function writeResults(results, file, command) {
   const floors = results.warm ?? [];
@@ -75,6 +76,8 @@ export function writeResults(results, file, command) {
   if (results.subs) sections.push(subsSection(results.subs));
   if (results.state) sections.push(stateSection(results.state, results.cost));
   if (results.stall) sections.push(stallSection(results.stall, results.opts.stall));
+  if (results.manage) sections.push(manageSection(results.manage));
+  if (results.grants) sections.push(grantsSection(results.grants));
   if (results.shardSimulation) {
     sections.push(
       [

@@ -4,7 +4,7 @@
 // every scenario, prints the table and writes bench/RESULTS.md. With any of these options it
 // writes bench/.tmp/RESULTS.partial.md instead, so only a full default run is ever recorded:
 //   --quick          small counts and short blocks, to check the harness
-//   --only=a,b       run some phases: sim, storage, cost, subs, state, stall, warm, connect, offline, cold, many, crash
+//   --only=a,b       run some phases: sim, storage, cost, subs, state, stall, manage, grants, warm, connect, offline, cold, many, crash
 //   --var NAME:value extra worker var for every phase, to try a variant (e.g. --var PRESENCE_SHARDS:4)
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -15,7 +15,9 @@ import { DevServer, migrate, stopAllServers } from "./lib/server.mjs";
 import { writeResults } from "./results.mjs";
 import { measureCost } from "./scenarios/cost.mjs";
 import { crashCheck } from "./scenarios/crash-check.mjs";
+import { measureGrants } from "./scenarios/grants.mjs";
 import { measureWarmHttp } from "./scenarios/http-warm.mjs";
+import { measureManageCost } from "./scenarios/manage-cost.mjs";
 import { measureManySockets, measureReferenceSockets, socketShape } from "./scenarios/many-sockets.mjs";
 import { buildPopulation, disconnectOnline } from "./scenarios/population.mjs";
 import { measureShardSimulation } from "./scenarios/shard-sim.mjs";
@@ -71,6 +73,13 @@ const opts = quick
         costChurnMs: 10_000,
         unknownShards: 64,
       },
+      manage: { watchers: 10, shards: 4 },
+      grants: {
+        change: { watchers: 10 },
+        latency: { subjects: 200, watchers: 20, samples: 20, warmup: 4 },
+        hidden: { ids: 200, watchers: 20, samples: 20, warmup: 2, shardCounts: [1] },
+        steady: { users: 30, each: 10, windowMs: 30_000 },
+      },
       rounds: 1,
       blockMs: 800,
       population: 30,
@@ -116,6 +125,13 @@ const opts = quick
         cpuPairs: 9,
         costChurnMs: 30_000,
         unknownShards: 64,
+      },
+      manage: { watchers: 100, shards: 40 },
+      grants: {
+        change: { watchers: 100 },
+        latency: { subjects: 200, watchers: 20, samples: 200, warmup: 20 },
+        hidden: { ids: 200, watchers: 20, samples: 300, warmup: 10, shardCounts: [1, 4] },
+        steady: { users: 1_000, each: 300, windowMs: 120_000 },
       },
       rounds: 3,
       blockMs: 3_000,
@@ -231,6 +247,15 @@ async function main() {
     results.stall = { rows: await measureStall(ctx, opts.stall) };
     results.stall.cost = await measureStallCost(ctx, opts.stall);
     results.stall.seconds = (Date.now() - started) / 1000;
+  }
+  if (runs("manage")) {
+    // Metered workers of its own (webhooks on): each operation counted alone.
+    log("manage: one delete_user and one ban_user, counted (metered workers, webhooks on)");
+    results.manage = await measureManageCost(ctx, opts.manage);
+  }
+  if (runs("grants")) {
+    // Workers of its own with PRESENCE_VISIBILITY=granted (and everyone beside them, to compare).
+    results.grants = await measureGrants(ctx, opts.grants);
   }
   if (runs("warm") || runs("connect") || runs("offline") || runs("cold")) {
     const population = await buildPopulation(ctx, opts.population);

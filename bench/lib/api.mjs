@@ -96,6 +96,31 @@ export class Api {
     return answers.flat().filter((entry) => entry.status === "online");
   }
 
+  /** delete_user; answers its failedUidList. */
+  async deleteUsers(deleteUidList) {
+    const answer = await this.client.post("/manager/delete_user", { secret: this.secret, deleteUidList });
+    const json = expectStatus(answer, 200, "delete_user").json;
+    if (json.errCode !== 0) throw new Error(`delete_user: ${answer.text.slice(0, 200)}`);
+    return json.failedUidList;
+  }
+
+  /** ban_user until `until` (Unix seconds; 0 lifts the ban). */
+  async banUser(uid, until, reason = "bench") {
+    const answer = await this.client.post("/manager/ban_user", { secret: this.secret, uid, until, reason });
+    expectStatus(answer, 200, `ban_user ${uid}`);
+  }
+
+  /** set_presence_grants: `add` and `remove` of at most 1,000 uids each. */
+  async setPresenceGrants(uid, { add, remove }) {
+    const answer = await this.client.post("/manager/set_presence_grants", {
+      secret: this.secret,
+      uid,
+      ...(add?.length ? { add } : {}),
+      ...(remove?.length ? { remove } : {}),
+    });
+    expectStatus(answer, 200, `set_presence_grants ${uid}`);
+  }
+
   /** Registers uids and returns a token for each (for `platform`), in order. */
   registerAll(uids, { platform = 1, concurrency = 16 } = {}) {
     return mapLimit(uids, concurrency, (uid) => this.register(uid, platform));

@@ -626,8 +626,8 @@ export function stallFrameTable(cost) {
   const cell = (counts, frames = 1) => {
     const per = (key) => num((counts[key] ?? 0) / frames, frames === 1 ? 0 : 2);
     const billed = billedOf(counts);
-    const shardCalls = (counts["PresenceIndex.request.watch"] ?? 0) + (counts["PresenceIndex.request.unwatch"] ?? 0);
-    return `${per("UserSession.request.webSocketMessage")} / ${per("UserSession.rowsWritten")} | ${num(shardCalls / frames, frames === 1 ? 0 : 2)} / ${per("PresenceIndex.rowsWritten")} | ${num(billed.requests / frames, 2)} | ${num(billed.rows / frames, frames === 1 ? 0 : 2)}`;
+    const shardCalls = (counts["PresenceShard.request.watch"] ?? 0) + (counts["PresenceShard.request.unwatch"] ?? 0);
+    return `${per("UserSession.request.webSocketMessage")} / ${per("UserSession.rowsWritten")} | ${num(shardCalls / frames, frames === 1 ? 0 : 2)} / ${per("PresenceShard.rowsWritten")} | ${num(billed.requests / frames, 2)} | ${num(billed.rows / frames, frames === 1 ? 0 : 2)}`;
   };
   const cpu = (c) => `${c.workerCpuMs} ms (${c.idleCpuMs} ms idle)`;
   const lines = [
@@ -664,7 +664,7 @@ export function stallCpuLine(cost) {
 
 export function stallUnknownLine(u) {
   const billed = billedOf(u.counts);
-  return `**One unsubscribe of ${u.ids} ids nobody subscribed**, from a socket that watches nothing, at PRESENCE_SHARDS=${u.shards} (metered worker, fresh state; the user's own shard had started at its connect): **${u.counts["PresenceIndex.request.unwatch"] ?? 0} shard calls, ${u.counts["PresenceIndex.started"] ?? 0} shards started** (created), ${u.counts["PresenceIndex.rowsWritten"] ?? 0} shard rows and ${u.counts["UserSession.rowsWritten"] ?? 0} user object rows written, ${num(billed.requests, 2)} billed requests; the worker's workerd CPU in the 2 s after: ${u.workerCpuMs} ms; error frames ${u.errorFrames.length}. Every counter: ${countsText(u.counts)}.`;
+  return `**One unsubscribe of ${u.ids} ids nobody subscribed**, from a socket that watches nothing, at PRESENCE_SHARDS=${u.shards} (metered worker, fresh state; the user's own shard had started at its connect): **${u.counts["PresenceShard.request.unwatch"] ?? 0} shard calls, ${u.counts["PresenceShard.started"] ?? 0} shards started** (created), ${u.counts["PresenceShard.rowsWritten"] ?? 0} shard rows and ${u.counts["UserSession.rowsWritten"] ?? 0} user object rows written, ${num(billed.requests, 2)} billed requests; the worker's workerd CPU in the 2 s after: ${u.workerCpuMs} ms; error frames ${u.errorFrames.length}. Every counter: ${countsText(u.counts)}.`;
 }
 
 // ---- what presence says: one change of each kind (state) ---------------------------

@@ -9,7 +9,11 @@
  * - and, not billed, `<class>.bytesWritten`: the bytes bound to statements
  *   that wrote, so a write that grows with a list (not a frame) shows;
  * - and, not billed, `<class>.started`: each run of an object's constructor,
- *   so a wake after an eviction can be proved rather than assumed.
+ *   so a wake after an eviction can be proved rather than assumed;
+ * - D1, billed apart (rows read and written, not requests): `D1.statements`,
+ *   each statement run (one per statement of a batch), and `D1.rows_read` /
+ *   `D1.rows_written` from each result's meta. These keys never end in
+ *   `.rowsWritten`, so they are not summed with the objects' rows.
  * Counters are per isolate: local workerd runs the worker and all its objects
  * in one, so one snapshot sees everything.
  */
@@ -80,11 +84,81 @@ function meteredQueue(queue: Queue, name: string): Queue {
   });
 }
 
-/** The env with each Durable Object namespace (binding name → class name) and queue producer metered. */
+interface D1Meta {
+  rows_read?: number;
+  rows_written?: number;
+}
+
+function countD1(meta: D1Meta | undefined): void {
+  count("D1.statements");
+  count("D1.rows_read", meta?.rows_read ?? 0);
+  count("D1.rows_written", meta?.rows_written ?? 0);
+}
+
+/**
+ * A prepared statement whose runs are counted. `first()` is answered from `all()`,
+ * which runs the same query (D1 reads every row for both) and carries the meta.
+ */
+function meteredStatement(statement: D1PreparedStatement): D1PreparedStatement {
+  return new Proxy(statement, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (property === "bind") {
+        return (...values: unknown[]) => meteredStatement(target.bind(...values));
+      }
+      if (property === "run" || property === "all") {
+        return async () => {
+          const result = await (property === "run" ? target.run() : target.all());
+          countD1(result.meta as D1Meta);
+          return result;
+        };
+      }
+      if (property === "first") {
+        return async (column?: string) => {
+          const result = await target.all<Record<string, unknown>>();
+          countD1(result.meta as D1Meta);
+          const row = result.results[0];
+          if (row === undefined) return null;
+          if (column === undefined) return row;
+          if (!(column in row)) throw new Error(`D1_COLUMN_NOTFOUND: Column not found (${column})`);
+          return row[column];
+        };
+      }
+      if (property === "raw") {
+        return (...args: unknown[]) => {
+          countD1(undefined);
+          return Reflect.apply(value as () => unknown, target, args);
+        };
+      }
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** A D1 binding whose statements are counted (with the rows they read and wrote, from their meta). */
+function meteredD1(db: D1Database): D1Database {
+  return new Proxy(db, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (property === "prepare") return (query: string) => meteredStatement(target.prepare(query));
+      if (property === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          const results = await target.batch(statements);
+          for (const result of results) countD1(result.meta as D1Meta);
+          return results;
+        };
+      }
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** The env with each Durable Object namespace (binding name → class name), queue producer and D1 binding metered. */
 export function meteredEnv<E extends object>(
   env: E,
   namespaces: Record<string, string>,
   queues: Record<string, string> = {},
+  databases: readonly string[] = [],
 ): E {
   const wrapped: Record<string, unknown> = { ...(env as Record<string, unknown>) };
   for (const [binding, className] of Object.entries(namespaces)) {
@@ -94,6 +168,10 @@ export function meteredEnv<E extends object>(
   for (const [binding, name] of Object.entries(queues)) {
     const queue = (env as Record<string, unknown>)[binding];
     if (queue) wrapped[binding] = meteredQueue(queue as Queue, name);
+  }
+  for (const binding of databases) {
+    const db = (env as Record<string, unknown>)[binding];
+    if (db) wrapped[binding] = meteredD1(db as D1Database);
   }
   return wrapped as E;
 }

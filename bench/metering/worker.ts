@@ -1,7 +1,8 @@
 /**
  * The worker with its billable Durable Object operations counted (meter.ts).
  * A bench-only entry: `wrangler dev bench/metering/worker.ts` and the vitest
- * `cost` project run it; nothing else changes. GET /__meter answers the
+ * `cost` project run it; nothing else changes. D1 is counted apart from the
+ * objects' operations (`D1.*`). GET /__meter answers the
  * counts so far, POST /__meter/reset starts again, GET /__meter/timing the
  * shard's verify timing at this HEARTBEAT_TIMEOUT.
  */
@@ -12,6 +13,8 @@ import { meteredBatch, meteredClass, meteredEnv, reset, snapshot } from "./meter
 
 const NAMESPACES = { USER_SESSIONS: "UserSession", PRESENCE_SHARD: "PresenceShard" };
 const QUEUES = { PRESENCE_EVENTS: "PresenceEvents" };
+/** D1 is counted where the worker uses it (its routes): statements and the rows they read and wrote. */
+const DATABASES = ["DB"];
 
 const MeteredUserSession = meteredClass<Env, typeof UserSession>(UserSession, "UserSession", NAMESPACES, QUEUES);
 const MeteredPresenceShard = meteredClass<Env, typeof PresenceShard>(
@@ -32,7 +35,7 @@ export default {
       reset();
       return Response.json({});
     }
-    return worker.fetch(request, meteredEnv(env, NAMESPACES, QUEUES), ctx);
+    return worker.fetch(request, meteredEnv(env, NAMESPACES, QUEUES, DATABASES), ctx);
   },
   queue: (batch, env) =>
     worker.queue(meteredBatch(batch, batch.queue.endsWith("-dlq") ? "DeadLetters" : "PresenceEvents"), env),

@@ -47,15 +47,17 @@ export function perUserHour(counts, users, ms) {
   return Object.fromEntries(Object.entries(counts).map(([key, n]) => [key, n / users / hours]));
 }
 
-/** A webhook receiver on loopback that acknowledges every body at once, and counts what it got. */
-export async function startReceiver() {
+/** A webhook receiver on loopback that acknowledges every body at once, and counts what it got; `onEvent` sees each event. */
+export async function startReceiver({ onEvent } = {}) {
   const received = { bodies: 0, events: 0 };
   const server = createServer((request, response) => {
     const chunks = [];
     request.on("data", (chunk) => chunks.push(chunk));
     request.on("end", () => {
       received.bodies++;
-      received.events += JSON.parse(Buffer.concat(chunks).toString("utf8")).events.length;
+      const { events } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      received.events += events.length;
+      for (const event of events) onEvent?.(event);
       response.writeHead(204).end();
     });
   });
