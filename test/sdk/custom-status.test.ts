@@ -112,8 +112,8 @@ describe("the client SDK's check of a custom status", () => {
   it("names the rule broken: a TypeError for a field of the wrong type, a RangeError for a value the server refuses", () => {
     const check = (status: unknown) => () => checkedCustomStatus(status as CustomStatusInput, NOW_MS);
     expect(check("busy")).toThrow(TypeError);
-    expect(check({ text: 5 })).toThrow(new TypeError("customStatus.text must be a string"));
-    expect(check({ text: "" })).toThrow(new RangeError("customStatus.text must not be empty"));
+    expect(check({ text: 5 })).toThrow(new TypeError("customStatus.text: must be a string"));
+    expect(check({ text: "" })).toThrow(new RangeError("customStatus.text: must not be empty"));
     expect(check({ text: "a".repeat(129) })).toThrow(/^customStatus\.text: at most 128 characters \(code points\)/);
     expect(check({ text: "a".repeat(129) })).toThrow(RangeError);
     expect(check({ text: "x\ud800" })).toThrow(/well-formed/);

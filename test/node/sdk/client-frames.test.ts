@@ -356,7 +356,7 @@ describe("client SDK setCustomStatus", () => {
     const now = Math.floor(Date.now() / 1000);
     const refused: [unknown, ErrorConstructor, RegExp][] = [
       ["busy", TypeError, /object with text/],
-      [{ text: 1 }, TypeError, /text must be a string/],
+      [{ text: 1 }, TypeError, /customStatus.text: must be a string/],
       [{ text: "" }, RangeError, /must not be empty/],
       [{ text: "x".repeat(129) }, RangeError, /at most 128 characters/],
       [{ text: "a\u0000b" }, RangeError, /control characters/],
