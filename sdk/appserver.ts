@@ -9,26 +9,33 @@ import {
   Route,
 } from "../protocol/index.js";
 import { type BackoffOptions, backoffDelay, sleep } from "./backoff.js";
+import { type CustomStatusInput, wireCustomStatus } from "./custom-status.js";
 import { ImApiError, ImNetworkError, isImApiError } from "./errors.js";
 
 // Presence webhooks (docs/webhooks.md): check a delivery's X-IM-Signature before trusting its body.
+// A delivery's events are a union on `type`: "online" and "offline" (PlatformEvent), "state" (StateEvent).
 export {
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
   ErrCode,
+  MAX_CUSTOM_STATUS_CHARS,
+  MAX_CUSTOM_STATUS_SECONDS,
   MAX_SIGNATURES_PER_HEADER,
   PLATFORM_NAMES,
   Platform,
+  type PlatformEvent,
   type PlatformId,
   type PlatformName,
   type PresenceEvent,
   type PresenceEventBody,
   type PresenceEventReason,
   SIGNATURE_HEADER,
+  type StateEvent,
   type VerifyWebhookOptions,
   verifyWebhook,
   type WebhookRefusal,
   type WebhookVerification,
 } from "../protocol/index.js";
+export type { CustomStatus, CustomStatusInput } from "./custom-status.js";
 export { ImApiError, ImNetworkError, isImApiError } from "./errors.js";
 
 /** The subset of fetch the client uses: the global fetch of browsers, Node 18+ and Workers fits. */
@@ -164,6 +171,15 @@ export interface BanUserInput extends UserIdInput {
   until: Date | number;
   /** Up to 128 characters, kept with the ban. */
   reason?: string;
+}
+
+export interface SetCustomStatusInput extends UserIdInput {
+  /**
+   * `{ text, expiresAt? }`, or `null` to clear it. `expiresAt` is Unix seconds
+   * or a Date (rounded up to the next second); without it the status holds
+   * until changed.
+   */
+  customStatus: CustomStatusInput | null;
 }
 
 /** One open session of a user, as getUserSessions answers. */
@@ -404,6 +420,28 @@ export class AppServerClient {
    */
   async updateUserInfo(input: UpdateUserInfoInput): Promise<void> {
     await this.call(Route.updateUserInfo.path, input, { retryable: true });
+  }
+
+  /**
+   * POST /user/set_custom_status: sets the user's custom status, or clears it
+   * with `null`, as the user's own `set` frame would; watchers hear of it
+   * within 2 s, and again when it expires. The server checks it (1–128
+   * characters, no control characters; an expiry in the future, at most 30
+   * days ahead) and throws 400 naming the rule, changing nothing; 602 for an
+   * unknown uid. An invalid Date throws a RangeError before anything is sent.
+   * Retried: setting the status the user has already changes nothing, so a
+   * repeat after a lost answer lands where the first attempt did. (A retry can
+   * land after another caller's change of the status, and win over it; one
+   * sent after the expiry has passed is refused with 400, the status having
+   * expired by then anyway.)
+   */
+  async setCustomStatus(input: SetCustomStatusInput): Promise<void> {
+    const { customStatus, ...rest } = input;
+    await this.call(
+      Route.setCustomStatus.path,
+      { ...rest, customStatus: wireCustomStatus(customStatus) },
+      { retryable: true },
+    );
   }
 
   /**

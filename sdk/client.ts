@@ -7,13 +7,25 @@ import {
   PING,
   type PlatformId,
   PONG,
+  type SetFrame,
   SUBSCRIBE_FAILED,
   type WatchedUser,
 } from "../protocol/index.js";
 import { type BackoffOptions, backoffDelay } from "./backoff.js";
+import { type CustomStatus, type CustomStatusInput, checkedCustomStatus } from "./custom-status.js";
 import { type PresenceListener, Watchlist } from "./watchlist.js";
 
-export { CloseCode, ErrCode, PLATFORM_NAMES, Platform, type PlatformId, type PlatformName } from "../protocol/index.js";
+export {
+  CloseCode,
+  ErrCode,
+  MAX_CUSTOM_STATUS_CHARS,
+  MAX_CUSTOM_STATUS_SECONDS,
+  PLATFORM_NAMES,
+  Platform,
+  type PlatformId,
+  type PlatformName,
+} from "../protocol/index.js";
+export type { CustomStatus, CustomStatusInput } from "./custom-status.js";
 export type { PresenceListener, WatchedUser } from "./watchlist.js";
 
 /**
@@ -50,6 +62,14 @@ interface SocketEvent {
 }
 
 export type WebSocketConstructorLike = new (url: string) => WebSocketLike;
+
+/** The part of a document `trackVisibility` uses: a browser's `document` fits. */
+export interface DocumentLike {
+  /** "hidden" puts the app in the background; anything else ("visible") in the foreground. */
+  readonly visibilityState: string;
+  addEventListener(type: "visibilitychange", listener: () => void): void;
+  removeEventListener(type: "visibilitychange", listener: () => void): void;
+}
 
 /** Why the SDK asks for a fresh token. */
 export type RefreshReason =
@@ -90,6 +110,17 @@ export interface ConnectOptions {
    * PresenceFrameError goes to the `error` listeners.
    */
   resubscribe?: Partial<BackoffOptions & { maxAttempts: number }>;
+  /**
+   * Browsers: the session sets its background from the page's visibility, as
+   * if the app called `setBackground(document.visibilityState === "hidden")`
+   * on every `visibilitychange` and right after every open, until the session
+   * ends (close(), or a close the session does not come back from), when it
+   * removes its listener. connect() throws when there is no document (Node):
+   * pass `document`, or leave this off there.
+   */
+  trackVisibility?: boolean;
+  /** The document `trackVisibility` follows. Defaults to the global document. */
+  document?: DocumentLike;
   /** Defaults to the global WebSocket. */
   WebSocket?: WebSocketConstructorLike;
   /** Random source for jitter (tests pin it). */
@@ -193,6 +224,14 @@ export class ClientSession {
   private readonly watchlist = new Watchlist((error) => this.emit("error", { error }));
   /** What the app last passed to setInvisible; undefined if it never called it. */
   private invisible: boolean | undefined;
+  /** What the app (or trackVisibility) last passed to setBackground; undefined if never. */
+  private background: boolean | undefined;
+  /** A change of background waiting for room in the frame budget: it sends the latest value. */
+  private backgroundTimer?: ReturnType<typeof setTimeout>;
+  /** A custom status set while no socket was open: it goes once, at the next open. */
+  private pendingCustomStatus: CustomStatus | null | undefined;
+  /** The document trackVisibility follows, and its listener, until the session ends. */
+  private visibility?: { document: DocumentLike; listener: () => void };
   /** When each JSON frame went out on the current socket, lately (see BUDGET_WINDOW_MS). */
   private sentAt: number[] = [];
   /** Retries of failed subscribes since the socket opened, the app last watched, or every subscription was answered. */
@@ -207,6 +246,7 @@ export class ClientSession {
     const impl = options.WebSocket ?? (globalThis as { WebSocket?: unknown }).WebSocket;
     if (typeof impl !== "function") throw new Error("no WebSocket implementation: pass options.WebSocket");
     this.WebSocketImpl = impl as WebSocketConstructorLike;
+    if (options.trackVisibility) this.followVisibility(options.document);
     // Listeners attached right after connect() returns still see the first events.
     queueMicrotask(() => void this.dial());
   }
@@ -253,7 +293,8 @@ export class ClientSession {
    * real presence again (`false`), for all of its platforms
    * (docs/protocol.md#your-own-presence). Sent at once when the socket is
    * open; the session remembers the value and sends it again right after
-   * every (re)connect, before subscribing, so it holds even if another
+   * every (re)connect, before subscribing (in one `set` frame with the
+   * background, see setBackground), so it holds even if another
    * device changed it meanwhile. A session whose app never calls this sends
    * nothing of the kind. An error frame that answers it goes to the `error`
    * listeners as a PresenceFrameError.
@@ -264,19 +305,123 @@ export class ClientSession {
     this.sendFrames([{ type: "set", invisible }]);
   }
 
-  /** Sends now when open; otherwise the next open sends the setting and subscribes to the whole watchlist anyway. */
+  /**
+   * Tells the server whether this app is in the background (`true`) or back in
+   * the foreground (`false`) (docs/protocol.md#your-own-presence). The AppServer
+   * reads it as `isBackground` per platform (to decide on push notifications),
+   * watchers as `background`. It is this socket's, and a new socket starts in
+   * the foreground: so the session remembers the value and, right after every
+   * reconnect's open, sends `background: true` again while the app is in the
+   * background (in one `set` frame with setInvisible's value, before the
+   * subscribes); nothing while it is in the foreground, or if the app never
+   * called this. Sent at once when the socket is open, unless the session has
+   * spent the frame budget lately: then only the latest value goes, as soon as
+   * there is room. `trackVisibility` calls this for a browser page. An error
+   * frame that answers it goes to the `error` listeners as a PresenceFrameError.
+   */
+  setBackground(background: boolean): void {
+    if (typeof background !== "boolean") throw new TypeError("setBackground: background must be true or false");
+    this.background = background;
+    this.sendBackground();
+  }
+
+  /**
+   * Sets this user's custom status ("In a meeting", until `expiresAt`), or
+   * clears it with `null` (docs/protocol.md#your-own-presence). It is checked
+   * here by the server's rules first: a TypeError or RangeError names the rule
+   * broken, and nothing is sent. `expiresAt` is Unix seconds or a Date, which is
+   * rounded up to the next second. The status is the user's, kept by the server
+   * across platforms and reconnects, and the latest set wins, from any device or
+   * the AppServer: so, unlike setInvisible's and setBackground's values, it is
+   * not sent again after a reconnect, which would undo a change made elsewhere
+   * meanwhile (or bring back a status that was cleared). Called while no socket
+   * is open, the latest call's status goes once, right after the next open. An
+   * error frame that answers it goes to the `error` listeners as a
+   * PresenceFrameError.
+   */
+  setCustomStatus(status: CustomStatusInput | null): void {
+    const checked = checkedCustomStatus(status, Date.now());
+    if (this.isOpen()) {
+      this.pendingCustomStatus = undefined;
+      this.sendFrames([{ type: "set", customStatus: checked }]);
+    } else this.pendingCustomStatus = checked;
+  }
+
+  private isOpen(): boolean {
+    return this.currentState === "open" && this.socket?.readyState === OPEN;
+  }
+
+  /** Sends now when open; otherwise the next open sends the settings and subscribes to the whole watchlist anyway. */
   private sendFrames(frames: readonly ClientFrame[]): void {
     const socket = this.socket;
-    if (this.currentState !== "open" || socket?.readyState !== OPEN) return;
+    if (!this.isOpen() || socket === undefined) return;
     for (const frame of frames) socket.send(JSON.stringify(frame));
     this.countSent(frames.length);
+  }
+
+  /**
+   * The app's background, now if the frame budget has room. An app can flip
+   * more often than the budget allows (a user switching tabs, say): the flips
+   * in between are of no use to anyone, and a frame over the budget would
+   * close the socket (1008).
+   */
+  private sendBackground(): void {
+    // A send already waiting for room takes the latest value with it.
+    if (this.backgroundTimer !== undefined || !this.isOpen()) return;
+    const waitMs = this.budgetWait(1);
+    if (waitMs > 0) {
+      this.backgroundTimer = setTimeout(() => {
+        this.backgroundTimer = undefined;
+        this.sendBackground();
+      }, waitMs);
+      return;
+    }
+    this.sendFrames([{ type: "set", background: this.background === true }]);
+  }
+
+  private stopBackgroundWait(): void {
+    clearTimeout(this.backgroundTimer);
+    this.backgroundTimer = undefined;
+  }
+
+  /** A custom status the app set while no socket was open: sent once, now that one is. */
+  private sendPendingCustomStatus(): void {
+    const status = this.pendingCustomStatus;
+    if (status === undefined) return;
+    this.pendingCustomStatus = undefined;
+    // It may have expired meanwhile, and the server refuses an expiry in the past.
+    if (status?.expiresAt !== undefined && status.expiresAt * 1000 <= Date.now()) {
+      const error = new RangeError("setCustomStatus: the status expired before a socket opened, and was not sent");
+      this.emit("error", { error });
+      return;
+    }
+    this.sendFrames([{ type: "set", customStatus: status }]);
+  }
+
+  /** trackVisibility: the page's visibility is the app's background, until the session ends. */
+  private followVisibility(given: DocumentLike | undefined): void {
+    const document = given ?? (globalThis as { document?: DocumentLike }).document;
+    if (typeof document?.addEventListener !== "function") {
+      throw new Error("trackVisibility: no document here (Node has none): pass options.document, or leave it off");
+    }
+    const listener = () => this.setBackground(document.visibilityState === "hidden");
+    document.addEventListener("visibilitychange", listener);
+    this.visibility = { document, listener };
+  }
+
+  /** The session is over: nothing it follows or waits for stays behind. */
+  private end(): void {
+    this.currentState = "closed";
+    this.stopBackgroundWait();
+    this.visibility?.document.removeEventListener("visibilitychange", this.visibility.listener);
+    this.visibility = undefined;
   }
 
   /** Ends the session for good: closes the socket (1000) and cancels any pending reconnect. */
   close(): void {
     if (this.currentState === "closed") return;
     const wasOpen = this.currentState === "open";
-    this.currentState = "closed";
+    this.end();
     clearTimeout(this.retryTimer);
     this.stopResubscribing();
     this.stopHeartbeat();
@@ -329,9 +474,16 @@ export class ClientSession {
       this.startHeartbeat(socket);
       this.sentAt = [];
       this.resubscribes = 0;
-      // The app's last word on its own presence: the server keeps it across reconnects, but another device may
-      // have changed it meanwhile.
-      if (this.invisible !== undefined) this.sendFrames([{ type: "set", invisible: this.invisible }]);
+      // The app's last word on its own presence, in one frame. Invisibility is the user's: the server keeps it
+      // across reconnects, but another device may have changed it meanwhile. Background is the socket's, and a
+      // new socket starts in the foreground.
+      if (this.visibility) this.background = this.visibility.document.visibilityState === "hidden";
+      const settings: SetFrame = { type: "set" };
+      if (this.invisible !== undefined) settings.invisible = this.invisible;
+      if (this.background) settings.background = true;
+      if (settings.invisible !== undefined || settings.background) this.sendFrames([settings]);
+      // In a frame of its own: should the server refuse it, the settings above still hold.
+      this.sendPendingCustomStatus();
       // A new socket has no subscriptions: the snapshot that answers these resyncs every watched user.
       this.sendFrames(this.watchlist.resubscribeFrames());
       this.emit("open", { reconnects: this.reconnects });
@@ -353,8 +505,9 @@ export class ClientSession {
       if (this.socket !== socket) return;
       this.socket = undefined;
       this.stopHeartbeat();
-      // The next socket subscribes to everything anyway.
+      // The next socket subscribes to everything anyway, and sends the background with its open.
       this.stopResubscribing();
+      this.stopBackgroundWait();
       void this.onClose(code, reason, opened, kickMessage);
     };
     socket.addEventListener("error", () => {
@@ -457,7 +610,7 @@ export class ClientSession {
     if (this.currentState === "closed") return;
     const final = FINAL_CLOSES.get(code);
     if (final !== undefined) {
-      this.currentState = "closed";
+      this.end();
       this.emit("kicked", { ...final, ...(kickMessage === undefined ? {} : { errMsg: kickMessage }) });
       this.emit("closed", { code, reason, wasOpen, willReconnect: false });
       return;
@@ -465,7 +618,7 @@ export class ClientSession {
     if (code === CloseCode.banned) return this.waitOutBan(reason, wasOpen);
     if (code === CloseCode.tokenExpired) {
       if (!this.options.refreshToken) {
-        this.currentState = "closed";
+        this.end();
         this.emit("error", { error: new Error("the token expired (4004) and no refreshToken callback was given") });
         this.emit("closed", { code, reason, wasOpen, willReconnect: false });
         return;
@@ -494,7 +647,7 @@ export class ClientSession {
     const code = CloseCode.banned;
     const until = banEndOf(reason);
     if (until === undefined) {
-      this.currentState = "closed";
+      this.end();
       this.emit("banned", { reason });
       this.emit("closed", { code, reason, wasOpen, willReconnect: false });
       return;
@@ -553,7 +706,7 @@ export class ClientSession {
     if (this.currentState === "closed") return;
     this.failures++;
     if (this.failures > this.reconnect.maxAttempts) {
-      this.currentState = "closed";
+      this.end();
       if (announce) this.emit("closed", { ...close, willReconnect: false });
       return;
     }

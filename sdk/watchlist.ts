@@ -160,9 +160,12 @@ export class Watchlist {
   }
 }
 
+/** The same state: everything an entry says, background and custom status included. */
 function sameEntry(a: WatchedUser, b: WatchedUser): boolean {
-  if (a.seq !== b.seq) return false;
-  if (a.status === "online" && b.status === "online") return a.platforms.join() === b.platforms.join();
+  if (a.seq !== b.seq || a.customStatus?.text !== b.customStatus?.text) return false;
+  if (a.customStatus?.expiresAt !== b.customStatus?.expiresAt) return false;
+  if (a.status === "online" && b.status === "online")
+    return a.platforms.join() === b.platforms.join() && (a.background ?? []).join() === (b.background ?? []).join();
   return a.status === "offline" && b.status === "offline" && a.lastSeen === b.lastSeen;
 }
 

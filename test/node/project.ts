@@ -1,7 +1,7 @@
 /**
  * Vitest projects that run in Node against a real `wrangler dev`: `node` (the SDKs, the README
- * walkthrough, `npm run smoke`) runs with `npm test`; `browser` (the dev console in headless Chromium) needs a
- * Chromium and runs with `npm run test:browser`.
+ * walkthrough, `npm run smoke`) runs with `npm test`; `browser` (the dev console, and the client SDK's browser
+ * bundle, in headless Chromium) needs a Chromium and runs with `npm run test:browser`.
  */
 const againstWranglerDev = (name: string, include: string[]) => ({
   extends: false as const,

@@ -11,6 +11,7 @@ import type {
   PresenceGrantsPage,
   PresenceGrantsPageInput,
   RegisterUserInput,
+  SetCustomStatusInput,
   SetPresenceGrantsInput,
   UpdateUserInfoInput,
   UserIdInput,
@@ -21,9 +22,11 @@ import type {
   UserPlatformInput,
   UserSession,
 } from "../../sdk/appserver";
+import type { CustomStatusInput } from "../../sdk/custom-status";
 import type {
   accountCheckAnswerSchema,
   allUsersUidAnswerSchema,
+  customStatusSchema,
   deleteUserAnswerSchema,
   errorFrameSchema,
   onlineStatusEntrySchema,
@@ -37,6 +40,7 @@ import type {
 import {
   type accountCheckBody,
   type banUserBody,
+  type customStatus,
   type deleteUserBody,
   type forceLogoutBody,
   type getAllUsersUidBody,
@@ -45,6 +49,7 @@ import {
   type getUserSessionsBody,
   LIMITS,
   type RegisterUserBody,
+  type setCustomStatusBody,
   type setFrame,
   type setPresenceGrantsBody,
   type subscribeFrame,
@@ -64,6 +69,14 @@ type StatusEntry = z.infer<typeof onlineStatusEntrySchema>;
 type KeysOfEither<T> = T extends unknown ? keyof T : never;
 const statusFits: Assignable<UserOnlineStatus, StatusEntry> = true;
 const statusCovers: Assignable<keyof StatusEntry, KeysOfEither<UserOnlineStatus>> = true;
+// Field for field one level down too: each platform's entry (isBackground) and the custom status.
+type SdkPlatformStatus = Elements<Extract<UserOnlineStatus, { status: "online" }>["detailPlatformStatus"]>;
+type SchemaPlatformStatus = Elements<NonNullable<StatusEntry["detailPlatformStatus"]>>;
+const statusNestedSame: Assignable<SdkPlatformStatus, SchemaPlatformStatus> &
+  Same<keyof SdkPlatformStatus, keyof SchemaPlatformStatus> &
+  Same<sdk.CustomStatus, z.infer<typeof customStatusSchema>> &
+  // keyof a union is the keys every member has: both entries' customStatus name expiresAt.
+  Same<keyof NonNullable<UserOnlineStatus["customStatus"]>, keyof NonNullable<StatusEntry["customStatus"]>> = true;
 const tokenAnswerSame: Assignable<IssuedToken, z.infer<typeof tokenAnswerSchema>["data"]> &
   Assignable<z.infer<typeof tokenAnswerSchema>["data"], IssuedToken> = true;
 
@@ -107,6 +120,14 @@ const grantsPageFits: Assignable<WithSecret<PresenceGrantsPageInput>, Body<typeo
 const grantsPageCovers: Assignable<keyof Body<typeof getPresenceGrantsBody>, keyof PresenceGrantsPageInput | "secret"> =
   true;
 const grantsAnswerFits: Same<PresenceGrantsPage, AnswerFields<typeof presenceGrantsAnswerSchema>> = true;
+// set_custom_status: the SDK takes a Date for expiresAt too, and sends Unix seconds (wireCustomStatus).
+type CustomStatusWire = Omit<SetCustomStatusInput, "customStatus"> & { customStatus: sdk.CustomStatus | null };
+const customStatusFits: Assignable<WithSecret<CustomStatusWire>, Body<typeof setCustomStatusBody>> = true;
+const customStatusCovers: Assignable<keyof Body<typeof setCustomStatusBody>, keyof SetCustomStatusInput | "secret"> =
+  true;
+// The status both SDKs take names exactly the fields the server reads.
+const customStatusInputCovers: Same<keyof CustomStatusInput, keyof z.input<typeof customStatus>> &
+  Assignable<sdk.CustomStatus, z.input<typeof customStatus>> = true;
 // The webhook event the SDK types is the one the OpenAPI document describes.
 const eventFits: Assignable<PresenceEvent, z.infer<typeof presenceEventSchema>> = true;
 const eventCovers: Assignable<keyof z.infer<typeof presenceEventSchema>, keyof PresenceEvent> = true;
@@ -155,11 +176,12 @@ describe("the shared protocol module", () => {
       tokenFits,
       statusFits,
       statusCovers,
+      statusNestedSame,
       tokenAnswerSame,
       eventFits,
       eventCovers,
       framesFit,
-    ]).toEqual(Array(9).fill(true));
+    ]).toEqual(Array(10).fill(true));
   });
 
   it("keeps the user-management inputs valid request bodies, and their answer types what the worker documents", () => {
@@ -184,5 +206,9 @@ describe("the shared protocol module", () => {
 
   it("keeps the presence-grant inputs valid request bodies, and the grants page what the worker documents", () => {
     expect([grantsFit, grantsCover, grantsPageFits, grantsPageCovers, grantsAnswerFits]).toEqual(Array(5).fill(true));
+  });
+
+  it("keeps set_custom_status's input a valid request body, naming exactly the status fields the server reads", () => {
+    expect([customStatusFits, customStatusCovers, customStatusInputCovers]).toEqual(Array(3).fill(true));
   });
 });

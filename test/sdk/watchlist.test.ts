@@ -85,6 +85,45 @@ describe("the SDK's watchlist", () => {
     expect(list.stateOf("c")).toEqual(online("c", 3, ["Android"]));
   });
 
+  it("passes background and custom status through as the server sent them, and tells a snapshot that differs only in them", () => {
+    const list = new Watchlist(() => {});
+    const { heard, listener } = recorder();
+    const busy: WatchedUser = {
+      userID: "a",
+      status: "online",
+      platforms: ["IOS", "Web"],
+      background: ["IOS"],
+      customStatus: { text: "In a meeting", expiresAt: 1_764_300_000 },
+      seq: 5,
+    };
+    const away: WatchedUser = { userID: "b", status: "offline", lastSeen: 1_000, customStatus: { text: "🌴" }, seq: 3 };
+    list.add(["a", "b"], listener);
+    list.apply([busy, away]);
+    expect(heard).toEqual([busy, away]);
+    expect([list.stateOf("a"), list.stateOf("b")]).toEqual([busy, away]);
+
+    // A new socket's snapshot at the same seq (the users were deleted and registered again meanwhile, and
+    // got as far): a state that differs in background or custom status only is still a new state.
+    list.resubscribeFrames();
+    const other = [
+      { ...busy, background: ["Web"] } as WatchedUser,
+      { ...away, customStatus: { text: "🌴", expiresAt: 1_764_300_000 } },
+    ];
+    list.apply(other);
+    expect(heard.slice(2)).toEqual(other);
+    list.resubscribeFrames();
+    const renamed = [{ ...other[0], customStatus: { text: "Lunch", expiresAt: 1_764_300_000 } } as WatchedUser];
+    list.apply(renamed);
+    list.resubscribeFrames();
+    const cleared = [{ ...busy, customStatus: undefined } as WatchedUser];
+    list.apply(cleared);
+    expect(heard.slice(4)).toEqual([...renamed, ...cleared]);
+    // ...and an unchanged one is not heard twice.
+    list.resubscribeFrames();
+    list.apply([{ ...cleared[0] } as WatchedUser, { ...other[1] } as WatchedUser]);
+    expect(heard).toHaveLength(6);
+  });
+
   it("ignores entries of users no longer watched, and forgets their state", () => {
     const list = new Watchlist(() => {});
     const { heard, listener } = recorder();

@@ -1,60 +1,9 @@
 /// <reference types="node" />
 import { describe, expect, it } from "vitest";
-import { WebSocket as NodeWebSocket } from "ws";
-import { Platform, type PlatformId } from "../../../sdk/appserver";
-import { connect, PresenceFrameError, type WatchedUser, type WebSocketLike } from "../../../sdk/client";
-import { appServer, eventually, freshUid, recordEvents, sleep, workerUrl } from "../helpers";
-
-const quickReconnect = { initialDelayMs: 50, maxDelayMs: 200 };
-
-/** A registered user and a way to open (and close) sessions of theirs on any platform. */
-async function someone(prefix: string) {
-  const client = appServer();
-  const uid = freshUid(prefix);
-  await client.registerUser({ uid, platform: Platform.Web, name: "n" });
-  return {
-    uid,
-    async online(platform: PlatformId) {
-      const { token } = await client.getUserToken({ uid, platform });
-      const session = connect({ url: workerUrl(), uid, token, platform, pingIntervalMs: 5_000 });
-      const events = recordEvents(session);
-      await eventually(`${uid} open`, () => events.pong.length > 0);
-      return session;
-    },
-  };
-}
-
-/** A watcher session; its sockets come from the `ws` package so a test can cut one without a close frame. */
-async function watcherSession(reconnect = quickReconnect) {
-  const { uid, token } = await (async () => {
-    const id = freshUid("watcher");
-    return { uid: id, token: (await appServer().registerUser({ uid: id, platform: Platform.Web, name: "w" })).token };
-  })();
-  const sockets: NodeWebSocket[] = [];
-  class Tracked extends NodeWebSocket {
-    constructor(url: string) {
-      super(url);
-      sockets.push(this);
-    }
-  }
-  const session = connect({
-    url: workerUrl(),
-    uid,
-    token,
-    platform: Platform.Web,
-    reconnect,
-    random: () => 1, // each delay exactly its step
-    WebSocket: Tracked as unknown as new (url: string) => WebSocketLike,
-  });
-  const events = recordEvents(session);
-  await eventually("watcher open", () => events.pong.length > 0);
-  return { session, events, sockets };
-}
-
-function listener() {
-  const heard: WatchedUser[] = [];
-  return { heard, onChange: (user: WatchedUser) => void heard.push(user) };
-}
+import { Platform } from "../../../sdk/appserver";
+import { PresenceFrameError } from "../../../sdk/client";
+import { appServer, eventually, sleep } from "../helpers";
+import { listener, someone, watcherSession } from "./real-sessions";
 
 describe("client SDK presence subscriptions against the real worker", () => {
   it("watch: hears the current state, then each change; unwatch stops it", async () => {

@@ -20,15 +20,30 @@ const { token } = await appServer.registerUser({ uid, platform: Platform.Web, na
 const session = connect({ url, uid, token, platform: Platform.Web });
 await new Promise((resolve) => session.on("pong", resolve));
 const [status] = await appServer.getUsersOnlineStatus([uid]);
+// What the user says about its presence: the app goes to the background, the AppServer sets a status.
+session.setBackground(true);
+await appServer.setCustomStatus({ uid, customStatus: { text: "packed", expiresAt: new Date(Date.now() + 3_600_000) } });
+let later;
+for (let tries = 0; tries < 100 && !later?.detailPlatformStatus?.[0]?.isBackground; tries++) {
+  if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+  [later] = await appServer.getUsersOnlineStatus([uid]);
+}
 session.close();
 const [user] = await appServer.getUserInfo([uid]);
-console.log(JSON.stringify({ status, name: user?.name }));
+console.log(JSON.stringify({ status, later, name: user?.name }));
 `;
 
 // A TypeScript consumer with Node's own resolution: the exports' "types" conditions must lead somewhere.
 const TYPED_PROGRAM = `
-import { AppServerClient, Platform, type IssuedToken, type UserInfo } from "${SDK_NAME}/appserver";
-import { connect, type ClientSession } from "${SDK_NAME}/client";
+import {
+  AppServerClient,
+  Platform,
+  type IssuedToken,
+  type PresenceEvent,
+  type UserInfo,
+  type UserOnlineStatus,
+} from "${SDK_NAME}/appserver";
+import { connect, type ClientSession, type CustomStatusInput, type WatchedUser } from "${SDK_NAME}/client";
 const appServer = new AppServerClient({ baseUrl: "http://localhost:8787", secret: "s" });
 export const token: Promise<IssuedToken> = appServer.getUserToken({ uid: "u", platform: Platform.Web });
 export const users: Promise<UserInfo[]> = appServer.getUserInfo(["u"]);
@@ -39,6 +54,22 @@ export const grantees: AsyncIterable<string> = appServer.allPresenceGrantees({ u
 export const session: ClientSession = connect({ url: "http://localhost:8787", uid: "u", token: "t", platform: Platform.Web });
 session.on("banned", ({ until }) => until);
 session.setInvisible(true);
+session.setBackground(true);
+const meeting: CustomStatusInput = { text: "In a meeting", expiresAt: new Date(Date.now() + 3_600_000) };
+session.setCustomStatus(meeting);
+session.setCustomStatus({ text: "brb", expiresAt: Math.floor(Date.now() / 1000) + 600 });
+session.setCustomStatus(null);
+export const tab: ClientSession = connect({ url: "http://localhost:8787", uid: "u", token: "t", platform: Platform.Web, trackVisibility: true, document });
+export const status: Promise<void> = appServer.setCustomStatus({ uid: "u", customStatus: meeting, operationID: "op" });
+export const cleared: Promise<void> = appServer.setCustomStatus({ uid: "u", customStatus: null });
+// A webhook event narrows on its type: a state event has the user's whole state, the others a platform.
+export function describeEvent(event: PresenceEvent): string {
+  if (event.type === "state") return \`\${event.background.join()} \${event.invisible} \${event.customStatus?.text ?? "none"}\`;
+  return \`\${event.type} \${event.platform} \${event.reason}\`;
+}
+export const push = (entry: UserOnlineStatus): boolean =>
+  entry.status === "offline" || entry.detailPlatformStatus.every((platform) => platform.isBackground);
+export const said = (user: WatchedUser) => [user.status === "online" ? user.background : user.lastSeen, user.customStatus?.expiresAt];
 `;
 
 const CONSUMER_TSCONFIG = {
@@ -72,7 +103,7 @@ beforeAll(() => {
 afterAll(() => sdk?.cleanup());
 
 /** Runs PROGRAM with `node` in the consumer project against the test worker: the uid it used, the status and name it read. */
-function runProgram(node: string, major: number): { uid: string; status: unknown; name: unknown } {
+function runProgram(node: string, major: number): { uid: string; status: unknown; later: unknown; name: unknown } {
   writeFileSync(join(sdk.project, "entry.mjs"), PROGRAM);
   const uid = freshUid(`entry-node${major}`);
   const run = spawnSync(node, [...(FLAGS_BY_MAJOR[major] ?? []), "entry.mjs", workerUrl(), inject("imSecret"), uid], {
@@ -81,13 +112,20 @@ function runProgram(node: string, major: number): { uid: string; status: unknown
     timeout: 30_000,
   });
   expect(run.status, `node ${major}: ${run.stderr}`).toBe(0);
-  return { uid, ...(JSON.parse(run.stdout.trim()) as { status: unknown; name: unknown }) };
+  return { uid, ...(JSON.parse(run.stdout.trim()) as { status: unknown; later: unknown; name: unknown }) };
 }
 
 const onlineOnWeb = (uid: string) => ({
   userID: uid,
   status: "online",
   detailPlatformStatus: [{ platform: "Web", status: "online", isBackground: false }],
+});
+/** After the program's setBackground(true) and the AppServer's setCustomStatus. */
+const inTheBackground = (uid: string) => ({
+  userID: uid,
+  status: "online",
+  detailPlatformStatus: [{ platform: "Web", status: "online", isBackground: true }],
+  customStatus: { text: "packed", expiresAt: expect.any(Number) },
 });
 
 describe(`${SDK_NAME}, packed and installed into a fresh project`, () => {
@@ -123,21 +161,23 @@ describe(`${SDK_NAME}, packed and installed into a fresh project`, () => {
     expect(check.status, check.stdout + check.stderr).toBe(0);
   });
 
-  it("works from plain Node 22: register, connect, pong, status, profile", () => {
+  it("works from plain Node 22: register, connect, pong, status, background and custom status, profile", () => {
     const node22 = nodes.get(22);
     if (!node22) throw new Error(`no Node 22 found (looked at ${process.execPath}, PATH and the node devDependency)`);
-    const { uid, status, name } = runProgram(node22, 22);
+    const { uid, status, later, name } = runProgram(node22, 22);
     expect(status).toEqual(onlineOnWeb(uid));
+    expect(later).toEqual(inTheBackground(uid));
     expect(name).toBe("entry");
   });
 
-  it("works from plain Node 20: register, connect, pong, status, profile", (context) => {
+  it("works from plain Node 20: register, connect, pong, status, background and custom status, profile", (context) => {
     const node20 = nodes.get(20);
     if (!node20) {
       return context.skip("no Node 20 on this machine (PATH, /usr/bin, /usr/local/bin): the Node 20 half did not run");
     }
-    const { uid, status, name } = runProgram(node20, 20);
+    const { uid, status, later, name } = runProgram(node20, 20);
     expect(status).toEqual(onlineOnWeb(uid));
+    expect(later).toEqual(inTheBackground(uid));
     expect(name).toBe("entry");
   });
 });
