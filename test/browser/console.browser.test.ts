@@ -121,7 +121,7 @@ function socketsOf(page: Page, uid: string) {
   return (pageSockets.get(page) ?? []).filter((socket) => socket.url.searchParams.get("sendID") === uid);
 }
 
-/** An AppServer route the SDK has no method for yet; answers the envelope. */
+/** An AppServer route called directly, not through the SDK: answers the raw envelope. */
 async function post(route: string, fields: object): Promise<Record<string, unknown>> {
   const response = await fetch(`${workerUrl()}${route}`, {
     method: "POST",
