@@ -121,7 +121,7 @@ function socketsOf(page: Page, uid: string) {
   return (pageSockets.get(page) ?? []).filter((socket) => socket.url.searchParams.get("sendID") === uid);
 }
 
-/** An AppServer route the SDK has no method for yet; answers the envelope. */
+/** An AppServer route called directly, not through the SDK: answers the raw envelope. */
 async function post(route: string, fields: object): Promise<Record<string, unknown>> {
   const response = await fetch(`${workerUrl()}${route}`, {
     method: "POST",
@@ -622,10 +622,12 @@ describe("the dev console in a real browser", () => {
     await expect.poll(() => lookupRow(page).getAttribute("data-status"), { timeout: 10_000 }).toBe("online");
     expect(await lookupRow(page).locator("td.platforms").textContent()).toBe("Android");
 
-    // Background: a set frame on that session's own socket.
+    // Background: the SDK's setBackground, a set frame on that session's own socket.
     await row.locator("input.background").check();
-    expect(await note.textContent()).toBe('sent {"type":"set","background":true}');
-    expect(socketsOf(page, uid)[0]?.sent).toContain('{"type":"set","background":true}');
+    expect(await note.textContent()).toBe("setBackground(true): sent");
+    await expect
+      .poll(() => socketsOf(page, uid)[0]?.sent, { timeout: 10_000 })
+      .toContain('{"type":"set","background":true}');
     await expect.poll(() => platformCell(page, uid, "Android").textContent(), { timeout: 10_000 }).toBe("background");
     expect(await watchedRow(page, uid).getAttribute("data-status")).toBe("online");
     expect(await watchedRow(page, uid).getAttribute("data-background")).toBe("Android");
@@ -641,9 +643,10 @@ describe("the dev console in a real browser", () => {
     await row.locator("input.status-text").fill("In a meeting");
     await row.locator("input.status-until").fill(localSecond(new Date(expiresAt * 1000)));
     await row.locator("button.status-set").click();
-    expect(await note.textContent()).toBe(
-      `sent {"type":"set","customStatus":{"text":"In a meeting","expiresAt":${expiresAt}}}`,
-    );
+    expect(await note.textContent()).toBe(`setCustomStatus({"text":"In a meeting","expiresAt":${expiresAt}}): sent`);
+    await expect
+      .poll(() => socketsOf(page, uid)[0]?.sent, { timeout: 2_500, interval: 100 })
+      .toContain(`{"type":"set","customStatus":{"text":"In a meeting","expiresAt":${expiresAt}}}`);
     const customStatus = watchedRow(page, uid).locator("td.custom-status");
     await expect
       .poll(() => customStatus.textContent(), { timeout: 2_500, interval: 100 })
@@ -658,7 +661,10 @@ describe("the dev console in a real browser", () => {
 
     // Invisible: watchers see the user offline; the AppServer still sees it online, in the background, invisible.
     await row.locator("input.invisible").check();
-    expect(await note.textContent()).toBe('sent {"type":"set","invisible":true}');
+    expect(await note.textContent()).toBe("setInvisible(true): sent");
+    await expect
+      .poll(() => socketsOf(page, uid)[0]?.sent, { timeout: 10_000 })
+      .toContain('{"type":"set","invisible":true}');
     await expect.poll(() => watchedRow(page, uid).getAttribute("data-status"), { timeout: 10_000 }).toBe("offline");
     expect(await platformCell(page, uid, "Android").textContent()).toBe("–");
     expect(await watchedRow(page, uid).locator("td.last-seen").textContent()).not.toBe("");
@@ -686,29 +692,89 @@ describe("the dev console in a real browser", () => {
     const row = sessionRows(page, uid);
     await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
 
-    // An empty text, and an expiry in the past: refused whole.
-    await row.locator("input.status-until").fill(localSecond(new Date(Date.now() - 60_000)));
+    // The SDK checks a status by this machine's clock, the server by its own. A page an hour behind the
+    // server passes an expiry 30 minutes ahead of it, which the server finds half an hour past: refused whole.
+    await page.evaluate(() => {
+      const clock = globalThis as unknown as { realNow?: () => number };
+      clock.realNow = Date.now;
+      Date.now = () => (clock.realNow?.() ?? 0) - 3_600_000;
+    });
+    await row.locator("input.status-text").fill("Late");
+    await row.locator("input.status-minutes").fill("30");
     await row.locator("button.status-set").click();
     const note = row.locator(".presence-note.refused");
     await expect
       .poll(() => note.textContent(), { timeout: 10_000 })
-      .toMatch(/^refused: error frame 400: customStatus\./);
+      .toBe("refused: error frame 400: customStatus.expiresAt: must be in the future (Unix seconds)");
+    // It went out, with an expiry already past by the real clock.
+    const sentLate = socketsOf(page, uid)[0]?.sent.find((text) => text.includes('"Late"')) ?? "";
+    expect(sentLate).toMatch(/^\{"type":"set","customStatus":\{"text":"Late","expiresAt":\d+\}\}$/);
+    const lateAt = (JSON.parse(sentLate) as { customStatus: { expiresAt: number } }).customStatus.expiresAt;
+    expect(lateAt).toBeLessThan(Date.now() / 1000 - 1700);
     expect(await logLines(page)).toContainEqual(
       expect.stringMatching(new RegExp(`^.*session ${uid} on Android: error frame 400: customStatus\\.`)),
     );
     expect((await appServer().getUsersOnlineStatus([uid]))[0]).not.toHaveProperty("customStatus");
     expect(await row.getAttribute("data-state")).toBe("open");
+    await page.evaluate(() => {
+      const clock = globalThis as unknown as { realNow?: () => number };
+      if (clock.realNow) Date.now = clock.realNow;
+    });
 
     // The next set that goes out clears the refusal.
     await row.locator("input.status-text").fill("Fine");
-    await row.locator("input.status-until").fill("");
+    await row.locator("input.status-minutes").fill("");
     await row.locator("button.status-set").click();
-    expect(await row.locator(".presence-note").textContent()).toBe(
-      'sent {"type":"set","customStatus":{"text":"Fine"}}',
-    );
+    expect(await row.locator(".presence-note").textContent()).toBe('setCustomStatus({"text":"Fine"}): sent');
+    expect(await row.locator(".presence-note.refused").count()).toBe(0);
     await expect
       .poll(async () => (await appServer().getUsersOnlineStatus([uid]))[0]?.customStatus, { timeout: 10_000 })
       .toEqual({ text: "Fine" });
+    expect(scriptErrors(page)).toEqual([]);
+  });
+
+  it("shows the client SDK's refusal of a session's custom status in the row, and sends nothing", async () => {
+    await closeOtherPages();
+    const uid = freshUid("local");
+    await appServer().registerUser({ uid, platform: 2, name: "Local" });
+    const page = await openConsole();
+    await openSession(page, uid, 2);
+    const row = sessionRows(page, uid);
+    await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    const note = row.locator(".presence-note");
+
+    // An expiry 31 days ahead: the SDK's RangeError names the rule, and no frame goes.
+    await row.locator("input.status-text").fill("Sabbatical");
+    await row.locator("input.status-until").fill(localSecond(new Date(Date.now() + 31 * 86_400_000)));
+    await row.locator("button.status-set").click();
+    expect(await note.textContent()).toBe(
+      "refused before sending: customStatus.expiresAt: must be at most 30 days ahead",
+    );
+    expect(await note.getAttribute("class")).toContain("refused");
+    expect(await logLines(page)).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `session ${uid} on Android: setCustomStatus\\(.*"Sabbatical".*\\) refused before sending: customStatus\\.expiresAt: must be at most 30 days ahead$`,
+        ),
+      ),
+    );
+    // An empty text, the same.
+    await row.locator("input.status-text").fill("");
+    await row.locator("input.status-until").fill("");
+    await row.locator("button.status-set").click();
+    expect(await note.textContent()).toBe("refused before sending: customStatus.text: must not be empty");
+    expect(await note.getAttribute("class")).toContain("refused");
+
+    // The next set goes out, and is the only one the socket carried.
+    await row.locator("input.status-text").fill("Back");
+    await row.locator("button.status-set").click();
+    expect(await note.textContent()).toBe('setCustomStatus({"text":"Back"}): sent');
+    expect(await note.getAttribute("class")).not.toContain("refused");
+    const setFrames = () => (socketsOf(page, uid)[0]?.sent ?? []).filter((text) => text.startsWith('{"type":"set"'));
+    await expect.poll(setFrames, { timeout: 10_000 }).toEqual(['{"type":"set","customStatus":{"text":"Back"}}']);
+    await expect
+      .poll(async () => (await appServer().getUsersOnlineStatus([uid]))[0]?.customStatus, { timeout: 10_000 })
+      .toEqual({ text: "Back" });
     expect(scriptErrors(page)).toEqual([]);
   });
 

@@ -1,11 +1,4 @@
-import {
-  type CustomStatus,
-  ErrCode,
-  type PlatformId,
-  type PlatformName,
-  type PresenceEvent,
-  Route,
-} from "../../../protocol";
+import { ErrCode, type PlatformId, type PlatformName, type PresenceEvent, Route } from "../../../protocol";
 import { AppServerClient, ImApiError } from "../../../sdk/appserver";
 
 /** One delivery the console's webhook receiver kept, as POST /console/events lists it. */
@@ -47,19 +40,6 @@ export interface UserSessionInfo {
   lastActiveAt: number;
 }
 
-/** One page of get_presence_grants: the uids that may see the user, in code-point order. */
-export interface GrantsPage {
-  userIDList: string[];
-  /** The next page's cursor; absent on the last page. */
-  nextCursor?: string;
-}
-
-/** set_presence_grants' change: the uids to let see the user, and those to stop letting see it. */
-export interface GrantsChange {
-  add?: string[];
-  remove?: string[];
-}
-
 interface Envelope {
   errCode: number;
   errMsg: string;
@@ -90,10 +70,9 @@ const isString = (value: unknown): value is string => typeof value === "string";
  *
  * Some user-management routes are called here, each with its typed answer;
  * errors are the SDK's ImApiError, like its own: those written before the SDK
- * had them (get_user_info to delete_user), and those it has no method for yet
- * (set_custom_status, set_presence_grants, get_presence_grants; the AppServer
- * SDK is gaining setCustomStatus, setPresenceGrants and getPresenceGrants,
- * with these routes' fields, and then the three become calls of appServer()'s).
+ * had them (get_user_info to delete_user). The custom status and the presence
+ * grants go through appServer() (setCustomStatus, setPresenceGrants,
+ * getPresenceGrants).
  */
 export class ConsoleApi {
   constructor(private readonly secretInput: HTMLInputElement) {}
@@ -154,24 +133,6 @@ export class ConsoleApi {
   async deleteUsers(deleteUidList: readonly string[]): Promise<string[]> {
     const route = Route.deleteUser.path;
     return listOf(await this.call(route, { deleteUidList }), "failedUidList", route, isString);
-  }
-
-  /** POST /user/set_custom_status: as the user's own `set` frame would; `null` clears it. */
-  async setCustomStatus(uid: string, customStatus: CustomStatus | null): Promise<void> {
-    await this.call(Route.setCustomStatus.path, { uid, customStatus });
-  }
-
-  /** POST /manager/set_presence_grants: the uids to add and to remove, at most 1,000 each. */
-  async setPresenceGrants(uid: string, change: GrantsChange): Promise<void> {
-    await this.call(Route.setPresenceGrants.path, { uid, ...change });
-  }
-
-  /** POST /manager/get_presence_grants: the page of at most `limit` uids after `cursor` (none: the first). */
-  async getPresenceGrants(uid: string, cursor: string | undefined, limit: number): Promise<GrantsPage> {
-    const route = Route.getPresenceGrants.path;
-    const answer = await this.call(route, { uid, limit, ...(cursor === undefined ? {} : { cursor }) });
-    const userIDList = listOf(answer, "userIDList", route, isString);
-    return typeof answer.nextCursor === "string" ? { userIDList, nextCursor: answer.nextCursor } : { userIDList };
   }
 
   /** An AppServer route with the secret typed now. */

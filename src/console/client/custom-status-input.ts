@@ -3,8 +3,8 @@ import type { CustomStatus } from "../../../protocol";
 /**
  * A custom status editor's inputs: the text, and an optional expiry, either a
  * moment (a datetime-local input, the page's local time, to the second) or
- * "in N minutes". Used by a console session's row (a `set` frame) and by the
- * AppServer's panel (set_custom_status).
+ * "in N minutes". Used by a console session's row (the client SDK's
+ * setCustomStatus, a `set` frame) and by the AppServer's panel (set_custom_status).
  */
 export interface CustomStatusInputs {
   text: HTMLInputElement;
@@ -25,7 +25,9 @@ export function oneExpiryAtATime({ until, minutes }: CustomStatusInputs): void {
 /**
  * The status the inputs say, or why there is none. Only the expiry's input is
  * read here; the rules (the text's length, an expiry in the future and at
- * most 30 days ahead) are the server's, and its refusal is what the page shows.
+ * most 30 days ahead) are the server's. A session's row shows the client SDK's
+ * refusal by those rules before anything is sent, or the server's error frame;
+ * the AppServer's panel shows the server's refusal.
  */
 export function readCustomStatus({ text, until, minutes }: CustomStatusInputs): CustomStatus | { problem: string } {
   if (minutes.value) {

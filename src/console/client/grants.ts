@@ -1,6 +1,8 @@
-import type { GrantsChange } from "./api";
 import { button, byId, cell, messageOf } from "./dom";
 import type { Panel } from "./panel";
+
+/** set_presence_grants' change: the uids to let see the user, or those to stop letting see it, or both. */
+type GrantsChange = { add: string[]; remove?: string[] } | { add?: string[]; remove: string[] };
 
 /** The uids typed, separated by commas or spaces. */
 function typedUids(input: HTMLInputElement): string[] {
@@ -12,6 +14,7 @@ function typedUids(input: HTMLInputElement): string[] {
  * PRESENCE_VISIBILITY is `granted`, a page at a time (get_presence_grants,
  * paged by cursor), read on Load and after each change. Add and Remove send
  * set_presence_grants with the uids typed; a listed uid's Remove, that one.
+ * Both through the AppServer SDK (getPresenceGrants, setPresenceGrants).
  */
 export const grantsPanel: Panel = ({ api, log, user }) => {
   const rows = byId("grants", HTMLTableSectionElement);
@@ -25,7 +28,8 @@ export const grantsPanel: Panel = ({ api, log, user }) => {
   async function show(uid: string, cursor: string | undefined, number: number): Promise<void> {
     try {
       // The server checks the page size (1–1000); none typed is its default.
-      const answer = await api.getPresenceGrants(uid, cursor, limit.value === "" ? 1000 : Number(limit.value));
+      const pageSize = limit.value === "" ? 1000 : Number(limit.value);
+      const answer = await api.appServer().getPresenceGrants({ uid, cursor, limit: pageSize });
       if (uid !== user.uid) return; // another uid was typed meanwhile
       page = { uid, cursor, number, nextCursor: answer.nextCursor };
       rows.replaceChildren(...answer.userIDList.map((grantee) => renderRow(uid, grantee)));
@@ -52,7 +56,7 @@ export const grantsPanel: Panel = ({ api, log, user }) => {
   /** Sends the change, then shows the page again (the same page, when it is still this user's). */
   async function change(uid: string, grants: GrantsChange): Promise<void> {
     try {
-      await api.setPresenceGrants(uid, grants);
+      await api.appServer().setPresenceGrants({ uid, ...grants });
       const said = [
         ...(grants.add ? [`granted ${grants.add.join(", ")}`] : []),
         ...(grants.remove ? [`removed ${grants.remove.join(", ")}`] : []),
@@ -68,14 +72,14 @@ export const grantsPanel: Panel = ({ api, log, user }) => {
     await show(uid, same?.cursor, same?.number ?? 1);
   }
 
-  function typedChange(kind: keyof GrantsChange): void {
+  function typedChange(kind: "add" | "remove"): void {
     const list = typedUids(uids);
     if (!user.uid) return;
     if (list.length === 0) {
       note.textContent = `type the uids to ${kind}, separated by commas or spaces`;
       return;
     }
-    void change(user.uid, { [kind]: list });
+    void change(user.uid, kind === "add" ? { add: list } : { remove: list });
   }
 
   user.onShow((uid) => void show(uid, undefined, 1));

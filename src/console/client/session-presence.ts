@@ -1,7 +1,6 @@
-import type { SetFrame } from "../../../protocol";
+import type { ClientSession } from "../../../sdk/client";
 import { type CustomStatusInputs, isProblem, oneExpiryAtATime, readCustomStatus } from "./custom-status-input";
-import { button } from "./dom";
-import type { OwnPresence } from "./own-presence";
+import { button, messageOf } from "./dom";
 
 /** A console session's own-presence controls, in its row of "Open a session". */
 export interface SessionPresenceControls {
@@ -11,6 +10,8 @@ export interface SessionPresenceControls {
   enable(enabled: boolean): void;
   /** The server's error frame, which answers a refused `set` (the session's only frames besides pings). */
   refused(text: string): void;
+  /** The SDK's refusal of a custom status that never went out (one that expired before the socket opened). */
+  notSent(text: string): void;
 }
 
 function input(className: string, type: string, placeholder = ""): HTMLInputElement {
@@ -29,10 +30,16 @@ function labelled(text: string, control: HTMLElement): HTMLLabelElement {
 
 /**
  * Toggles for invisible and background, and a custom status (text, optional
- * expiry, Set and Clear), each sent as a `set` frame on the session's socket.
- * The note says which frame went out, or that the server refused it.
+ * expiry, Set and Clear), each a call of the session's own SDK method
+ * (setInvisible, setBackground, setCustomStatus), which sends the `set` frame
+ * (docs/sdk.md#appearing-offline-setinvisible and what follows it). The SDK
+ * sends invisible and background again after each reconnect, and a custom
+ * status set while the socket is down once it opens. The note says what was
+ * asked and whether it went out now, or that it was refused: by the SDK before
+ * sending (its TypeError or RangeError names the rule) or by the server (an
+ * error frame).
  */
-export function sessionPresenceControls(presence: OwnPresence, log: (text: string) => void): SessionPresenceControls {
+export function sessionPresenceControls(session: ClientSession, log: (text: string) => void): SessionPresenceControls {
   const invisible = input("invisible", "checkbox");
   const background = input("background", "checkbox");
   const inputs: CustomStatusInputs = {
@@ -48,32 +55,48 @@ export function sessionPresenceControls(presence: OwnPresence, log: (text: strin
   const note = document.createElement("span");
   note.className = "presence-note note";
 
-  /** Says which frame went out, or `otherwise` when none could (in the log too, where `log` names the session). */
-  function sent(frame: SetFrame | undefined, otherwise: string): void {
-    note.classList.remove("refused");
-    note.textContent = frame ? `sent ${JSON.stringify(frame)}` : otherwise;
-    log(note.textContent);
+  function show(text: string, refused: boolean): void {
+    note.textContent = text;
+    note.classList.toggle("refused", refused);
+  }
+
+  /**
+   * Calls the SDK's method and says so (in the log too, where `log` names the
+   * session): "sent" while the socket is open (a change of background waits
+   * for room in the frame budget first, should the session have spent it),
+   * else when it will go.
+   */
+  function ask(call: string, method: () => void): void {
+    const open = session.state === "open";
+    try {
+      method();
+    } catch (error) {
+      show(`refused before sending: ${messageOf(error)}`, true);
+      log(`${call} refused before sending: ${messageOf(error)}`);
+      return;
+    }
+    show(`${call}: ${open ? "sent" : "sent once the socket opens"}`, false);
+    log(note.textContent ?? "");
   }
 
   invisible.addEventListener("change", () => {
     const on = invisible.checked;
-    sent(presence.setInvisible(on), `invisible ${on}: sent once the socket opens`);
+    ask(`setInvisible(${on})`, () => session.setInvisible(on));
   });
   background.addEventListener("change", () => {
     const on = background.checked;
-    sent(presence.setBackground(on), `background ${on}: sent once the socket opens`);
+    ask(`setBackground(${on})`, () => session.setBackground(on));
   });
   const set = button("Set status", "status-set", () => {
     const status = readCustomStatus(inputs);
     if (isProblem(status)) {
-      note.classList.remove("refused");
-      note.textContent = status.problem;
+      show(status.problem, false);
       return;
     }
-    sent(presence.setCustomStatus(status), "custom status not sent: the socket is not open");
+    ask(`setCustomStatus(${JSON.stringify(status)})`, () => session.setCustomStatus(status));
   });
   const clear = button("Clear", "status-clear", () =>
-    sent(presence.setCustomStatus(null), "custom status not cleared: the socket is not open"),
+    ask("setCustomStatus(null)", () => session.setCustomStatus(null)),
   );
 
   const expiry = document.createElement("span");
@@ -97,8 +120,10 @@ export function sessionPresenceControls(presence: OwnPresence, log: (text: strin
       for (const control of controls) control.disabled = !enabled;
     },
     refused(text) {
-      note.textContent = `refused: ${text}`;
-      note.classList.add("refused");
+      show(`refused: ${text}`, true);
+    },
+    notSent(text) {
+      show(`not sent: ${text}`, true);
     },
   };
 }

@@ -1,7 +1,6 @@
 import { type ClientSession, connect, PLATFORM_NAMES, type PlatformId, PresenceFrameError } from "../../../sdk/client";
 import { accountClose, isAccountRefusal } from "./account-closes";
 import { button, byId, cell, messageOf, seconds, selectedPlatform } from "./dom";
-import { OwnPresence } from "./own-presence";
 import type { Panel } from "./panel";
 import { type SessionPresenceControls, sessionPresenceControls } from "./session-presence";
 
@@ -28,7 +27,8 @@ interface OpenedSession {
  * reconnect: the console stops such a session too, shows why, and does the
  * same when a fresh token is refused because the account is gone (602) or
  * banned (603). Each open session's row can set what its user says about its
- * own presence: invisible, background, a custom status (OwnPresence).
+ * own presence: invisible, background, a custom status, with the SDK's
+ * setInvisible, setBackground and setCustomStatus (session-presence.ts).
  */
 export const sessionsPanel: Panel = ({ api, log, watch }) => {
   const uidInput = byId("session-uid", HTMLInputElement);
@@ -49,14 +49,12 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
       const platform = selectedPlatform(platformSelect);
       const issued = await api.appServer().getUserToken({ uid, platform });
       let entry: OpenedSession | undefined;
-      const ownPresence = new OwnPresence();
       const session = connect({
         url: api.socketUrl(),
         uid,
         platform,
         token: issued.token,
         expiredTime: issued.expiredTime,
-        WebSocket: ownPresence.WebSocket,
         refreshToken: async () => {
           try {
             return await api.appServer().getUserToken({ uid, platform });
@@ -69,7 +67,6 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
           }
         },
       });
-      ownPresence.follow(session);
       const where = `${uid} on ${PLATFORM_NAMES[platform]}`;
       entry = {
         uid,
@@ -79,7 +76,7 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
         reconnects: 0,
         stopped: false,
         row: document.createElement("tr"),
-        presence: sessionPresenceControls(ownPresence, (text) => log(`session ${where}: ${text}`)),
+        presence: sessionPresenceControls(session, (text) => log(`session ${where}: ${text}`)),
       };
       build(entry);
       follow(entry);
@@ -124,6 +121,11 @@ export const sessionsPanel: Panel = ({ api, log, watch }) => {
         entry.presence.refused(text);
         log(`session ${where}: ${text}`);
         return;
+      }
+      // The SDK's only error of its own that is a RangeError: a custom status set while the socket was down
+      // expired before it opened, and did not go.
+      if (error instanceof RangeError && error.message.startsWith("setCustomStatus:")) {
+        entry.presence.notSent(error.message);
       }
       log(`session ${where}: ${error.message}`);
     });

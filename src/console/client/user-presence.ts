@@ -1,3 +1,4 @@
+import type { CustomStatus } from "../../../protocol";
 import type { UserOnlineStatus } from "../../../sdk/appserver";
 import { type CustomStatusInputs, isProblem, oneExpiryAtATime, readCustomStatus } from "./custom-status-input";
 import { byId, cell, messageOf, tableBody } from "./dom";
@@ -10,7 +11,8 @@ import { describeCustomStatus, describePlatforms } from "./presence-text";
  * Refresh and after each action, never polled. It is the truth, which
  * watchers may not see: the platforms in the background (isBackground), the
  * custom status and its expiry, and `invisible`. A custom status is set or
- * cleared with set_custom_status, as the user's own `set` frame would.
+ * cleared with set_custom_status (the SDK's setCustomStatus), as the user's own
+ * `set` frame would; the server checks it, not the page.
  */
 export const userPresencePanel: Panel = ({ api, log, user }) => {
   const rows = tableBody("presence-lookup");
@@ -54,9 +56,9 @@ export const userPresencePanel: Panel = ({ api, log, user }) => {
     return row;
   }
 
-  async function setCustomStatus(uid: string, status: Parameters<typeof api.setCustomStatus>[1]): Promise<void> {
+  async function setCustomStatus(uid: string, status: CustomStatus | null): Promise<void> {
     try {
-      await api.setCustomStatus(uid, status);
+      await api.appServer().setCustomStatus({ uid, customStatus: status });
       result.textContent = status
         ? `custom status of ${uid}: ${describeCustomStatus(status)}`
         : `cleared the custom status of ${uid}`;
