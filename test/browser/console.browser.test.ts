@@ -116,6 +116,22 @@ async function openSession(page: Page, uid: string, platform: number): Promise<v
   await page.click("#session-open");
 }
 
+/** A fresh user registered on Android, and the console alone in the browser. */
+async function consoleWithUser(prefix: string, name: string): Promise<{ uid: string; page: Page }> {
+  await closeOtherPages();
+  const uid = freshUid(prefix);
+  await appServer().registerUser({ uid, platform: 2, name });
+  return { uid, page: await openConsole() };
+}
+
+/** Opens a session from the sessions panel and waits for its row (the `nth` of the uid's rows) to say open. */
+async function openedSession(page: Page, uid: string, platform: number, nth = 0) {
+  await openSession(page, uid, platform);
+  const row = sessionRows(page, uid).nth(nth);
+  await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+  return row;
+}
+
 /** The page's sockets as `uid`, in the order opened. */
 function socketsOf(page: Page, uid: string) {
   return (pageSockets.get(page) ?? []).filter((socket) => socket.url.searchParams.get("sendID") === uid);
@@ -342,16 +358,9 @@ describe("the dev console in a real browser", () => {
   });
 
   it("leaves a session that a newer one on its platform kicked closed, and keeps the newer one open", async () => {
-    await closeOtherPages();
-    const uid = freshUid("kick");
-    await appServer().registerUser({ uid, platform: 2, name: "Kicked" });
-    const page = await openConsole();
-    await openSession(page, uid, 2);
-    await expect
-      .poll(() => sessionRows(page, uid).first().getAttribute("data-state"), { timeout: 10_000 })
-      .toBe("open");
-    await openSession(page, uid, 2);
-    await expect.poll(() => sessionRows(page, uid).nth(1).getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    const { uid, page } = await consoleWithUser("kick", "Kicked");
+    await openedSession(page, uid, 2);
+    await openedSession(page, uid, 2, 1);
     await expect
       .poll(() => sessionRows(page, uid).first().getAttribute("data-state"), { timeout: 10_000 })
       .toBe("closed");
@@ -382,8 +391,7 @@ describe("the dev console in a real browser", () => {
         },
       ),
     );
-    await openSession(page, uid, 2);
-    await expect.poll(() => sessionRows(page, uid).getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    await openedSession(page, uid, 2);
     await expect.poll(() => platformCell(page, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
 
     await routed[0]?.close({ code: 1011, reason: "restarting" });
@@ -411,10 +419,7 @@ describe("the dev console in a real browser", () => {
   });
 
   it("keeps watching after the server drops the watcher's socket: the SDK reconnects it and subscribes again", async () => {
-    await closeOtherPages();
-    const uid = freshUid("watched");
-    await appServer().registerUser({ uid, platform: 2, name: "Watched" });
-    const page = await openConsole();
+    const { uid, page } = await consoleWithUser("watched", "Watched");
     await openSession(page, uid, 2);
     await expect.poll(() => platformCell(page, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
     const watcherUid = await page.textContent("#watcher");
@@ -482,10 +487,7 @@ describe("the dev console in a real browser", () => {
   });
 
   it("lists the console's sessions as the server sees them, kicks one by its connID and logs a platform out", async () => {
-    await closeOtherPages();
-    const uid = freshUid("sessions");
-    await appServer().registerUser({ uid, platform: 2, name: "Sessions" });
-    const page = await openConsole();
+    const { uid, page } = await consoleWithUser("sessions", "Sessions");
     await openSession(page, uid, 2);
     await openSession(page, uid, 5);
     const consoleRow = (platform: string) =>
@@ -523,12 +525,8 @@ describe("the dev console in a real browser", () => {
   });
 
   it("bans a user until the moment chosen: the console's session closes with 4006 and says until when, without retrying, until the ban is lifted", async () => {
-    await closeOtherPages();
-    const uid = freshUid("banned");
-    await appServer().registerUser({ uid, platform: 2, name: "Banned" });
-    const page = await openConsole();
-    await openSession(page, uid, 2);
-    await expect.poll(() => sessionRows(page, uid).getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    const { uid, page } = await consoleWithUser("banned", "Banned");
+    await openedSession(page, uid, 2);
 
     await manage(page, uid);
     const until = new Date(Date.now() + 3_600_000);
@@ -563,18 +561,13 @@ describe("the dev console in a real browser", () => {
       .poll(() => page.textContent("#moderation-result"), { timeout: 10_000 })
       .toBe(`lifted the ban of ${uid}`);
     await expect.poll(() => page.textContent("#profile-note"), { timeout: 10_000 }).not.toContain("banned");
-    await openSession(page, uid, 2);
-    await expect.poll(() => sessionRows(page, uid).nth(1).getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    await openedSession(page, uid, 2, 1);
     expect(scriptErrors(page)).toEqual([]);
   });
 
   it("deletes a user after a confirm step: the console's session closes with 4005 and stays closed, the profile is gone, failedUidList is shown", async () => {
-    await closeOtherPages();
-    const uid = freshUid("deleted");
-    await appServer().registerUser({ uid, platform: 2, name: "Deleted" });
-    const page = await openConsole();
-    await openSession(page, uid, 2);
-    await expect.poll(() => sessionRows(page, uid).getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    const { uid, page } = await consoleWithUser("deleted", "Deleted");
+    await openedSession(page, uid, 2);
     await manage(page, uid);
     await expect.poll(() => page.inputValue("#profile-name"), { timeout: 10_000 }).toBe("Deleted");
 
@@ -609,14 +602,9 @@ describe("the dev console in a real browser", () => {
   });
 
   it("sets background, a custom status that expires by itself and invisible from a session's row: the watched list shows what a watcher sees, the status lookup the truth", async () => {
-    await closeOtherPages();
-    const uid = freshUid("presence");
-    await appServer().registerUser({ uid, platform: 2, name: "Presence" });
-    const page = await openConsole();
-    await openSession(page, uid, 2);
-    const row = sessionRows(page, uid);
+    const { uid, page } = await consoleWithUser("presence", "Presence");
+    const row = await openedSession(page, uid, 2);
     const note = row.locator(".presence-note");
-    await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
     await expect.poll(() => platformCell(page, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
     await manage(page, uid);
     await expect.poll(() => lookupRow(page).getAttribute("data-status"), { timeout: 10_000 }).toBe("online");
@@ -684,13 +672,8 @@ describe("the dev console in a real browser", () => {
   });
 
   it("shows the error frame that refuses a session's set, and the set changes nothing", async () => {
-    await closeOtherPages();
-    const uid = freshUid("refused");
-    await appServer().registerUser({ uid, platform: 2, name: "Refused" });
-    const page = await openConsole();
-    await openSession(page, uid, 2);
-    const row = sessionRows(page, uid);
-    await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    const { uid, page } = await consoleWithUser("refused", "Refused");
+    const row = await openedSession(page, uid, 2);
 
     // The SDK checks a status by this machine's clock, the server by its own. A page an hour behind the
     // server passes an expiry 30 minutes ahead of it, which the server finds half an hour past: refused whole.
@@ -734,13 +717,8 @@ describe("the dev console in a real browser", () => {
   });
 
   it("shows the client SDK's refusal of a session's custom status in the row, and sends nothing", async () => {
-    await closeOtherPages();
-    const uid = freshUid("local");
-    await appServer().registerUser({ uid, platform: 2, name: "Local" });
-    const page = await openConsole();
-    await openSession(page, uid, 2);
-    const row = sessionRows(page, uid);
-    await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    const { uid, page } = await consoleWithUser("local", "Local");
+    const row = await openedSession(page, uid, 2);
     const note = row.locator(".presence-note");
 
     // An expiry 31 days ahead: the SDK's RangeError names the rule, and no frame goes.
@@ -779,10 +757,7 @@ describe("the dev console in a real browser", () => {
   });
 
   it("shows and sets the managed user's custom status with set_custom_status, and logs a refused one", async () => {
-    await closeOtherPages();
-    const uid = freshUid("custom");
-    await appServer().registerUser({ uid, platform: 2, name: "Custom" });
-    const page = await openConsole();
+    const { uid, page } = await consoleWithUser("custom", "Custom");
     await page.fill("#watch-uid", uid);
     await page.click("#watch-add");
     await manage(page, uid);
@@ -841,10 +816,7 @@ describe("the dev console in a real browser", () => {
   });
 
   it("adds presence grants, lists them a page at a time, and removes one", async () => {
-    await closeOtherPages();
-    const uid = freshUid("grants");
-    await appServer().registerUser({ uid, platform: 2, name: "Grants" });
-    const page = await openConsole();
+    const { uid, page } = await consoleWithUser("grants", "Grants");
     await page.fill("#grants-limit", "2");
     await manage(page, uid);
     const listed = () => page.locator("#grants tr").allTextContents();
