@@ -75,3 +75,8 @@ export async function subscribe(session, uids, withinMs = 60_000) {
     await snapshot;
   }
 }
+
+/** The error frames the sessions got, all told. */
+export function errorFrames(sessions) {
+  return sessions.reduce((sum, session) => sum + session.errors.length, 0);
+}

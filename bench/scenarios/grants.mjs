@@ -12,8 +12,9 @@ import { HttpClient } from "../lib/http.mjs";
 import { mapLimit, percentile } from "../lib/measure.mjs";
 import { DevServer, migrate } from "../lib/server.mjs";
 import { isOpen, keepAlive, openSession } from "../lib/sockets.mjs";
-import { MAX_IDS_PER_FRAME, nextEntry, subscribe, watchFrames } from "../lib/watchers.mjs";
-import { PING_EVERY_MS, perUserHour, pinger, readMeter, resetMeter, SETTLE_MS, startMetered } from "./cost.mjs";
+import { errorFrames, MAX_IDS_PER_FRAME, nextEntry, subscribe, watchFrames } from "../lib/watchers.mjs";
+import { PING_EVERY_MS, pinger, startMetered } from "./cost.mjs";
+import { ring, withSteadyUsers } from "./subs-cost.mjs";
 
 /** The change-cost worker's HEARTBEAT_TIMEOUT: no verify inside any counted window (as in the subs phase). */
 const COUNTING_TIMEOUT = "15m";
@@ -28,9 +29,7 @@ const GRANTS_PER_CALL = 1_000;
 const isUnknownEntry = (e) => e.status === "offline" && e.seq === 0 && Object.keys(e).length === 3;
 const isRealOnline = (e) => e.status === "online" && e.seq > 0;
 
-/** `each` users after user i, wrapping (a ring: every user is watched by exactly `each`). */
-const ring = (uids, i, each) => Array.from({ length: each }, (_, k) => uids[(i + 1 + k) % uids.length]);
-/** Who watches user j in that ring: the `each` users before it. */
+/** Who watches user j in the ring of subs-cost.mjs: the `each` users before it. */
 const ringWatchers = (uids, j, each) =>
   Array.from({ length: each }, (_, k) => uids[(((j - 1 - k) % uids.length) + uids.length) % uids.length]);
 
@@ -228,7 +227,7 @@ export async function measureGrantChangeCost(ctx, { watchers: watcherCount }) {
       () => setGrants(api, subject, { remove: watcherUids.slice(0, last.add) }),
       isUnknownEntry,
     );
-    result.errorFrames = watcherSessions.reduce((sum, s) => sum + s.errors.length, 0);
+    result.errorFrames = errorFrames(watcherSessions);
   } finally {
     ping.stop();
     api.client.close();
@@ -251,25 +250,6 @@ async function setGrants(api, uid, { add = [], remove = [] }) {
 
 // ---- b. steady state, granted against everyone --------------------------------------------
 
-/** One steady-state window: reset, wait, read; with the presence frames the clients got meanwhile. */
-async function steadyWindow(server, sessions, sessionsPinger, windowMs) {
-  const frames = () => sessions.reduce((sum, s) => sum + s.presenceFrames, 0);
-  await resetMeter(server);
-  const framesBefore = frames();
-  const pingsBefore = sessionsPinger.state.sent;
-  const started = Date.now();
-  await sleep(windowMs);
-  const counts = await readMeter(server);
-  const ms = Date.now() - started;
-  return {
-    counts,
-    ms,
-    pings: sessionsPinger.state.sent - pingsBefore,
-    presenceFrames: frames() - framesBefore,
-    perUserHour: perUserHour(counts, sessions.length, ms),
-  };
-}
-
 /** Counts the online entries a session's presence frames carried (its snapshots', here). */
 function countOnlineEntries(session) {
   session.onlineEntries = 0;
@@ -291,23 +271,17 @@ function countOnlineEntries(session) {
  */
 export async function measureGrantsSteady(ctx, { users, each, windowMs, mode, heartbeatTimeoutMs = 30_000 }) {
   const name = `grants-steady-${mode}`;
-  const { server, api } = await startMetered(ctx, name, {
-    HEARTBEAT_TIMEOUT: `${heartbeatTimeoutMs / 1000}s`,
-    PRESENCE_VISIBILITY: mode,
-  });
-  const sessions = [];
-  const ping = pinger(sessions, PING_EVERY_MS);
-  try {
-    const uids = Array.from({ length: users }, (_, i) => `${ctx.runId}-${name}-${i}`);
-    const tokens = await api.registerAll(uids);
-    sessions.push(
-      ...(await mapLimit(uids, 16, async (uid, i) =>
-        countOnlineEntries(watchFrames(await openSession(server.url, { uid, token: tokens[i], platform: 1 }))),
-      )),
-    );
-    await sleep(heartbeatTimeoutMs + SETTLE_MS);
+  const setting = {
+    name,
+    users,
+    heartbeatTimeoutMs,
+    windowMs,
+    vars: { PRESENCE_VISIBILITY: mode },
+    wrap: countOnlineEntries,
+  };
+  return withSteadyUsers(ctx, setting, async ({ api, uids, sessions, window }) => {
     ctx.log(`grants steady ${mode} ${users}×${each}: window without subscriptions`);
-    const without = await steadyWindow(server, sessions, ping, windowMs);
+    const without = await window();
     let t = performance.now();
     await mapLimit(uids, 8, (uid, j) => setGrants(api, uid, { add: ringWatchers(uids, j, each) }));
     const grantsSeconds = (performance.now() - t) / 1000;
@@ -317,7 +291,7 @@ export async function measureGrantsSteady(ctx, { users, each, windowMs, mode, he
     ctx.log(
       `grants steady ${mode} ${users}×${each}: ${users * each} grants in ${grantsSeconds.toFixed(0)} s, subscribed in ${subscribeSeconds.toFixed(0)} s; window with subscriptions`,
     );
-    const withSubs = await steadyWindow(server, sessions, ping, windowMs);
+    const withSubs = await window();
     return {
       mode,
       users,
@@ -330,14 +304,9 @@ export async function measureGrantsSteady(ctx, { users, each, windowMs, mode, he
       subscribeSeconds,
       onlineEntriesInSnapshots: sessions.reduce((sum, s) => sum + s.onlineEntries, 0),
       stillOnline: (await api.onlineAmong(uids)).length,
-      errorFrames: sessions.reduce((sum, s) => sum + s.errors.length, 0),
+      errorFrames: errorFrames(sessions),
     };
-  } finally {
-    ping.stop();
-    api.client.close();
-    await server.stop();
-    for (const session of sessions) session.ws.terminate();
-  }
+  });
 }
 
 // ---- c. subscribe latency, granted against everyone -----------------------------------------

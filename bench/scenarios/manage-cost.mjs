@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { countOne, until } from "../lib/counted.mjs";
 import { mapLimit } from "../lib/measure.mjs";
 import { closed, openSession } from "../lib/sockets.mjs";
-import { nextEntry, subscribe, watchFrames } from "../lib/watchers.mjs";
+import { errorFrames, nextEntry, subscribe, watchFrames } from "../lib/watchers.mjs";
 import { PING_EVERY_MS, pinger, startMetered, startReceiver } from "./cost.mjs";
 
 /** Longer than the whole measurement: no verify inside any counted window (as in the subs phase). */
@@ -195,7 +195,7 @@ async function countOnWorker(ctx, { shards, watchers: watcherCount, ban }) {
       sessions.push(after);
       out.liftedConnects = true;
     }
-    out.errorFrames = watcherSessions.reduce((sum, s) => sum + s.errors.length, 0);
+    out.errorFrames = errorFrames(watcherSessions);
   } finally {
     ping.stop();
     api.client.close();

@@ -9,9 +9,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { mapLimit } from "../lib/measure.mjs";
 import { closed, isOpen, openSession } from "../lib/sockets.mjs";
-import { nextEntry, subscribe, watchFrames } from "../lib/watchers.mjs";
+import { errorFrames, nextEntry, subscribe, watchFrames } from "../lib/watchers.mjs";
 import { PING_EVERY_MS, pinger, SETTLE_MS, startMetered, startReceiver, webhookVars } from "./cost.mjs";
-import { CHANGE_TIMEOUT_MS, oneChange, QUIET_MS, steadyWindow, TRAILING_MS } from "./subs-cost.mjs";
+import { CHANGE_TIMEOUT_MS, oneChange, QUIET_MS, TRAILING_MS, withSteadyUsers } from "./subs-cost.mjs";
 
 const CONNECTS_AT_ONCE = 32;
 /** docs/protocol.md#your-own-presence: watchers get an entry without the status within 2 s of its expiry. */
@@ -293,7 +293,7 @@ export async function measureStateCost(ctx, { watchers: watcherCounts, webhooks 
     }
     result.stillOpen = sessions.filter(isOpen).length;
     result.sockets = sessions.length;
-    result.watcherErrorFrames = watching.reduce((sum, session) => sum + session.errors.length, 0);
+    result.watcherErrorFrames = errorFrames(watching);
     if (receiver) result.received = { ...receiver.received };
   } finally {
     ping.stop();
@@ -315,48 +315,35 @@ export async function measureStateCost(ctx, { watchers: watcherCounts, webhooks 
  */
 export async function measureSteadyWithState(ctx, { users, windowMs, heartbeatTimeoutMs = 30_000 }) {
   const name = `state-steady-${users}`;
-  const { server, api } = await startMetered(ctx, name, { HEARTBEAT_TIMEOUT: `${heartbeatTimeoutMs / 1000}s` });
-  const sessions = [];
-  const ping = pinger(sessions, PING_EVERY_MS);
-  try {
-    const uids = Array.from({ length: users }, (_, i) => `${ctx.runId}-${name}-${i}`);
-    const tokens = await api.registerAll(uids);
-    sessions.push(
-      ...(await mapLimit(uids, 16, async (uid, i) =>
-        watchFrames(await openSession(server.url, { uid, token: tokens[i], platform: 1 })),
-      )),
-    );
-    // Past the first verify of everyone, as the cost phase does.
-    await sleep(heartbeatTimeoutMs + SETTLE_MS);
-    ctx.log(`state steady ${users}: window with nothing set`);
-    const without = await steadyWindow(server, sessions, ping, windowMs);
-    for (const [i, session] of sessions.entries())
-      sendSet(session, { background: true, customStatus: { text: `Steady state, user ${i}` } });
-    const set = (entry) => isBackground(entry) && entry.customStatus?.text?.startsWith("Steady state");
-    const deadline = Date.now() + 30_000;
-    while (!(await api.status(uids)).every(set)) {
-      if (Date.now() > deadline) throw new Error("state steady: the set frames did not all land within 30 s");
-      await sleep(250);
-    }
-    // Past the verify each frame moved (a frame is a sign of life), so the window sees only the steady state.
-    await sleep(heartbeatTimeoutMs + SETTLE_MS);
-    ctx.log(`state steady ${users}: window in the background, with a custom status`);
-    const withState = await steadyWindow(server, sessions, ping, windowMs);
-    const after = await api.status(uids);
-    return {
-      users,
-      heartbeatTimeoutMs,
-      windowMs,
-      without,
-      with: withState,
-      stillOnline: after.filter((e) => e.status === "online").length,
-      stillSet: after.filter(set).length,
-      errorFrames: sessions.reduce((sum, s) => sum + s.errors.length, 0),
-    };
-  } finally {
-    ping.stop();
-    api.client.close();
-    await server.stop();
-    for (const session of sessions) session.ws.terminate();
-  }
+  return withSteadyUsers(
+    ctx,
+    { name, users, heartbeatTimeoutMs, windowMs },
+    async ({ api, uids, sessions, window }) => {
+      ctx.log(`state steady ${users}: window with nothing set`);
+      const without = await window();
+      for (const [i, session] of sessions.entries())
+        sendSet(session, { background: true, customStatus: { text: `Steady state, user ${i}` } });
+      const set = (entry) => isBackground(entry) && entry.customStatus?.text?.startsWith("Steady state");
+      const deadline = Date.now() + 30_000;
+      while (!(await api.status(uids)).every(set)) {
+        if (Date.now() > deadline) throw new Error("state steady: the set frames did not all land within 30 s");
+        await sleep(250);
+      }
+      // Past the verify each frame moved (a frame is a sign of life), so the window sees only the steady state.
+      await sleep(heartbeatTimeoutMs + SETTLE_MS);
+      ctx.log(`state steady ${users}: window in the background, with a custom status`);
+      const withState = await window();
+      const after = await api.status(uids);
+      return {
+        users,
+        heartbeatTimeoutMs,
+        windowMs,
+        without,
+        with: withState,
+        stillOnline: after.filter((e) => e.status === "online").length,
+        stillSet: after.filter(set).length,
+        errorFrames: errorFrames(sessions),
+      };
+    },
+  );
 }

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { mapLimit } from "../lib/measure.mjs";
 import { cpuMs, openFdCount } from "../lib/server.mjs";
 import { closed, isOpen, openSession } from "../lib/sockets.mjs";
-import { nextEntry, subscribe, watchFrames } from "../lib/watchers.mjs";
+import { errorFrames, nextEntry, subscribe, watchFrames } from "../lib/watchers.mjs";
 import { PING_EVERY_MS, perUserHour, pinger, readMeter, resetMeter, SETTLE_MS, startMetered } from "./cost.mjs";
 
 /**
@@ -22,7 +22,7 @@ export const TRAILING_MS = 2_000;
 const CONNECTS_AT_ONCE = 32;
 
 /** `each` users after user i, wrapping: in a ring every user is watched by exactly `each`. */
-function ring(uids, i, each) {
+export function ring(uids, i, each) {
   return Array.from({ length: each }, (_, k) => uids[(i + 1 + k) % uids.length]);
 }
 
@@ -180,7 +180,7 @@ export async function measureChangeCost(ctx, { counts, mesh }) {
 
     result.sockets = sessions.length;
     result.stillOpen = sessions.filter(isOpen).length;
-    result.errorFrames = sessions.reduce((sum, s) => sum + s.errors.length, 0);
+    result.errorFrames = errorFrames(sessions);
     result.peakFds = peakFds;
     result.peakWorkerRss = server.rss().worker;
   } finally {
@@ -214,14 +214,20 @@ export async function steadyWindow(server, sessions, sessionsPinger, windowMs) {
 }
 
 /**
- * Steady state with subscriptions active (docs/presence.md#what-it-costs): `users` online and pinging
- * at HEARTBEAT_TIMEOUT 30 s, nothing changing, through a window without
- * subscriptions, then, on the same worker and sockets, each watching the
- * `each` users after it, through a second window as long.
+ * The setting every steady-state comparison starts from: a metered worker at HEARTBEAT_TIMEOUT
+ * `heartbeatTimeoutMs` (and `vars`), `users` registered and online with one socket each, pinging,
+ * and past their first verify, as the cost phase does. `body` gets them and `window()`, which
+ * measures one steady-state window of `windowMs`; everything is torn down after.
  */
-export async function measureSteadyWithSubs(ctx, { users, each, windowMs, heartbeatTimeoutMs = 30_000 }) {
-  const name = `subs-steady-${users}x${each}`;
-  const { server, api } = await startMetered(ctx, name, { HEARTBEAT_TIMEOUT: `${heartbeatTimeoutMs / 1000}s` });
+export async function withSteadyUsers(
+  ctx,
+  { name, users, heartbeatTimeoutMs, windowMs, vars = {}, wrap = (s) => s },
+  body,
+) {
+  const { server, api } = await startMetered(ctx, name, {
+    HEARTBEAT_TIMEOUT: `${heartbeatTimeoutMs / 1000}s`,
+    ...vars,
+  });
   const sessions = [];
   const ping = pinger(sessions, PING_EVERY_MS);
   try {
@@ -229,29 +235,45 @@ export async function measureSteadyWithSubs(ctx, { users, each, windowMs, heartb
     const tokens = await api.registerAll(uids);
     sessions.push(
       ...(await mapLimit(uids, 16, async (uid, i) =>
-        watchFrames(await openSession(server.url, { uid, token: tokens[i], platform: 1 })),
+        wrap(watchFrames(await openSession(server.url, { uid, token: tokens[i], platform: 1 }))),
       )),
     );
-    // Past the first verify of everyone, as the cost phase does.
     await sleep(heartbeatTimeoutMs + SETTLE_MS);
-    ctx.log(`subs steady ${users}×${each}: window without subscriptions`);
-    const without = await steadyWindow(server, sessions, ping, windowMs);
-    await mapLimit(sessions, 16, (session, i) => subscribe(session, ring(uids, i, each)));
-    ctx.log(`subs steady ${users}×${each}: window with subscriptions`);
-    const withSubs = await steadyWindow(server, sessions, ping, windowMs);
-    return {
-      users,
-      each,
-      heartbeatTimeoutMs,
-      without,
-      with: withSubs,
-      stillOnline: (await api.onlineAmong(uids)).length,
-      errorFrames: sessions.reduce((sum, s) => sum + s.errors.length, 0),
-    };
+    return await body({ server, api, uids, sessions, window: () => steadyWindow(server, sessions, ping, windowMs) });
   } finally {
     ping.stop();
     api.client.close();
     await server.stop();
     for (const session of sessions) session.ws.terminate();
   }
+}
+
+/**
+ * Steady state with subscriptions active (docs/presence.md#what-it-costs): `users` online and pinging
+ * at HEARTBEAT_TIMEOUT 30 s, nothing changing, through a window without
+ * subscriptions, then, on the same worker and sockets, each watching the
+ * `each` users after it, through a second window as long.
+ */
+export async function measureSteadyWithSubs(ctx, { users, each, windowMs, heartbeatTimeoutMs = 30_000 }) {
+  const name = `subs-steady-${users}x${each}`;
+  return withSteadyUsers(
+    ctx,
+    { name, users, heartbeatTimeoutMs, windowMs },
+    async ({ api, uids, sessions, window }) => {
+      ctx.log(`subs steady ${users}×${each}: window without subscriptions`);
+      const without = await window();
+      await mapLimit(sessions, 16, (session, i) => subscribe(session, ring(uids, i, each)));
+      ctx.log(`subs steady ${users}×${each}: window with subscriptions`);
+      const withSubs = await window();
+      return {
+        users,
+        each,
+        heartbeatTimeoutMs,
+        without,
+        with: withSubs,
+        stillOnline: (await api.onlineAmong(uids)).length,
+        errorFrames: errorFrames(sessions),
+      };
+    },
+  );
 }
