@@ -116,6 +116,11 @@ async function openSession(page: Page, uid: string, platform: number): Promise<v
   await page.click("#session-open");
 }
 
+/** The AppServer's view of one user: its entry in get_users_online_status. */
+async function statusOf(uid: string) {
+  return (await appServer().getUsersOnlineStatus([uid]))[0];
+}
+
 /** A fresh user registered on Android, and the console alone in the browser. */
 async function consoleWithUser(prefix: string, name: string): Promise<{ uid: string; page: Page }> {
   await closeOtherPages();
@@ -412,9 +417,7 @@ describe("the dev console in a real browser", () => {
 
     // The fourth socket is the one the worker holds: the watcher and the API see the user online.
     await expect.poll(() => platformCell(page, uid, "Android").textContent(), { timeout: 10_000 }).toBe("online");
-    await expect
-      .poll(async () => (await appServer().getUsersOnlineStatus([uid]))[0]?.status, { timeout: 10_000 })
-      .toBe("online");
+    await expect.poll(async () => (await statusOf(uid))?.status, { timeout: 10_000 }).toBe("online");
     expect(pageProblems.get(page)).toEqual([]);
   });
 
@@ -621,7 +624,7 @@ describe("the dev console in a real browser", () => {
     expect(await watchedRow(page, uid).getAttribute("data-background")).toBe("Android");
     await expect.poll(() => lookedUp(page, "platforms"), { timeout: 10_000 }).toBe("Android (background)");
     expect(await lookupRow(page).getAttribute("data-background")).toBe("Android");
-    expect((await appServer().getUsersOnlineStatus([uid]))[0]).toMatchObject({
+    expect(await statusOf(uid)).toMatchObject({
       status: "online",
       detailPlatformStatus: [{ platform: "Android", status: "online", isBackground: true }],
     });
@@ -697,7 +700,7 @@ describe("the dev console in a real browser", () => {
     expect(await logLines(page)).toContainEqual(
       expect.stringMatching(new RegExp(`^.*session ${uid} on Android: error frame 400: customStatus\\.`)),
     );
-    expect((await appServer().getUsersOnlineStatus([uid]))[0]).not.toHaveProperty("customStatus");
+    expect(await statusOf(uid)).not.toHaveProperty("customStatus");
     expect(await row.getAttribute("data-state")).toBe("open");
     await page.evaluate(() => {
       const clock = globalThis as unknown as { realNow?: () => number };
@@ -710,9 +713,7 @@ describe("the dev console in a real browser", () => {
     await row.locator("button.status-set").click();
     expect(await row.locator(".presence-note").textContent()).toBe('setCustomStatus({"text":"Fine"}): sent');
     expect(await row.locator(".presence-note.refused").count()).toBe(0);
-    await expect
-      .poll(async () => (await appServer().getUsersOnlineStatus([uid]))[0]?.customStatus, { timeout: 10_000 })
-      .toEqual({ text: "Fine" });
+    await expect.poll(async () => (await statusOf(uid))?.customStatus, { timeout: 10_000 }).toEqual({ text: "Fine" });
     expect(scriptErrors(page)).toEqual([]);
   });
 
@@ -750,9 +751,7 @@ describe("the dev console in a real browser", () => {
     expect(await note.getAttribute("class")).not.toContain("refused");
     const setFrames = () => (socketsOf(page, uid)[0]?.sent ?? []).filter((text) => text.startsWith('{"type":"set"'));
     await expect.poll(setFrames, { timeout: 10_000 }).toEqual(['{"type":"set","customStatus":{"text":"Back"}}']);
-    await expect
-      .poll(async () => (await appServer().getUsersOnlineStatus([uid]))[0]?.customStatus, { timeout: 10_000 })
-      .toEqual({ text: "Back" });
+    await expect.poll(async () => (await statusOf(uid))?.customStatus, { timeout: 10_000 }).toEqual({ text: "Back" });
     expect(scriptErrors(page)).toEqual([]);
   });
 
@@ -776,7 +775,7 @@ describe("the dev console in a real browser", () => {
     const expiresAt = Number(shown.exec((await lookupRow(page).locator("td.custom-status").textContent()) ?? "")?.[1]);
     expect(expiresAt - before).toBeGreaterThanOrEqual(1800);
     expect(expiresAt - before).toBeLessThanOrEqual(1805);
-    expect((await appServer().getUsersOnlineStatus([uid]))[0]).toEqual({
+    expect(await statusOf(uid)).toEqual({
       userID: uid,
       status: "offline",
       customStatus: { text: "On holiday", expiresAt },
@@ -795,7 +794,7 @@ describe("the dev console in a real browser", () => {
       .poll(() => page.textContent("#custom-status-result"), { timeout: 10_000 })
       .toMatch(/^\/user\/set_custom_status: 400\/400 customStatus\.text: /);
     expect(await logLines(page)).toContainEqual(expect.stringContaining("/user/set_custom_status: 400/400"));
-    expect((await appServer().getUsersOnlineStatus([uid]))[0]?.customStatus).toEqual({ text: "On holiday", expiresAt });
+    expect((await statusOf(uid))?.customStatus).toEqual({ text: "On holiday", expiresAt });
 
     await page.click("#custom-status-clear");
     await expect
@@ -805,7 +804,7 @@ describe("the dev console in a real browser", () => {
     await expect
       .poll(() => watchedRow(page, uid).locator("td.custom-status").textContent(), { timeout: 10_000 })
       .toBe("");
-    expect((await appServer().getUsersOnlineStatus([uid]))[0]).not.toHaveProperty("customStatus");
+    expect(await statusOf(uid)).not.toHaveProperty("customStatus");
 
     const ghost = freshUid("ghost");
     await manage(page, ghost);
